@@ -1,0 +1,116 @@
+"""From a Trace to a Report: cost every op, build the module tree, collect diagnostics."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from netcost.analysis import conventions
+from netcost.capture.trace import Trace
+from netcost.cost import Cost
+from netcost.formulas import cost_of, lookup
+from netcost.report import Diagnostic, Layer, OpSummary, Report, TensorInfo, Totals
+
+__all__ = ["build_report"]
+
+MAX_LAYERS_NAMED = 8
+
+
+def build_report(trace: Trace, convention: str = "netcost") -> Report:
+    conventions.check(convention)
+    self_costs: dict[int, Cost] = defaultdict(Cost)
+    by_op: dict[str, tuple[int, Cost, str]] = {}
+    uncounted: dict[str, list[int]] = defaultdict(list)
+    for event in trace.events:
+        cost = cost_of(event)
+        if cost is None:
+            uncounted[event.op].append(event.call)
+            continue
+        cost = conventions.under(cost, convention)
+        self_costs[event.call] += cost
+        calls, total, family = by_op.get(event.op, (0, Cost(), ""))
+        entry = lookup(event.op, event.packet)
+        by_op[event.op] = (calls + 1, total + cost, entry.family if entry else "")
+
+    modules = _tree(trace, self_costs)
+    params = trace.params.values()
+    grand = modules[0].cost if modules else Cost()
+    totals = Totals(
+        params=sum(p.numel for p in params),
+        trainable_params=sum(p.numel for p in params if p.trainable),
+        param_bytes=sum(p.nbytes for p in params),
+        buffer_bytes=trace.buffers_bytes,
+        cost=grand,
+    )
+    ops = tuple(
+        OpSummary(op, family.rsplit(".", 1)[-1], calls, cost)
+        for op, (calls, cost, family) in sorted(by_op.items(), key=lambda kv: -kv[1][1].flops)
+    )
+    inputs = tuple(
+        TensorInfo(name, spec.shape, spec.dtype, spec.numel * spec.itemsize)
+        for name, spec in zip(trace.input_names, trace.inputs, strict=False)
+    )
+    return Report(
+        model=trace.model_name,
+        inputs=inputs,
+        modules=modules,
+        total=totals,
+        ops=ops,
+        diagnostics=_diagnostics(trace, uncounted),
+        convention=convention,
+        execution=trace.execution,
+    )
+
+
+def _tree(trace: Trace, self_costs: dict[int, Cost]) -> tuple[Layer, ...]:
+    """Inclusive cost = own ops + children's inclusive cost (children finish before parents)."""
+    inclusive: dict[int, Cost] = {}
+    for call in reversed(trace.calls):
+        total = self_costs.get(call.index, Cost())
+        for child in call.children:
+            total += inclusive[child]
+        inclusive[call.index] = total
+    layers = []
+    for call in trace.calls:
+        info = [trace.params[k] for k in call.params]
+        layers.append(
+            Layer(
+                index=call.index,
+                path=call.path,
+                type=call.type,
+                depth=call.depth,
+                parent=call.parent,
+                children=tuple(call.children),
+                call_number=call.call_number,
+                input_shapes=tuple(t.shape for t in call.inputs),
+                output_shapes=tuple(t.shape for t in call.outputs),
+                params=sum(p.numel for p in info),
+                trainable_params=sum(p.numel for p in info if p.trainable),
+                self_cost=self_costs.get(call.index, Cost()),
+                cost=inclusive[call.index],
+                activation_elements=sum(t.numel for t in call.outputs),
+                activation_bytes=sum(t.numel * t.itemsize for t in call.outputs),
+            )
+        )
+    return tuple(layers)
+
+
+def _diagnostics(trace: Trace, uncounted: dict[str, list[int]]) -> tuple[Diagnostic, ...]:
+    found = [Diagnostic("execution", note) for note in trace.notes]
+    for op, calls in uncounted.items():
+        names = list(dict.fromkeys(trace.calls[c].path or trace.calls[c].type for c in calls))
+        shown = ", ".join(names[:MAX_LAYERS_NAMED]) + (
+            f" and {len(names) - MAX_LAYERS_NAMED} more" if len(names) > MAX_LAYERS_NAMED else ""
+        )
+        found.append(
+            Diagnostic(
+                "uncounted_op",
+                f"{op} has no formula: {len(calls)} call{'s' * (len(calls) != 1)} in {shown} "
+                "not counted (totals are a lower bound)",
+                op=op,
+                count=len(calls),
+                layers=tuple(names),
+            )
+        )
+    return tuple(found)
+
+

@@ -1,0 +1,88 @@
+"""analyze(): the one entry point. Capture -> formulas -> analysis -> Report."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from netcost.analysis import build_report
+from netcost.capture import capture
+from netcost.errors import NetcostError
+from netcost.inputs import shape_only
+from netcost.report import Report
+
+Inputs = torch.Tensor | Sequence[Any] | dict[str, Any]
+
+
+def analyze(
+    model: nn.Module,
+    inputs: Inputs | None = None,
+    *,
+    input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
+    dtype: torch.dtype = torch.float32,
+    convention: str = "netcost",
+    execution: str = "auto",
+) -> Report:
+    """What every layer of `model` costs for one call on `inputs`.
+
+    inputs: a tensor, a tuple of positional tensors, or a dict of keyword arguments. Their values
+    are never read: real, meta and fake tensors all work. Or give `input_size=(64, 1, 28, 28)`
+    (several: a list of shapes) with `dtype`.
+    convention: how FLOPs are counted — "netcost", "macs" or "torch" (docs/conventions.md).
+    execution: "auto" (fake tensors; real CPU execution only if fake execution cannot proceed and
+    the model is small), "fake" or "real".
+
+    The model is left exactly as it was: same parameters, buffers, mode, device, and no hooks.
+    """
+    if not isinstance(model, nn.Module):
+        raise NetcostError(f"expected a torch.nn.Module, got {type(model).__name__}")
+    args, kwargs = _arguments(inputs, input_size, dtype)
+    names = _input_names(model, args, kwargs)
+    trace = capture(model, args, kwargs, input_names=names, execution=execution)
+    return build_report(trace, convention)
+
+
+def _arguments(
+    inputs: Inputs | None, input_size: Any, dtype: torch.dtype
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    if inputs is not None and input_size is not None:
+        raise NetcostError("give inputs or input_size, not both")
+    if input_size is not None:
+        sizes = list(input_size)
+        if sizes and all(isinstance(n, int) for n in sizes):
+            sizes = [sizes]
+        return tuple(shape_only(tuple(s), dtype) for s in sizes), {}
+    if inputs is None:
+        raise NetcostError("give the model's inputs (a tensor, a tuple or a dict) or input_size")
+    if isinstance(inputs, torch.Tensor):
+        return (inputs,), {}
+    if isinstance(inputs, dict):
+        return (), dict(inputs)
+    if isinstance(inputs, list | tuple):
+        return tuple(inputs), {}
+    raise NetcostError(
+        f"inputs must be a tensor, a tuple of them or a dict of keyword arguments, "
+        f"not {type(inputs).__name__}"
+    )
+
+
+def _input_names(model: nn.Module, args: tuple, kwargs: dict) -> tuple[str, ...]:
+    """Names of the tensors among the inputs, taken from forward()'s signature where possible."""
+    try:
+        params = [
+            p.name
+            for p in inspect.signature(model.forward).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        params = []
+    names = []
+    for i, a in enumerate(args):
+        if isinstance(a, torch.Tensor):
+            names.append(params[i] if i < len(params) else f"input{i}")
+    names += [k for k, v in kwargs.items() if isinstance(v, torch.Tensor)]
+    return tuple(names)

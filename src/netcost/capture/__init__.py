@@ -1,0 +1,210 @@
+"""Run a model once on stand-in tensors and record what it does (see capture/recorder.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from netcost.capture.recorder import Failure, ModuleTracker, Recorder
+from netcost.capture.specs import tensor_specs
+from netcost.capture.state import (
+    buffers_bytes,
+    fake_like,
+    named_state,
+    param_table,
+    real_like,
+    stand_ins,
+    state_nbytes,
+)
+from netcost.capture.trace import ModuleCall, OpEvent, ParamInfo, TensorSpec, Trace
+from netcost.errors import NetcostError
+
+__all__ = ["ModuleCall", "OpEvent", "ParamInfo", "TensorSpec", "Trace", "capture"]
+
+#: Real execution is the fallback only while parameters, buffers and inputs fit in this many bytes.
+REAL_FALLBACK_LIMIT = 1 << 30
+
+
+def _fake_errors() -> tuple[type[BaseException], ...]:
+    from torch._subclasses import fake_tensor as ft
+
+    names = (
+        "DynamicOutputShapeException",
+        "DataDependentOutputException",
+        "UnsupportedOperatorException",
+        "UnsupportedFakeTensorException",
+        "UnsupportedDeviceError",
+    )
+    found = tuple(getattr(ft, n) for n in names if hasattr(ft, n))
+    try:
+        from torch.fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
+
+        found += (GuardOnDataDependentSymNode,)
+    except ImportError:  # pragma: no cover - older torch
+        pass
+    return found
+
+
+def capture(
+    model: nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    input_names: tuple[str, ...],
+    execution: str = "auto",
+    real_limit: int = REAL_FALLBACK_LIMIT,
+) -> Trace:
+    """Record one forward pass of `model(*args, **kwargs)`.
+
+    execution: "fake" (shapes only), "real" (CPU copies) or "auto": fake, and real only when fake
+    execution cannot proceed (data-dependent shapes, an op with no fake kernel) and the state is at
+    most `real_limit` bytes.
+    """
+    if execution not in ("auto", "fake", "real"):
+        raise NetcostError(f"execution must be auto, fake or real, not {execution!r}")
+    state = named_state(model)
+    params = param_table(model)
+    base = dict(
+        model_name=type(model).__name__,
+        inputs=tensor_specs((args, kwargs)),
+        input_names=input_names,
+        params=params,
+        buffers_bytes=buffers_bytes(model),
+    )
+    if execution == "real":
+        calls, events = _run_real(model, state, args, kwargs, params)
+        return Trace(**base, calls=calls, events=events, execution="real")
+
+    try:
+        calls, events = _run_fake(model, state, args, kwargs, params)
+        return Trace(**base, calls=calls, events=events, execution="fake")
+    except _FakeUnsupported as unsupported:
+        failure = unsupported.failure
+        where = _where(calls_of(unsupported), failure)
+        size = state_nbytes(state, args, kwargs)
+        if execution == "fake" or size > real_limit:
+            raise NetcostError(
+                f"{where}: {failure.op} cannot run on fake tensors "
+                f"({type(failure.error).__name__}: {_first_line(failure.error)}); real execution "
+                f"would need {size / 2**20:,.1f} MiB, over the {real_limit / 2**20:,.0f} MiB limit"
+                if execution == "auto"
+                else f"{where}: {failure.op} cannot run on fake tensors "
+                f"({type(failure.error).__name__}: {_first_line(failure.error)})"
+            ) from None
+        calls, events = _run_real(model, state, args, kwargs, params)
+        note = (
+            f"ran on real CPU tensors: {where} calls {failure.op}, which fake tensors cannot run "
+            f"({type(failure.error).__name__})"
+        )
+        return Trace(**base, calls=calls, events=events, execution="real", notes=[note])
+
+
+class _FakeUnsupported(Exception):
+    def __init__(self, failure: Failure, calls: list[ModuleCall]) -> None:
+        super().__init__(failure.op)
+        self.failure = failure
+        self.calls = calls
+
+
+def calls_of(e: _FakeUnsupported) -> list[ModuleCall]:
+    return e.calls
+
+
+def _run_fake(
+    model: nn.Module,
+    state: dict[str, torch.Tensor],
+    args: tuple,
+    kwargs: dict,
+    params: dict[int, ParamInfo],
+) -> tuple[list[ModuleCall], list[OpEvent]]:
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    mode = FakeTensorMode(allow_non_fake_inputs=False)
+    with mode:
+        fake_state, (fake_args, fake_kwargs) = stand_ins(state, fake_like, args, kwargs)
+    return _record(model, fake_state, fake_args, fake_kwargs, params, mode)
+
+
+def _run_real(
+    model: nn.Module,
+    state: dict[str, torch.Tensor],
+    args: tuple,
+    kwargs: dict,
+    params: dict[int, ParamInfo],
+) -> tuple[list[ModuleCall], list[OpEvent]]:
+    generator = torch.Generator().manual_seed(0)
+    real_state, (real_args, real_kwargs) = stand_ins(
+        state, lambda t: real_like(t, generator), args, kwargs
+    )
+    return _record(model, real_state, real_args, real_kwargs, params, None)
+
+
+def _record(
+    model: nn.Module,
+    state: dict[str, torch.Tensor],
+    args: tuple,
+    kwargs: dict,
+    params: dict[int, ParamInfo],
+    mode: Any,
+) -> tuple[list[ModuleCall], list[OpEvent]]:
+    calls: list[ModuleCall] = []
+    recorder = Recorder(calls)
+    fake_errors = _fake_errors()
+    try:
+        with ModuleTracker(model, recorder, set(params)), _maybe(mode), recorder:
+            torch.func.functional_call(model, state, args, kwargs, tie_weights=True, strict=False)
+    except NetcostError:
+        raise
+    except Exception as error:
+        failure = recorder.failure
+        if failure is not None and isinstance(failure.error, fake_errors):
+            raise _FakeUnsupported(failure, calls) from error
+        raise _model_error(error, failure, calls) from error
+    return calls, recorder.events
+
+
+class _maybe:
+    def __init__(self, mode: Any) -> None:
+        self.mode = mode
+
+    def __enter__(self) -> None:
+        if self.mode is not None:
+            self.mode.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.mode is not None:
+            self.mode.__exit__(*exc)
+
+
+def _where(calls: list[ModuleCall], failure: Failure) -> str:
+    if not calls:
+        return "the model"
+    call = calls[failure.call]
+    return f"{call.path or '(model)'} ({call.type})"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _shapes(args: dict[str, Any]) -> str:
+    shown = [
+        f"{name}={'x'.join(map(str, v.shape)) or 'scalar'}"
+        for name, v in args.items()
+        if isinstance(v, TensorSpec)
+    ]
+    return ", ".join(shown)
+
+
+def _model_error(error: Exception, failure: Failure | None, calls: list[ModuleCall]) -> NetcostError:
+    """One line naming the layer, the op, the shapes and PyTorch's own complaint."""
+    if failure is None:
+        where = f"{calls[-1].path or '(model)'} ({calls[-1].type})" if calls else "the model"
+        return NetcostError(f"{where}: {type(error).__name__}: {_first_line(error)}")
+    return NetcostError(
+        f"{_where(calls, failure)}: {failure.op}({_shapes(failure.args)}) failed: "
+        f"{_first_line(failure.error)}"
+    )

@@ -1,0 +1,134 @@
+"""Recording one forward pass: every aten op with its module-call stack, via a dispatch mode.
+
+Module calls are tracked with forward hooks on the model's own modules, registered for the run
+and removed afterwards (nothing global, nothing left behind).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from netcost.capture.specs import bind, plain, spec_of, tensor_specs
+from netcost.capture.trace import ModuleCall, OpEvent
+
+
+@dataclass
+class Failure:
+    """The op that raised, where it ran, and with what."""
+
+    op: str
+    call: int
+    args: dict[str, Any]
+    error: BaseException
+
+
+class Recorder(TorchDispatchMode):
+    """Records ops in dispatch order; knows nothing of what they cost."""
+
+    def __init__(self, calls: list[ModuleCall]) -> None:
+        super().__init__()
+        self.calls = calls
+        self.stack: list[int] = []
+        self.events: list[OpEvent] = []
+        self.failure: Failure | None = None
+
+    @property
+    def current(self) -> int:
+        return self.stack[-1] if self.stack else 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        kwargs = kwargs or {}
+        try:
+            out = func(*args, **kwargs)
+        except Exception as error:
+            if self.failure is None:
+                self.failure = Failure(str(func), self.current, _safe_bind(func, args, kwargs), error)
+            raise
+        self.events.append(
+            OpEvent(
+                index=len(self.events),
+                op=str(func),
+                packet=str(func.overloadpacket),
+                args=_safe_bind(func, args, kwargs),
+                outputs=tensor_specs(out),
+                call=self.current,
+            )
+        )
+        return out
+
+
+def _safe_bind(func: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
+    try:
+        return bind(func, args, kwargs)
+    except Exception:  # an op whose schema does not bind (custom ops): keep positions
+        return {f"arg{i}": plain(a) for i, a in enumerate(args)} | {
+            k: plain(v) for k, v in kwargs.items()
+        }
+
+
+class ModuleTracker:
+    """Scoped pre/post forward hooks on every module of one model, building the call tree."""
+
+    def __init__(self, model: nn.Module, recorder: Recorder, param_keys: set[int]) -> None:
+        self.model = model
+        self.recorder = recorder
+        self.calls = recorder.calls
+        self.paths = {id(m): name for name, m in model.named_modules()}
+        self._handles: list[Any] = []
+        self._counts: Counter[int] = Counter()
+        # Read before the run: functional_call swaps the parameters for stand-ins during it.
+        self._params = {
+            id(m): tuple(k for k in dict.fromkeys(id(p) for p in m.parameters()) if k in param_keys)
+            for m in model.modules()
+        }
+
+    def __enter__(self) -> ModuleTracker:
+        for module in self.model.modules():
+            self._handles.append(module.register_forward_pre_hook(self._pre, with_kwargs=True))
+            self._handles.append(
+                module.register_forward_hook(self._post, with_kwargs=True, always_call=True)
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def _pre(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        stack = self.recorder.stack
+        parent = stack[-1] if stack else None
+        call = ModuleCall(
+            index=len(self.calls),
+            path=self.paths.get(id(module), f"<unregistered {type(module).__name__}>"),
+            type=type(module).__name__,
+            parent=parent,
+            depth=len(stack),
+            module_key=id(module),
+            call_number=self._counts[id(module)],
+            inputs=tensor_specs((args, kwargs)),
+            params=self._params.get(id(module), ()),
+        )
+        self._counts[id(module)] += 1
+        self.calls.append(call)
+        if parent is not None:
+            self.calls[parent].children.append(call.index)
+        stack.append(call.index)
+
+    def _post(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+        stack = self.recorder.stack
+        # Pop back to this module's call: a hook that raised may have left deeper calls open.
+        while stack:
+            index = stack.pop()
+            if self.calls[index].module_key == id(module):
+                self.calls[index].outputs = tensor_specs(output)
+                break
+
+
+__all__ = ["Failure", "ModuleTracker", "Recorder", "spec_of"]

@@ -1,0 +1,100 @@
+"""Stand-ins for a model's parameters, buffers and inputs: fake (shapes only) or real CPU copies.
+
+The user's tensors are never modified: the model runs through torch.func.functional_call on these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils._pytree import tree_map
+
+from netcost.capture.trace import ParamInfo
+
+
+def named_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Every parameter and buffer under every name it has (tied weights appear under each name)."""
+    state: dict[str, torch.Tensor] = {}
+    for name, p in model.named_parameters(remove_duplicate=False):
+        state[name] = p
+    for name, b in model.named_buffers(remove_duplicate=False):
+        state[name] = b
+    return state
+
+
+def param_table(model: nn.Module) -> dict[int, ParamInfo]:
+    """Each distinct parameter once, keyed by identity: shared and tied parameters count once."""
+    table: dict[int, ParamInfo] = {}
+    for name, p in model.named_parameters():
+        table[id(p)] = ParamInfo(p.numel(), p.requires_grad, p.numel() * p.element_size(), name)
+    return table
+
+
+def buffers_bytes(model: nn.Module) -> int:
+    return sum(b.numel() * b.element_size() for b in model.buffers())
+
+
+def _target_device(t: torch.Tensor) -> torch.device:
+    # Fake tensors are simulated on the CPU: that also decides which kernels PyTorch picks.
+    return torch.device("cpu")
+
+
+def fake_like(t: torch.Tensor) -> torch.Tensor:
+    """Call inside a FakeTensorMode: a tensor of the same shape, strides and dtype, no storage."""
+    out = torch.empty_strided(
+        tuple(t.shape), tuple(t.stride()), dtype=t.dtype, device=_target_device(t)
+    )
+    if t.requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def real_like(t: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A CPU tensor with t's values if it has any, else random values of its shape and dtype."""
+    if t.device.type == "meta" or _is_fake(t):
+        if t.dtype.is_floating_point or t.dtype.is_complex:
+            out = torch.randn(tuple(t.shape), dtype=t.dtype, generator=generator)
+        elif t.dtype == torch.bool:
+            out = torch.zeros(tuple(t.shape), dtype=torch.bool)
+        else:
+            out = torch.zeros(tuple(t.shape), dtype=t.dtype)
+    else:
+        out = t.detach().to("cpu", copy=True)
+    return out.requires_grad_(t.requires_grad)
+
+
+def _is_fake(t: torch.Tensor) -> bool:
+    from torch._subclasses.fake_tensor import FakeTensor
+
+    return isinstance(t, FakeTensor)
+
+
+def stand_ins(
+    state: dict[str, torch.Tensor], make: Any, *extra: Any
+) -> tuple[dict[str, torch.Tensor], tuple[Any, ...]]:
+    """Apply `make` to every tensor once (tied tensors stay tied) in the state and in `extra`."""
+    made: dict[int, torch.Tensor] = {}
+
+    def convert(t: Any) -> Any:
+        if not isinstance(t, torch.Tensor):
+            return t
+        if id(t) not in made:
+            made[id(t)] = make(t)
+        return made[id(t)]
+
+    new_state = {name: convert(t) for name, t in state.items()}
+    return new_state, tuple(tree_map(convert, e) for e in extra)
+
+
+def state_nbytes(state: dict[str, torch.Tensor], *extra: Any) -> int:
+    from torch.utils._pytree import tree_leaves
+
+    seen: set[int] = set()
+    total = 0
+    for t in [*state.values(), *tree_leaves(extra)]:
+        if isinstance(t, torch.Tensor) and id(t) not in seen:
+            seen.add(id(t))
+            total += t.numel() * t.element_size()
+    return total

@@ -1,0 +1,97 @@
+"""Plain records of one run of a model: the ops it dispatched and the module calls they ran in.
+
+Capture writes these; formulas and analysis read them. Nothing here knows about cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """What a formula may know of a tensor: its shape, strides and dtype, never its values."""
+
+    shape: tuple[int, ...]
+    stride: tuple[int, ...]
+    dtype: str
+    itemsize: int
+
+    @property
+    def numel(self) -> int:
+        return prod(self.shape)
+
+    @property
+    def distinct_elements(self) -> int:
+        """Elements at distinct addresses: dimensions with stride 0 (broadcasts) repeat, not add."""
+        if self.numel == 0:
+            return 0
+        return prod(n for n, s in zip(self.shape, self.stride, strict=True) if s != 0)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes a kernel must touch to read or write this tensor once."""
+        return self.distinct_elements * self.itemsize
+
+    def __len__(self) -> int:
+        return len(self.shape)
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+        return self.shape[i]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.shape)
+
+
+@dataclass(frozen=True)
+class OpEvent:
+    """One aten op as it ran: arguments bound by name (tensors as TensorSpec) and its results."""
+
+    index: int
+    op: str  # "aten.convolution.default"
+    packet: str  # "aten.convolution"
+    args: dict[str, Any]
+    outputs: tuple[TensorSpec, ...]
+    call: int  # the innermost module call it ran in (index into Trace.calls)
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    numel: int
+    trainable: bool
+    nbytes: int
+    name: str
+
+
+@dataclass
+class ModuleCall:
+    """One call of one module: where it sits, what went in and came out, which parameters it owns."""
+
+    index: int
+    path: str  # "layer1.0.conv1"; "" for the model itself
+    type: str  # "Conv2d"
+    parent: int | None
+    depth: int
+    module_key: int  # the same module called twice has the same key
+    call_number: int  # 0 for its first call, 1 for the second, ...
+    inputs: tuple[TensorSpec, ...] = ()
+    outputs: tuple[TensorSpec, ...] = ()
+    params: tuple[int, ...] = ()  # keys into Trace.params, this module and its children, once each
+    children: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Trace:
+    """Everything one capture saw."""
+
+    model_name: str
+    inputs: tuple[TensorSpec, ...]
+    input_names: tuple[str, ...]
+    calls: list[ModuleCall]
+    events: list[OpEvent]
+    params: dict[int, ParamInfo]
+    buffers_bytes: int
+    execution: str  # "fake" or "real"
+    notes: list[str] = field(default_factory=list)

@@ -1,0 +1,23 @@
+"""Costing ops: one registry (formulas/_registry.py), one file per op family.
+
+Importing this package registers every family; `cost_of(event)` costs one recorded op.
+"""
+
+from __future__ import annotations
+
+from netcost.formulas import (  # noqa: F401  (registration happens at import)
+    attention,
+    conv,
+    free,
+    interpolate,
+    matmul,
+    movement,
+    norm,
+    pointwise,
+    pool,
+    reduction,
+    rnn,
+)
+from netcost.formulas._registry import Entry, cost_of, formula, lookup, registered
+
+__all__ = ["Entry", "cost_of", "formula", "lookup", "registered"]

@@ -1,0 +1,106 @@
+"""The one registry: every aten op is costed by exactly one formula, or is free with a reason.
+
+A formula is a pure function of the op's arguments (tensors arrive as TensorSpec: shape and dtype)
+and its results (`out`, a TensorSpec or a tuple of them) returning the op's arithmetic as a Cost.
+Bytes moved come from one generic rule (every tensor argument read once, every result written
+once) unless the formula is registered with its own `moves` rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from netcost.capture.trace import OpEvent, TensorSpec
+from netcost.cost import Cost
+from netcost.errors import NetcostError
+
+Formula = Callable[..., Cost]
+Moves = Callable[[dict[str, Any], tuple[TensorSpec, ...]], tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """How one op is costed: by `fn`, or free for `reason` (fn is None)."""
+
+    op: str
+    fn: Formula | None
+    reason: str
+    moves: Moves | None
+    family: str
+
+
+_REGISTRY: dict[str, Entry] = {}
+
+
+def _name(op: Any) -> str:
+    """'aten.convolution' for an OpOverloadPacket, 'aten.add.Tensor' for an overload."""
+    return op if isinstance(op, str) else str(op)
+
+
+def _add(entry: Entry) -> None:
+    if entry.op in _REGISTRY:
+        raise NetcostError(f"{entry.op} is registered twice ({_REGISTRY[entry.op].family})")
+    _REGISTRY[entry.op] = entry
+
+
+def formula(*ops: Any, moves: Moves | None = None, reason: str = "") -> Callable[[Formula], Formula]:
+    """Register `fn` as the formula of every op given (packets or single overloads)."""
+
+    def register(fn: Formula) -> Formula:
+        for op in ops:
+            _add(Entry(_name(op), fn, reason or (fn.__doc__ or "").strip(), moves, fn.__module__))
+        return fn
+
+    return register
+
+
+def free(*ops: Any, reason: str) -> None:
+    """Register ops that do no arithmetic and move no data, with the reason why."""
+    if not reason:
+        raise NetcostError("a free op needs a reason")
+    for op in ops:
+        _add(Entry(_name(op), None, reason, None, "free"))
+
+
+def lookup(event_op: str, packet: str) -> Entry | None:
+    """The overload's own entry if it has one, else its packet's."""
+    return _REGISTRY.get(event_op) or _REGISTRY.get(packet)
+
+
+def registered() -> dict[str, Entry]:
+    return dict(_REGISTRY)
+
+
+def generic_moves(args: dict[str, Any], outputs: Iterable[TensorSpec]) -> tuple[int, int]:
+    """Each distinct tensor argument read once; each result written once."""
+    read = sum(t.nbytes for t in _tensors(args.values()))
+    written = sum(t.nbytes for t in outputs)
+    return read, written
+
+
+def _tensors(values: Iterable[Any]) -> Iterable[TensorSpec]:
+    for v in values:
+        if isinstance(v, TensorSpec):
+            yield v
+        elif isinstance(v, tuple):
+            yield from _tensors(v)
+
+
+def cost_of(event: OpEvent) -> Cost | None:
+    """The event's Cost, Cost() for a free op, None when no formula knows the op."""
+    entry = lookup(event.op, event.packet)
+    if entry is None:
+        return None
+    if entry.fn is None:
+        return Cost()
+    out: Any = event.outputs[0] if len(event.outputs) == 1 else event.outputs
+    try:
+        work = entry.fn(**event.args, out=out)
+    except TypeError as error:
+        raise NetcostError(
+            f"formula for {event.op} does not take its arguments ({error}); please report this"
+        ) from error
+    read, written = (entry.moves or generic_moves)(event.args, event.outputs)
+    return replace(work, bytes_read=read, bytes_written=written)

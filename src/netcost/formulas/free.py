@@ -1,0 +1,35 @@
+"""Ops that cost nothing, each with the reason why."""
+
+from __future__ import annotations
+
+from torch.ops import aten
+
+from netcost.formulas._registry import free
+
+
+def _have(names: str) -> list[object]:
+    return [getattr(aten, n) for n in names.split() if hasattr(aten, n)]
+
+
+free(
+    *_have(
+        "view _unsafe_view _reshape_alias as_strided permute transpose t expand squeeze unsqueeze"
+        " select slice split split_with_sizes unbind unsafe_split unsafe_split_with_sizes"
+        " chunk narrow diagonal alias detach view_as_real view_as_complex unfold"
+        " _unsafe_view_copy lift_fresh transpose_ t_ squeeze_ unsqueeze_ as_strided_ detach_"
+        " _conj _neg_view"
+    ),
+    reason="changes metadata only (a view of the same storage), moves no data",
+)
+free(
+    *_have("empty empty_like empty_strided new_empty new_empty_strided resize_ set_"),
+    reason="allocates memory without writing it",
+)
+free(
+    *_have("sym_size sym_stride sym_numel sym_storage_offset is_same_size"),
+    reason="reads tensor metadata, not data",
+)
+free(
+    "prim.device", "prim.layout", "prim.dtype",
+    reason="reads tensor metadata, not data",
+)

@@ -1,0 +1,116 @@
+"""Matrix products: mm, addmm, bmm, baddbmm, and what linear, matmul and einsum lower to."""
+
+from __future__ import annotations
+
+from math import prod
+
+from torch.ops import aten
+
+from netcost.capture.trace import TensorSpec
+from netcost.cost import Cost
+from netcost.formulas._registry import formula
+from netcost.formulas._shapes import numel
+
+
+@formula(aten.mm)
+def mm(self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
+    """(M × K) @ (K × N): M · N dot products of length K, MACs = M · K · N."""
+    m, k = self.shape
+    n = mat2.shape[1]
+    return Cost.mac_op(m * k * n)
+
+
+@formula(aten.addmm)
+def addmm(
+    self: TensorSpec,
+    mat1: TensorSpec,
+    mat2: TensorSpec,
+    beta: float = 1,
+    alpha: float = 1,
+    *,
+    out: TensorSpec,
+    **_: object,
+) -> Cost:
+    """beta · bias + alpha · (M × K) @ (K × N): MACs = M · K · N; one add per output element
+    (M · N) for the bias, plus one multiply per output element for each of alpha, beta ≠ 1."""
+    m, k = mat1.shape
+    n = mat2.shape[1]
+    scaling = (alpha != 1) + (beta != 1)
+    return Cost.mac_op(m * k * n, extra_flops=(1 + scaling) * m * n)
+
+
+@formula(aten.bmm)
+def bmm(self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
+    """B batched (M × K) @ (K × N): MACs = B · M · K · N."""
+    b, m, k = self.shape
+    n = mat2.shape[2]
+    return Cost.mac_op(b * m * k * n)
+
+
+@formula(aten.baddbmm)
+def baddbmm(
+    self: TensorSpec,
+    batch1: TensorSpec,
+    batch2: TensorSpec,
+    beta: float = 1,
+    alpha: float = 1,
+    *,
+    out: TensorSpec,
+    **_: object,
+) -> Cost:
+    """beta · input + alpha · bmm: MACs = B · M · K · N; adds and scalings as for addmm."""
+    b, m, k = batch1.shape
+    n = batch2.shape[2]
+    scaling = (alpha != 1) + (beta != 1)
+    return Cost.mac_op(b * m * k * n, extra_flops=(1 + scaling) * b * m * n)
+
+
+@formula(aten.addbmm)
+def addbmm(
+    self: TensorSpec,
+    batch1: TensorSpec,
+    batch2: TensorSpec,
+    beta: float = 1,
+    alpha: float = 1,
+    *,
+    out: TensorSpec,
+    **_: object,
+) -> Cost:
+    """input + sum over b of batch1[b] @ batch2[b]: MACs = B · M · K · N (the sum over b
+    accumulates into the same M · N outputs); one add per output element for the input."""
+    b, m, k = batch1.shape
+    n = batch2.shape[2]
+    scaling = (alpha != 1) + (beta != 1)
+    return Cost.mac_op(b * m * k * n, extra_flops=(1 + scaling) * m * n)
+
+
+@formula(aten.mv)
+def mv(self: TensorSpec, vec: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
+    """(M × K) @ (K): MACs = M · K."""
+    return Cost.mac_op(numel(self))
+
+
+@formula(aten.addmv)
+def addmv(
+    self: TensorSpec, mat: TensorSpec, vec: TensorSpec, *, out: TensorSpec, **_: object
+) -> Cost:
+    """bias + (M × K) @ (K): MACs = M · K, plus M adds."""
+    return Cost.mac_op(numel(mat), extra_flops=mat.shape[0])
+
+
+@formula(aten.dot, aten.vdot)
+def dot(self: TensorSpec, tensor: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
+    """Dot product of two K-vectors: K MACs."""
+    return Cost.mac_op(numel(self))
+
+
+@formula(aten.outer, aten.ger)
+def outer(self: TensorSpec, vec2: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
+    """Outer product (M) ⊗ (N): M · N multiplies, no accumulation."""
+    return Cost.elementwise(numel(out))
+
+
+@formula(aten._int_mm)
+def int_mm(self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
+    """int8 (M × K) @ (K × N) into int32: MACs = M · K · N."""
+    return Cost.mac_op(prod(self.shape) * mat2.shape[1])

@@ -1,0 +1,56 @@
+"""Ops that move or fill data but do no arithmetic: 0 FLOPs, bytes by the generic rule
+(each tensor argument read once, each result written once), unless noted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch.ops import aten
+
+from netcost.capture.trace import TensorSpec
+from netcost.cost import Cost
+from netcost.formulas._registry import formula
+from netcost.formulas._shapes import first, numel
+
+COPIES = """
+clone copy_ _to_copy _copy_from _copy_from_and_resize cat stack hstack vstack
+constant_pad_nd reflection_pad1d reflection_pad2d reflection_pad3d
+replication_pad1d replication_pad2d replication_pad3d
+index_select gather index _unsafe_index index_put index_put_ _index_put_impl_
+flip roll repeat slice_scatter select_scatter diagonal_scatter as_strided_scatter
+narrow_copy im2col pixel_shuffle pixel_unshuffle channel_shuffle native_channel_shuffle
+tril triu masked_scatter scatter lift_fresh_copy _local_scalar_dense
+zeros ones full fill fill_ zero_ zeros_like ones_like full_like new_zeros new_ones new_full
+arange linspace logspace scalar_tensor eye
+rand randn randint rand_like randn_like randint_like normal uniform_ normal_ bernoulli
+bernoulli_ random_ exponential_ randperm one_hot
+"""
+
+
+def _packets(names: str) -> list[Any]:
+    return [getattr(aten, n) for n in names.split() if hasattr(aten, n)]
+
+
+@formula(*_packets(COPIES))
+def copy(*, out: Any, **_: object) -> Cost:
+    """Copies, concatenations, gathers, pads, fills and random draws: no arithmetic."""
+    return Cost()
+
+
+@formula(aten.scatter_add, aten.scatter_add_, aten.scatter_reduce, aten.index_add, aten.col2im)
+def scatter_accumulate(*, out: Any, **args: Any) -> Cost:
+    """Accumulating scatters: one add per source element."""
+    src = args.get("src", args.get("source", args.get("self")))
+    return Cost.elementwise(numel(src) if isinstance(src, TensorSpec) else numel(first(out)))
+
+
+def _gathered_rows(args: dict[str, Any], outputs: tuple[TensorSpec, ...]) -> tuple[int, int]:
+    """An embedding reads its indices and only the rows they select (one per output row)."""
+    indices, result = args["indices"], outputs[0]
+    return indices.nbytes + result.nbytes, result.nbytes
+
+
+@formula(aten.embedding, moves=_gathered_rows)
+def embedding(weight: TensorSpec, indices: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
+    """A table look-up: no arithmetic; reads the indices and the selected rows only."""
+    return Cost()

@@ -1,0 +1,36 @@
+"""Text forms of numbers and shapes, shared by every renderer (formatting only, no arithmetic
+on costs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+_BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def count(n: int) -> str:
+    """Exact, with thousands separators: 14112 -> '14,112'."""
+    return f"{n:,}"
+
+
+def binary_size(n: int) -> str:
+    """Bytes in binary units, named so: 1536 -> '1.50 KiB'."""
+    value = float(n)
+    for unit in _BINARY:
+        if abs(value) < 1024 or unit == _BINARY[-1]:
+            return f"{n} B" if unit == "B" else f"{value:.2f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def shape(s: Iterable[int] | None) -> str:
+    """(64, 8, 7, 7) -> '64x8x7x7'; a scalar -> '()'; nothing -> '-'."""
+    if s is None:
+        return "-"
+    s = tuple(s)
+    return "x".join(map(str, s)) if s else "()"
+
+
+def shapes(ss: Iterable[Iterable[int]]) -> str:
+    ss = list(ss)
+    return ", ".join(shape(s) for s in ss) if ss else "-"

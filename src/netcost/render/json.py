@@ -1,0 +1,83 @@
+"""The JSON contract: report.to_dict() and `--format json` (schema pinned by tests/test_contract.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from netcost.analysis.conventions import CONVENTIONS
+from netcost.report import SCHEMA_VERSION, Layer, Report
+
+
+def _layer(m: Layer) -> dict[str, Any]:
+    return {
+        "path": m.path,
+        "type": m.type,
+        "depth": m.depth,
+        "call": m.call_number,
+        "input_shapes": [list(s) for s in m.input_shapes],
+        "output_shape": list(m.output_shape) if m.output_shape is not None else None,
+        "output_shapes": [list(s) for s in m.output_shapes],
+        "params": m.params,
+        "trainable_params": m.trainable_params,
+        "macs": m.cost.macs,
+        "flops": m.cost.flops,
+        "bytes_read": m.cost.bytes_read,
+        "bytes_written": m.cost.bytes_written,
+        "activation_elements": m.activation_elements,
+        "activation_bytes": m.activation_bytes,
+    }
+
+
+def _module(m: Layer) -> dict[str, Any]:
+    return _layer(m) | {
+        "index": m.index,
+        "parent": m.parent,
+        "children": list(m.children),
+        "self": m.self_cost.to_dict(),
+    }
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    t = report.total
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "model": report.model,
+        "convention": {"name": report.convention, "flops": CONVENTIONS[report.convention]},
+        "execution": report.execution,
+        "inputs": [
+            {"name": i.name, "shape": list(i.shape), "dtype": i.dtype, "bytes": i.nbytes}
+            for i in report.inputs
+        ],
+        "total": {
+            "params": t.params,
+            "trainable_params": t.trainable_params,
+            "param_bytes": t.param_bytes,
+            "buffer_bytes": t.buffer_bytes,
+            "macs": t.cost.macs,
+            "flops": t.cost.flops,
+            "bytes_read": t.cost.bytes_read,
+            "bytes_written": t.cost.bytes_written,
+        },
+        "layers": [_layer(m) for m in report.layers],
+        "modules": [_module(m) for m in report.modules],
+        "ops": [
+            {"op": o.op, "family": o.family, "calls": o.calls} | o.cost.to_dict()
+            for o in report.ops
+        ],
+        "diagnostics": [
+            {
+                "kind": d.kind,
+                "message": d.message,
+                "op": d.op,
+                "count": d.count,
+                "layers": list(d.layers),
+            }
+            for d in report.diagnostics
+        ],
+        "complete": report.complete,
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report_to_dict(report), indent=2)

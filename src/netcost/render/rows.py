@@ -1,0 +1,57 @@
+"""Which module calls a tabular view shows, and their cells as text: shared by table, csv and
+markdown so the three never disagree."""
+
+from __future__ import annotations
+
+from netcost.render import _format as fmt
+from netcost.report import Layer, Report
+
+COLUMNS = ("Layer", "Type", "Output shape", "Params", "MACs", "FLOPs", "Bytes moved")
+
+
+def visible(report: Report, depth: int | None) -> list[Layer]:
+    """Calls down to `depth` (1 = the model's children); the model itself only when it is a
+    single layer."""
+    if len(report.modules) == 1:
+        return list(report.modules)
+    return [m for m in report.modules if m.depth >= 1 and (depth is None or m.depth <= depth)]
+
+
+def cells(m: Layer, *, indent: bool) -> tuple[str, ...]:
+    name = m.path.rsplit(".", 1)[-1] if indent and m.path else m.name
+    if m.call_number:
+        name += f" (call {m.call_number + 1})"
+    return (
+        ("  " * max(m.depth - 1, 0) + name) if indent else name,
+        m.type,
+        fmt.shapes(m.output_shapes),
+        fmt.count(m.params),
+        fmt.count(m.cost.macs),
+        fmt.count(m.cost.flops),
+        fmt.binary_size(m.cost.bytes_moved),
+    )
+
+
+def summary_lines(report: Report) -> list[str]:
+    t = report.total
+    inputs = ", ".join(f"{i.name} {fmt.shape(i.shape)} {i.dtype}" for i in report.inputs)
+    lines = [
+        f"Input: {inputs or '-'}",
+        f"Params: {fmt.count(t.params)} ({fmt.count(t.trainable_params)} trainable, "
+        f"{fmt.count(t.params - t.trainable_params)} frozen), {fmt.binary_size(t.param_bytes)}",
+        f"MACs: {fmt.count(t.cost.macs)}",
+        f"FLOPs: {fmt.count(t.cost.flops)}  ({report.convention} convention)",
+        f"Bytes moved: {fmt.binary_size(t.cost.bytes_moved)} "
+        f"(read {fmt.binary_size(t.cost.bytes_read)}, "
+        f"written {fmt.binary_size(t.cost.bytes_written)})",
+    ]
+    if report.execution != "fake":
+        lines.append(f"Executed: on {report.execution} tensors")
+    return lines
+
+
+def diagnostic_lines(report: Report) -> list[str]:
+    lines = [f"! {d.message}" for d in report.diagnostics]
+    if not report.complete:
+        lines.append("! the report is INCOMPLETE: some ops were not counted")
+    return lines

@@ -1,0 +1,140 @@
+"""The Report: plain frozen data about one analysed model, and its JSON contract (to_dict)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from netcost.cost import Cost
+
+SCHEMA_VERSION = 1
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    shape: Shape
+    dtype: str
+    nbytes: int
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One call of one module. `self_cost` is the ops that ran directly in it; `cost` adds its
+    children's. `params` counts the module's parameters (its children's included), each once."""
+
+    index: int
+    path: str
+    type: str
+    depth: int
+    parent: int | None
+    children: tuple[int, ...]
+    call_number: int
+    input_shapes: tuple[Shape, ...]
+    output_shapes: tuple[Shape, ...]
+    params: int
+    trainable_params: int
+    self_cost: Cost
+    cost: Cost
+    activation_elements: int
+    activation_bytes: int
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+    @property
+    def name(self) -> str:
+        """The path, or the model's type for the model itself."""
+        return self.path or self.type
+
+    @property
+    def output_shape(self) -> Shape | None:
+        return self.output_shapes[0] if self.output_shapes else None
+
+
+@dataclass(frozen=True)
+class OpSummary:
+    op: str
+    family: str
+    calls: int
+    cost: Cost
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """Something the user should know: an uncounted op, a fallback, a note."""
+
+    kind: str
+    message: str
+    op: str | None = None
+    count: int = 0
+    layers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    trainable_params: int
+    param_bytes: int
+    buffer_bytes: int
+    cost: Cost
+
+    @property
+    def macs(self) -> int:
+        return self.cost.macs
+
+    @property
+    def flops(self) -> int:
+        return self.cost.flops
+
+
+@dataclass(frozen=True)
+class Report:
+    """What each layer of one model costs for one input. Render it with the methods below."""
+
+    model: str
+    inputs: tuple[TensorInfo, ...]
+    modules: tuple[Layer, ...]  # every module call, in the order the calls began
+    total: Totals
+    ops: tuple[OpSummary, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    convention: str
+    execution: str
+
+    @property
+    def complete(self) -> bool:
+        """True when every op that ran was costed by a formula or is free for a stated reason."""
+        return not any(d.kind == "uncounted_op" for d in self.diagnostics)
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        """The leaf module calls, in execution order."""
+        return tuple(m for m in self.modules if m.is_leaf)
+
+    def layer(self, path: str) -> Layer:
+        """The first call of the module at `path`."""
+        for m in self.modules:
+            if m.path == path:
+                return m
+        from netcost.errors import NetcostError
+
+        raise NetcostError(f"no layer {path!r}; layers are: {', '.join(self._paths()[:20])}")
+
+    def _paths(self) -> list[str]:
+        return [m.path for m in self.modules if m.path]
+
+    def to_dict(self) -> dict[str, Any]:
+        from netcost.render.json import report_to_dict
+
+        return report_to_dict(self)
+
+    def table(self, depth: int | None = None) -> str:
+        from netcost.render.table import render_table
+
+        return render_table(self, depth=depth)
+
+    def __str__(self) -> str:
+        return self.table()
