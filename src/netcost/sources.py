@@ -1,0 +1,200 @@
+"""Resolving a MODEL argument to a module and its default inputs.
+
+  examples:NAME            a built-in network (netcost/examples.py)
+  torchvision:NAME         torchvision.models.get_model(NAME), at its weights' crop size
+  timm:NAME                timm.create_model(NAME), at its pretrained config's input size
+  hf:MODEL_TYPE[:k=v,...]  a transformers model built from its config (AutoConfig.for_model)
+  path/to/file.py:NAME     an nn.Module, a Module class or a zero-argument factory in a file
+
+Models are built on the meta device (no memory, no initialisation cost) and never download
+weights.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import torch
+from torch import nn
+
+from netcost.errors import NetcostError
+
+EXTRAS = {"vision": "torchvision", "timm": "timm", "hf": "transformers"}
+
+
+def require(module: str, extra: str) -> ModuleType:
+    """Import an optional dependency, or say which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise NetcostError(
+            f"{module} is not installed: pip install 'netcost[{extra}]'"
+        ) from None
+
+
+@dataclass
+class Resolved:
+    model: nn.Module
+    name: str
+    inputs: tuple[str, ...]  # input specs, e.g. ("1x3x224x224",); empty when unknown
+    kwarg_names: tuple[str, ...] = ()  # names to pass the inputs by, when not positional
+
+
+def resolve(source: str) -> Resolved:
+    kind, sep, rest = source.partition(":")
+    if not sep:
+        return _close_match_error(source)
+    if kind == "examples":
+        return _example(rest)
+    if kind == "torchvision":
+        return _torchvision(rest)
+    if kind == "timm":
+        return _timm(rest)
+    if kind in ("hf", "transformers"):
+        return _hf(rest)
+    if source.rpartition(":")[0].endswith(".py"):
+        path, _, name = source.rpartition(":")
+        return _file(Path(path), name)
+    return _close_match_error(source)
+
+
+def _close_match_error(source: str) -> Resolved:
+    from netcost.examples import EXAMPLES
+
+    names = [f"examples:{n}" for n in EXAMPLES] + list(EXAMPLES)
+    close = difflib.get_close_matches(source, names, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise NetcostError(
+        f"cannot tell what model {source!r} is: use examples:NAME, torchvision:NAME, timm:NAME, "
+        f"hf:MODEL_TYPE or path/to/file.py:NAME{hint}"
+    )
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> NetcostError:
+    close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
+    hint = f"; close matches: {', '.join(close)}" if close else ""
+    return NetcostError(f"unknown {kind} model {name!r}{hint}")
+
+
+def _example(name: str) -> Resolved:
+    from netcost.examples import EXAMPLES
+
+    if name not in EXAMPLES:
+        known = list(EXAMPLES)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.4)
+        raise NetcostError(
+            f"unknown example {name!r}; examples are: {', '.join(known)}"
+            + (f" (did you mean {', '.join(close)}?)" if close else "")
+        )
+    example = EXAMPLES[name]
+    return Resolved(example.factory(), name, example.inputs)
+
+
+def _on_meta(build: Any, *args: Any, **kwargs: Any) -> nn.Module:
+    with torch.device("meta"):
+        return build(*args, **kwargs)
+
+
+def _torchvision(name: str) -> Resolved:
+    models = require("torchvision.models", "vision")
+    known = models.list_models()
+    if name not in known:
+        raise _unknown("torchvision", name, known)
+    model = _on_meta(models.get_model, name)
+    return Resolved(model, name, (f"1x3x{torchvision_crop(name)}x{torchvision_crop(name)}",))
+
+
+def torchvision_crop(name: str) -> int:
+    """The evaluation crop size of the model's default weights (224 when it has none)."""
+    from torchvision import models
+
+    try:
+        weights = models.get_model_weights(name).DEFAULT
+    except (ValueError, KeyError, AttributeError):
+        return 224
+    crop = weights.transforms.keywords.get("crop_size", 224)
+    return int(crop[0] if isinstance(crop, list | tuple) else crop)
+
+
+def _timm(name: str) -> Resolved:
+    timm = require("timm", "timm")
+    known = timm.list_models()
+    if name not in known:
+        raise _unknown("timm", name, known)
+    model = _on_meta(timm.create_model, name, pretrained=False)
+    size = model.pretrained_cfg.get("input_size", (3, 224, 224))
+    return Resolved(model, name, ("1x" + "x".join(map(str, size)),))
+
+
+def _hf(text: str) -> Resolved:
+    transformers = require("transformers", "hf")
+    model_type, _, overrides = text.partition(":")
+    kwargs = _overrides(overrides)
+    try:
+        config = transformers.AutoConfig.for_model(model_type, **kwargs)
+    except ValueError:
+        known = list(transformers.CONFIG_MAPPING.keys())
+        raise _unknown("transformers", model_type, known) from None
+    model = _on_meta(transformers.AutoModel.from_config, config)
+    return Resolved(model.eval(), model_type, ("1x128:int64",), ("input_ids",))
+
+
+def _overrides(text: str) -> dict[str, Any]:
+    """'hidden_size=4096,num_hidden_layers=32' -> {'hidden_size': 4096, ...}."""
+    result: dict[str, Any] = {}
+    for item in filter(None, text.split(",")):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise NetcostError(f"config override {item!r} must be key=value")
+        try:
+            result[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            result[key.strip()] = value.strip()
+    return result
+
+
+def _file(path: Path, name: str) -> Resolved:
+    if not path.is_file():
+        raise NetcostError(f"no such file: {path}")
+    spec = importlib.util.spec_from_file_location(f"netcost_user_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise NetcostError(f"cannot import {path} as Python")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent.resolve()))
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        raise NetcostError(f"{path}: importing it failed: {type(error).__name__}: {error}") from None
+    finally:
+        sys.path.pop(0)
+    if not hasattr(module, name):
+        defined = sorted(
+            n
+            for n, v in vars(module).items()
+            if not n.startswith("_") and getattr(v, "__module__", None) == module.__name__
+        )
+        raise NetcostError(
+            f"{path} defines no {name!r}; it defines: {', '.join(defined) or 'nothing public'}"
+        )
+    obj = getattr(module, name)
+    if isinstance(obj, nn.Module):
+        return Resolved(obj, name, ())
+    if callable(obj):
+        try:
+            made = obj()
+        except TypeError as error:
+            raise NetcostError(
+                f"{path}:{name} must be an nn.Module or take no arguments ({error})"
+            ) from None
+        if isinstance(made, nn.Module):
+            return Resolved(made, name, ())
+        raise NetcostError(f"{path}:{name}() returned {type(made).__name__}, not an nn.Module")
+    raise NetcostError(f"{path}:{name} is a {type(obj).__name__}, not an nn.Module or a factory")
