@@ -99,7 +99,12 @@ def _example(name: str) -> Resolved:
 
 
 def _on_meta(build: Any, *args: Any, **kwargs: Any) -> nn.Module:
-    with torch.device("meta"):
+    """Build without allocating or initialising weights; models whose constructor reads tensor
+    values (torchvision's regnets) are built on the CPU instead."""
+    try:
+        with torch.device("meta"):
+            return build(*args, **kwargs)
+    except (NotImplementedError, RuntimeError):
         return build(*args, **kwargs)
 
 
@@ -108,8 +113,20 @@ def _torchvision(name: str) -> Resolved:
     known = models.list_models()
     if name not in known:
         raise _unknown("torchvision", name, known)
-    model = _on_meta(models.get_model, name)
-    return Resolved(model, name, (f"1x3x{torchvision_crop(name)}x{torchvision_crop(name)}",))
+    crop = torchvision_crop(name)
+    model = torchvision_model(name)
+    return Resolved(model, name, (f"1x3x{crop}x{crop}",))
+
+
+def torchvision_model(name: str) -> nn.Module:
+    """The architecture its default weights were trained with, on the meta device: vision
+    transformers are built for the weights' image size, as torchvision does when loading them."""
+    from torchvision import models
+
+    kwargs = {}
+    if name.startswith("vit_"):
+        kwargs["image_size"] = torchvision_crop(name)
+    return _on_meta(models.get_model, name, **kwargs).eval()
 
 
 def torchvision_crop(name: str) -> int:

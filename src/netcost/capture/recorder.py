@@ -1,7 +1,9 @@
 """Recording one forward pass: every aten op with its module-call stack, via a dispatch mode.
 
-Module calls are tracked with forward hooks on the model's own modules, registered for the run
-and removed afterwards (nothing global, nothing left behind).
+Module calls are tracked with PyTorch's global forward hooks, registered for the run only and
+filtered to the model's own modules. Not per-module hooks: PyTorch turns off fast paths (the
+fused nn.TransformerEncoderLayer kernel) on modules that carry hooks, and netcost must see the
+path the model really takes.
 """
 
 from __future__ import annotations
@@ -73,7 +75,8 @@ def _safe_bind(func: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
 
 
 class ModuleTracker:
-    """Scoped pre/post forward hooks on every module of one model, building the call tree."""
+    """Global pre/post forward hooks for the duration of one run, building the call tree of one
+    model's modules (other modules are ignored)."""
 
     def __init__(self, model: nn.Module, recorder: Recorder, param_keys: set[int]) -> None:
         self.model = model
@@ -89,11 +92,15 @@ class ModuleTracker:
         }
 
     def __enter__(self) -> ModuleTracker:
-        for module in self.model.modules():
-            self._handles.append(module.register_forward_pre_hook(self._pre, with_kwargs=True))
-            self._handles.append(
-                module.register_forward_hook(self._post, with_kwargs=True, always_call=True)
-            )
+        from torch.nn.modules.module import (
+            register_module_forward_hook,
+            register_module_forward_pre_hook,
+        )
+
+        self._handles.append(register_module_forward_pre_hook(self._pre))
+        self._handles.append(
+            register_module_forward_hook(self._post, with_kwargs=True, always_call=True)
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -101,7 +108,9 @@ class ModuleTracker:
             handle.remove()
         self._handles.clear()
 
-    def _pre(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+    def _pre(self, module: nn.Module, args: tuple) -> None:
+        if id(module) not in self.paths:
+            return
         stack = self.recorder.stack
         parent = stack[-1] if stack else None
         call = ModuleCall(
@@ -112,7 +121,7 @@ class ModuleTracker:
             depth=len(stack),
             module_key=id(module),
             call_number=self._counts[id(module)],
-            inputs=tensor_specs((args, kwargs)),
+            inputs=tensor_specs(args),
             params=self._params.get(id(module), ()),
         )
         self._counts[id(module)] += 1
@@ -122,11 +131,14 @@ class ModuleTracker:
         stack.append(call.index)
 
     def _post(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+        if id(module) not in self.paths:
+            return
         stack = self.recorder.stack
         # Pop back to this module's call: a hook that raised may have left deeper calls open.
         while stack:
             index = stack.pop()
             if self.calls[index].module_key == id(module):
+                self.calls[index].inputs = tensor_specs((args, kwargs))
                 self.calls[index].outputs = tensor_specs(output)
                 break
 

@@ -18,6 +18,7 @@ from torch.ops import aten
 from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
+from netcost.formulas.norm import normalisation_cost
 
 SOFTMAX_FLOPS = 5  # max, subtract, exp, sum, divide: per element
 
@@ -124,9 +125,6 @@ def native_multi_head_attention(
     )
 
 
-LAYER_NORM_FLOPS = 8  # mean (1), variance (3: subtract, square, add), normalise (2), affine (2)
-
-
 @formula(aten._transformer_encoder_layer_fwd)
 def transformer_encoder_layer(
     src: TensorSpec,
@@ -140,8 +138,9 @@ def transformer_encoder_layer(
     **_: object,
 ) -> Cost:
     """nn.TransformerEncoderLayer's fast path (eval, no_grad), one op for the whole layer:
-    self-attention (multi_head_attention_cost), two residual adds and two layer norms per
-    token, and the feed-forward block E → F → E with biases and one activation per hidden unit."""
+    self-attention (multi_head_attention_cost), two residual adds and two affine layer norms
+    over E per token, and the feed-forward block E → F → E with biases and one activation per
+    hidden unit — the same arithmetic the layer's unfused path runs op by op."""
     batch, length = _batch_len(src)
     tokens = batch * length
     hidden = ffn_weight_1.shape[0]
@@ -150,7 +149,8 @@ def transformer_encoder_layer(
     )
     ffn = linear_cost(tokens, embed_dim, hidden, True) + linear_cost(tokens, hidden, embed_dim, True)
     activation = Cost.elementwise(tokens * hidden)
-    residuals_and_norms = Cost.elementwise(tokens * embed_dim, 2 * (1 + LAYER_NORM_FLOPS))
-    return attention + ffn + activation + residuals_and_norms
+    residuals = Cost.elementwise(tokens * embed_dim, 2)
+    norm = normalisation_cost(tokens * embed_dim, tokens, stats=True, weight=True, bias=True)
+    return attention + ffn + activation + residuals + norm + norm
 
 
