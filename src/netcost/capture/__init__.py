@@ -64,6 +64,21 @@ def capture(
     """
     if execution not in ("auto", "fake", "real"):
         raise NetcostError(f"execution must be auto, fake or real, not {execution!r}")
+    # Under inference_mode PyTorch skips the Autograd key, where composite ops (linear, conv2d)
+    # are decomposed, and its tensors carry no such key: run as no_grad instead, the same kernels.
+    grad = torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+    with torch.inference_mode(False), torch.set_grad_enabled(grad):
+        return _capture(model, args, kwargs, input_names, execution, real_limit)
+
+
+def _capture(
+    model: nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    input_names: tuple[str, ...],
+    execution: str,
+    real_limit: int,
+) -> Trace:
     state = named_state(model)
     params = param_table(model)
     base = dict(
@@ -179,10 +194,11 @@ class _maybe:
 
 
 def _where(calls: list[ModuleCall], failure: Failure) -> str:
+    """'layer1.0.conv1 (Conv2d)', or the model's type for code in its own forward."""
     if not calls:
         return "the model"
     call = calls[failure.call]
-    return f"{call.path or '(model)'} ({call.type})"
+    return f"{call.path} ({call.type})" if call.path else call.type
 
 
 def _first_line(error: BaseException) -> str:
@@ -202,7 +218,9 @@ def _shapes(args: dict[str, Any]) -> str:
 def _model_error(error: Exception, failure: Failure | None, calls: list[ModuleCall]) -> NetcostError:
     """One line naming the layer, the op, the shapes and PyTorch's own complaint."""
     if failure is None:
-        where = f"{calls[-1].path or '(model)'} ({calls[-1].type})" if calls else "the model"
+        where = f"{calls[-1].path} ({calls[-1].type})" if calls and calls[-1].path else (
+            calls[-1].type if calls else "the model"
+        )
         return NetcostError(f"{where}: {type(error).__name__}: {_first_line(error)}")
     return NetcostError(
         f"{_where(calls, failure)}: {failure.op}({_shapes(failure.args)}) failed: "

@@ -1,0 +1,202 @@
+"""Capture: any model, any mode, any inputs; the model is left exactly as it was."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import netcost
+from netcost import NetcostError
+
+
+def small_cnn() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(8 * 4 * 4, 5),
+    )  # fmt: skip
+
+
+def snapshot(model: nn.Module) -> dict:
+    return {
+        "state": {k: (v, v.clone()) for k, v in model.state_dict(keep_vars=True).items()},
+        "training": [m.training for m in model.modules()],
+        "hooks": [
+            (len(m._forward_hooks), len(m._forward_pre_hooks), len(m._backward_hooks))
+            for m in model.modules()
+        ],
+        "requires_grad": [p.requires_grad for p in model.parameters()],
+    }
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_model_is_left_as_it_came(train):
+    from torch.nn.modules import module as module_globals
+
+    model = small_cnn().train(train)
+    before = snapshot(model)
+    netcost.analyze(model, torch.randn(2, 3, 8, 8))
+    after = snapshot(model)
+    for key, (tensor, values) in before["state"].items():
+        now, _ = after["state"][key]
+        assert now is tensor and torch.equal(now, values), key  # BN running stats untouched
+    assert after["training"] == before["training"]
+    assert after["hooks"] == before["hooks"]
+    assert after["requires_grad"] == before["requires_grad"]
+    assert not module_globals._global_forward_hooks
+    assert not module_globals._global_forward_pre_hooks
+
+
+def test_real_meta_and_fake_parameters_agree():
+    real = small_cnn()
+    with torch.device("meta"):
+        meta = small_cnn()
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    with FakeTensorMode():
+        fake = small_cnn()
+        x_fake = torch.empty(2, 3, 8, 8)
+    reports = [
+        netcost.analyze(real, torch.randn(2, 3, 8, 8)),
+        netcost.analyze(meta, input_size=(2, 3, 8, 8)),
+        netcost.analyze(fake, x_fake),
+    ]
+    dicts = [r.to_dict() for r in reports]
+    assert dicts[0] == dicts[1] == dicts[2]
+
+
+def test_grad_modes_give_the_same_cost():
+    model, x = small_cnn().eval(), torch.randn(2, 3, 8, 8)
+    plain = netcost.analyze(model, x).total
+    with torch.no_grad():
+        no_grad = netcost.analyze(model, x).total
+    with torch.inference_mode():
+        inference = netcost.analyze(model, x).total
+    assert plain == no_grad == inference
+
+
+def test_train_mode_counts_batch_statistics():
+    x = torch.randn(2, 8, 4, 4)
+    bn = nn.BatchNorm2d(8)
+    train = netcost.analyze(bn.train(), x).total.flops
+    evaluate = netcost.analyze(bn.eval(), x).total.flops
+    # train adds statistics (4 per element) and two running-stat updates (4 each per channel);
+    # the num_batches_tracked increment is one more add
+    assert train - evaluate == 4 * 2 * 8 * 4 * 4 + 8 * 8 + 1
+
+
+class TwoInputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(4, 3)
+        self.b = nn.Linear(6, 3)
+
+    def forward(self, x, y, *, scale: float = 1.0):
+        return {"sum": self.a(x) + self.b(y) * scale, "note": "not a tensor", "n": 3}
+
+
+def test_tuple_dict_and_keyword_inputs_and_non_tensor_outputs():
+    x, y = torch.randn(2, 4), torch.randn(2, 6)
+    by_position = netcost.analyze(TwoInputs(), (x, y))
+    by_name = netcost.analyze(TwoInputs(), {"x": x, "y": y, "scale": 2.0})
+    assert [i.name for i in by_position.inputs] == ["x", "y"]
+    assert by_position.total.macs == by_name.total.macs == 2 * 4 * 3 + 2 * 6 * 3
+    assert by_position.modules[0].output_shapes == ((2, 3),)
+    # two addmm (bias adds 2·3 each), the scale multiply and the sum: 2·3 each
+    assert by_name.total.flops == by_position.total.flops == 2 * 60 + 4 * 2 * 3
+
+
+def test_module_called_twice_is_costed_twice_and_counted_once():
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(5, 5)
+
+        def forward(self, x):
+            return self.fc(torch.relu(self.fc(x)))
+
+    r = netcost.analyze(Twice(), torch.randn(3, 5))
+    calls = [m for m in r.layers if m.path == "fc"]
+    assert [c.call_number for c in calls] == [0, 1]
+    assert r.total.macs == 2 * 3 * 5 * 5
+    assert r.total.params == 5 * 5 + 5
+
+
+def test_tied_parameters_count_once():
+    class Tied(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Embedding(100, 16)
+            self.head = nn.Linear(16, 100, bias=False)
+            self.head.weight = self.embed.weight
+
+        def forward(self, ids):
+            return self.head(self.embed(ids))
+
+    r = netcost.analyze(Tied(), torch.zeros(2, 7, dtype=torch.long))
+    assert r.total.params == 100 * 16
+    assert r.total.macs == 2 * 7 * 16 * 100
+
+
+class DataDependent(nn.Module):
+    def __init__(self, width: int = 4) -> None:
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+
+    def forward(self, x):
+        y = self.fc(x)
+        return y[y > 0].sum()
+
+
+def test_data_dependent_model_falls_back_to_real_execution():
+    r = netcost.analyze(DataDependent(), torch.randn(3, 4))
+    assert r.execution == "real"
+    (note,) = r.diagnostics
+    assert note.kind == "execution"
+    assert note.message == (
+        "ran on real CPU tensors: DataDependent calls aten.index.Tensor, which fake tensors "
+        "cannot run (DynamicOutputShapeException)"
+    )
+    assert r.layer("fc").cost.macs == 3 * 4 * 4
+
+
+def test_data_dependent_model_too_large_to_run_is_a_clear_error():
+    from netcost.api import _arguments
+    from netcost.capture import capture
+
+    args, kwargs = _arguments(torch.randn(3, 4), None, torch.float32)
+    with pytest.raises(NetcostError, match=r"^DataDependent: aten\.index\.Tensor .*limit$"):
+        capture(DataDependent(), args, kwargs, input_names=("x",), real_limit=10)
+    with pytest.raises(NetcostError, match="cannot run on fake tensors"):
+        netcost.analyze(DataDependent(), torch.randn(3, 4), execution="fake")
+
+
+def test_wrong_input_shape_names_layer_op_and_shapes():
+    model = nn.Sequential(nn.Conv2d(1, 64, 3), nn.Flatten(), nn.Linear(32, 10))
+    with pytest.raises(NetcostError) as info:
+        netcost.analyze(model, input_size=(2, 1, 3, 3))
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("2 (Linear): aten.addmm.default(")
+    assert "2x64" in message and "32x10" in message
+
+
+def test_unknown_op_is_reported_never_silently_zero():
+    lib = torch.library.Library("netcost_test", "FRAGMENT")  # noqa: TOR901
+    lib.define("mystery(Tensor x) -> Tensor")
+    lib.impl("mystery", lambda x: x * 2, "CompositeExplicitAutograd")
+    torch.library.register_fake("netcost_test::mystery", lambda x: torch.empty_like(x), lib=lib)
+
+    class Odd(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return torch.ops.netcost_test.mystery(self.fc(x))
+
+    r = netcost.analyze(Odd(), torch.randn(2, 4))
+    assert not r.complete
+    (d,) = [d for d in r.diagnostics if d.kind == "uncounted_op"]
+    assert d.op == "netcost_test.mystery.default" and d.count == 1 and d.layers == ("Odd",)
+    assert r.to_dict()["complete"] is False
