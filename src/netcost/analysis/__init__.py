@@ -27,9 +27,11 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
             continue
         cost = conventions.under(cost, convention)
         self_costs[event.call] += cost
-        calls, total, family = by_op.get(event.op, (0, Cost(), ""))
         entry = lookup(event.op, event.packet)
-        by_op[event.op] = (calls + 1, total + cost, entry.family if entry else "")
+        if entry is None or entry.fn is None:
+            continue  # free ops (views, metadata queries) stay out of the per-op summary
+        calls, total, _ = by_op.get(event.op, (0, Cost(), ""))
+        by_op[event.op] = (calls + 1, total + cost, entry.family)
 
     modules = _tree(trace, self_costs)
     params = trace.params.values()
@@ -43,7 +45,7 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
     )
     ops = tuple(
         OpSummary(op, family.rsplit(".", 1)[-1], calls, cost)
-        for op, (calls, cost, family) in sorted(by_op.items(), key=lambda kv: -kv[1][1].flops)
+        for op, (calls, cost, family) in sorted(by_op.items(), key=lambda kv: (-kv[1][1].flops, kv[0]))
     )
     inputs = tuple(
         TensorInfo(name, spec.shape, spec.dtype, spec.numel * spec.itemsize)

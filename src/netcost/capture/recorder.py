@@ -130,7 +130,7 @@ class ModuleTracker:
             self.calls[parent].children.append(call.index)
         stack.append(call.index)
 
-    def _post(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+    def _post(self, module: nn.Module, args: tuple, kwargs: dict, output: Any = None) -> None:
         if id(module) not in self.paths:
             return
         stack = self.recorder.stack
