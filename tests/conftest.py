@@ -15,7 +15,9 @@ def T(*shape: int, dtype: torch.dtype = torch.float32) -> TensorSpec:
         strides.append(step)
         step *= n
     itemsize = torch.empty((), dtype=dtype).element_size()
-    return TensorSpec(tuple(shape), tuple(reversed(strides)), str(dtype).removeprefix("torch."), itemsize)
+    return TensorSpec(
+        tuple(shape), tuple(reversed(strides)), str(dtype).removeprefix("torch."), itemsize
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -182,7 +182,7 @@ def test_wrong_input_shape_names_layer_op_and_shapes():
 
 
 def test_unknown_op_is_reported_never_silently_zero():
-    lib = torch.library.Library("netcost_test", "FRAGMENT")  # noqa: TOR901
+    lib = torch.library.Library("netcost_test", "FRAGMENT")
     lib.define("mystery(Tensor x) -> Tensor")
     lib.impl("mystery", lambda x: x * 2, "CompositeExplicitAutograd")
     torch.library.register_fake("netcost_test::mystery", lambda x: torch.empty_like(x), lib=lib)

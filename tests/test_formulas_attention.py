@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import T
 
+from conftest import T
 from netcost.formulas.attention import (
     causal_scores,
     native_multi_head_attention,

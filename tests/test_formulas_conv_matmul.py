@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import T
 
+from conftest import T
 from netcost.formulas.conv import convolution
 from netcost.formulas.matmul import addmm, baddbmm, bmm, mm, mv
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import T
 
+from conftest import T
 from netcost.formulas.interpolate import bicubic, bilinear, nearest
 from netcost.formulas.movement import _gathered_rows, embedding
 from netcost.formulas.norm import batch_norm, batch_norm_inference, group_norm, layer_norm

@@ -31,7 +31,21 @@ def conv_configs(draw):
         padding = 0
     batch = draw(st.integers(1, 2))
     bias = draw(st.booleans())
-    return d, groups, cin, cout, k, stride, dilation, padding, transposed, output_padding, size, batch, bias
+    return (
+        d,
+        groups,
+        cin,
+        cout,
+        k,
+        stride,
+        dilation,
+        padding,
+        transposed,
+        output_padding,
+        size,
+        batch,
+        bias,
+    )
 
 
 @SETTINGS

@@ -43,7 +43,9 @@ def test_nin_output_sizes_round_down():
     """(224 − 11) / 4 + 1 = 54.25: PyTorch floors to 54."""
     r = netcost.analyze(nin(), input_size=(1, 1, 224, 224))
     first = r.layer("0.0")
-    assert first.output_shape == (1, 96, (224 - 11) // 4 + 1, (224 - 11) // 4 + 1) == (1, 96, 54, 54)
+    assert (
+        first.output_shape == (1, 96, (224 - 11) // 4 + 1, (224 - 11) // 4 + 1) == (1, 96, 54, 54)
+    )
     pools = [m.output_shape for m in r.layers if m.type == "MaxPool2d"]
     assert pools == [(1, 96, 26, 26), (1, 256, 12, 12), (1, 384, 5, 5)]
     assert r.modules[-1].output_shape == (1, 10)

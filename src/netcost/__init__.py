@@ -1,9 +1,10 @@
 """netcost: what every layer of a PyTorch model costs, and why.
 
-    >>> import netcost, torch
-    >>> report = netcost.analyze(torch.nn.Conv2d(4, 8, 3, stride=2, padding=1), input_size=(64, 4, 14, 14))
-    >>> report.total.macs == 64 * 8 * 7 * 7 * 4 * 3 * 3
-    True
+>>> import netcost, torch
+>>> conv = torch.nn.Conv2d(4, 8, 3, stride=2, padding=1)
+>>> report = netcost.analyze(conv, input_size=(64, 4, 14, 14))
+>>> report.total.macs == 64 * 8 * 7 * 7 * 4 * 3 * 3
+True
 """
 
 from netcost.api import analyze

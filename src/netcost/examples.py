@@ -1,4 +1,4 @@
-"""The small networks from the learners' discussions netcost was built for, exactly as written there.
+"""The small networks from the learners' discussions netcost was built for, as written there.
 
 Each entry is a zero-argument factory and the input its discussion used.
 """

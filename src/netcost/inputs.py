@@ -11,8 +11,8 @@ from netcost.errors import NetcostError
 _DTYPES = {
     name: getattr(torch, name)
     for name in (
-        "float32 float float16 half bfloat16 float64 double int8 uint8 int16 int32 int64 long "
-        "int bool complex64"
+        "float32 float float16 half bfloat16 float64 double "
+        "int8 uint8 int16 int32 int64 long int bool complex64"
     ).split()
 }
 

@@ -35,9 +35,7 @@ def require(module: str, extra: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise NetcostError(
-            f"{module} is not installed: pip install 'netcost[{extra}]'"
-        ) from None
+        raise NetcostError(f"{module} is not installed: pip install 'netcost[{extra}]'") from None
 
 
 @dataclass
@@ -49,6 +47,13 @@ class Resolved:
 
 
 def resolve(source: str) -> Resolved:
+    """The model named by `source`, in eval mode: the command line analyses inference."""
+    resolved = _resolve(source)
+    resolved.model.eval()
+    return resolved
+
+
+def _resolve(source: str) -> Resolved:
     kind, sep, rest = source.partition(":")
     if not sep:
         return _close_match_error(source)
@@ -189,7 +194,9 @@ def _file(path: Path, name: str) -> Resolved:
     try:
         spec.loader.exec_module(module)
     except Exception as error:
-        raise NetcostError(f"{path}: importing it failed: {type(error).__name__}: {error}") from None
+        raise NetcostError(
+            f"{path}: importing it failed: {type(error).__name__}: {error}"
+        ) from None
     finally:
         sys.path.pop(0)
     if not hasattr(module, name):

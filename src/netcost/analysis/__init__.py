@@ -45,7 +45,9 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
     )
     ops = tuple(
         OpSummary(op, family.rsplit(".", 1)[-1], calls, cost)
-        for op, (calls, cost, family) in sorted(by_op.items(), key=lambda kv: (-kv[1][1].flops, kv[0]))
+        for op, (calls, cost, family) in sorted(
+            by_op.items(), key=lambda kv: (-kv[1][1].flops, kv[0])
+        )
     )
     inputs = tuple(
         TensorInfo(name, spec.shape, spec.dtype, spec.numel * spec.itemsize)
@@ -114,5 +116,3 @@ def _diagnostics(trace: Trace, uncounted: dict[str, list[int]]) -> tuple[Diagnos
             )
         )
     return tuple(found)
-
-

@@ -215,11 +215,15 @@ def _shapes(args: dict[str, Any]) -> str:
     return ", ".join(shown)
 
 
-def _model_error(error: Exception, failure: Failure | None, calls: list[ModuleCall]) -> NetcostError:
+def _model_error(
+    error: Exception, failure: Failure | None, calls: list[ModuleCall]
+) -> NetcostError:
     """One line naming the layer, the op, the shapes and PyTorch's own complaint."""
     if failure is None:
-        where = f"{calls[-1].path} ({calls[-1].type})" if calls and calls[-1].path else (
-            calls[-1].type if calls else "the model"
+        where = (
+            f"{calls[-1].path} ({calls[-1].type})"
+            if calls and calls[-1].path
+            else (calls[-1].type if calls else "the model")
         )
         return NetcostError(f"{where}: {type(error).__name__}: {_first_line(error)}")
     return NetcostError(

@@ -12,7 +12,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -50,7 +49,9 @@ class Recorder(TorchDispatchMode):
             out = func(*args, **kwargs)
         except Exception as error:
             if self.failure is None:
-                self.failure = Failure(str(func), self.current, _safe_bind(func, args, kwargs), error)
+                self.failure = Failure(
+                    str(func), self.current, _safe_bind(func, args, kwargs), error
+                )
             raise
         self.events.append(
             OpEvent(

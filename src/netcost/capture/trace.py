@@ -67,7 +67,7 @@ class ParamInfo:
 
 @dataclass
 class ModuleCall:
-    """One call of one module: where it sits, what went in and came out, which parameters it owns."""
+    """One call of one module: where it sits, what went in and out, which parameters it owns."""
 
     index: int
     path: str  # "layer1.0.conv1"; "" for the model itself

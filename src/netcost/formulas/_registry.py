@@ -45,7 +45,9 @@ def _add(entry: Entry) -> None:
     _REGISTRY[entry.op] = entry
 
 
-def formula(*ops: Any, moves: Moves | None = None, reason: str = "") -> Callable[[Formula], Formula]:
+def formula(
+    *ops: Any, moves: Moves | None = None, reason: str = ""
+) -> Callable[[Formula], Formula]:
     """Register `fn` as the formula of every op given (packets or single overloads)."""
 
     def register(fn: Formula) -> Formula:

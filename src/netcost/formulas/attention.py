@@ -147,10 +147,10 @@ def transformer_encoder_layer(
     attention = multi_head_attention_cost(
         batch, length, length, embed_dim, num_heads, masked=mask is not None
     )
-    ffn = linear_cost(tokens, embed_dim, hidden, True) + linear_cost(tokens, hidden, embed_dim, True)
+    ffn = linear_cost(tokens, embed_dim, hidden, True) + linear_cost(
+        tokens, hidden, embed_dim, True
+    )
     activation = Cost.elementwise(tokens * hidden)
     residuals = Cost.elementwise(tokens * embed_dim, 2)
     norm = normalisation_cost(tokens * embed_dim, tokens, stats=True, weight=True, bias=True)
     return attention + ffn + activation + residuals + norm + norm
-
-

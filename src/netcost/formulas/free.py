@@ -30,6 +30,8 @@ free(
     reason="reads tensor metadata, not data",
 )
 free(
-    "prim.device", "prim.layout", "prim.dtype",
+    "prim.device",
+    "prim.layout",
+    "prim.dtype",
     reason="reads tensor metadata, not data",
 )

@@ -70,7 +70,11 @@ def batch_norm_inference(
 ) -> Cost:
     """Batch norm with running statistics (eval): normalise and affine, per element."""
     return normalisation_cost(
-        numel(input), _channels(input), stats=False, weight=weight is not None, bias=bias is not None
+        numel(input),
+        _channels(input),
+        stats=False,
+        weight=weight is not None,
+        bias=bias is not None,
     )
 
 

@@ -31,7 +31,13 @@ def window_reads(
 
 
 def _pool_reads(
-    input: TensorSpec, out: TensorSpec, d: int, kernel: Any, stride: Any, padding: Any, dilation: Any
+    input: TensorSpec,
+    out: TensorSpec,
+    d: int,
+    kernel: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
 ) -> int:
     """Elements read by all windows of a d-dimensional pool: the product over spatial dims of the
     per-dim window reads, times the leading (batch, channel) extent."""
@@ -102,9 +108,7 @@ def _adaptive(self: TensorSpec, out: TensorSpec, output_size: Any) -> int:
 
 
 @formula(aten._adaptive_avg_pool2d, aten._adaptive_avg_pool3d, "aten.adaptive_avg_pool1d")
-def adaptive_avg_pool(
-    self: TensorSpec, output_size: Any, *, out: TensorSpec, **_: object
-) -> Cost:
+def adaptive_avg_pool(self: TensorSpec, output_size: Any, *, out: TensorSpec, **_: object) -> Cost:
     """One add per element of each adaptive window, one divide per output element."""
     return Cost.elementwise(_adaptive(self, out, output_size)) + Cost.elementwise(numel(out))
 

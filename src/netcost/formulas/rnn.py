@@ -26,8 +26,14 @@ from netcost.formulas._shapes import numel
 CELL_FLOPS = {4: 9, 3: 9, 1: 1}
 
 
-def recurrent_cost(steps_x_batch: int, weights: list[TensorSpec], hidden: int, layers: int,
-                   gates: int, biases: bool) -> Cost:
+def recurrent_cost(
+    steps_x_batch: int,
+    weights: list[TensorSpec],
+    hidden: int,
+    layers: int,
+    gates: int,
+    biases: bool,
+) -> Cost:
     """steps_x_batch = T · B; `layers` counts (layer, direction) pairs."""
     macs = steps_x_batch * sum(numel(w) for w in weights if len(w) == 2)
     per_unit = gates + (2 * gates if biases else 0) + CELL_FLOPS[gates]

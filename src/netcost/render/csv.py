@@ -22,9 +22,18 @@ def render_csv(report: Report, depth: int | None = None) -> str:
     for m in rows.visible(report, depth):
         writer.writerow(
             (
-                m.path, m.type, m.depth, m.call_number, fmt.shapes(m.output_shapes),
-                m.params, m.trainable_params, m.cost.macs, m.cost.flops,
-                m.cost.bytes_read, m.cost.bytes_written, m.activation_bytes,
-            )  # fmt: skip
+                m.path,
+                m.type,
+                m.depth,
+                m.call_number,
+                fmt.shapes(m.output_shapes),
+                m.params,
+                m.trainable_params,
+                m.cost.macs,
+                m.cost.flops,
+                m.cost.bytes_read,
+                m.cost.bytes_written,
+                m.activation_bytes,
+            )
         )
     return buffer.getvalue()

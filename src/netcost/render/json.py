@@ -1,4 +1,4 @@
-"""The JSON contract: report.to_dict() and `--format json` (schema pinned by tests/test_contract.py)."""
+"""The JSON contract: report.to_dict() and `--format json` (pinned by tests/test_contract.py)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ def visible(report: Report, depth: int | None) -> list[Layer]:
 
 
 def cells(m: Layer, *, indent: bool) -> tuple[str, ...]:
-    name = m.path.rsplit(".", 1)[-1] if indent and m.path else m.name
+    name = m.name
     if m.call_number:
         name += f" (call {m.call_number + 1})"
     return (

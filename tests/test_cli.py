@@ -1,0 +1,102 @@
+"""The command line: golden outputs for the user-facing text, and every way to get it wrong."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from netcost.cli import main, run
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def netcost(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "netcost.cli", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "golden"),
+    [
+        ([], "simple_cnn.txt"),
+        (["examples:nin", "--depth", "1", "--format", "markdown"], "nin_depth1.md"),
+        (["examples:get_cnn_model", "--format", "csv"], "get_cnn_model.csv"),
+    ],
+)
+def test_golden_outputs(argv, golden, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
+    assert run(argv) == (GOLDEN / golden).read_text()
+
+
+def test_table_numbers_are_the_arithmetic():
+    """simple_cnn's first conv at 64x1x28x28, by hand."""
+    text = run([])
+    macs = 64 * 4 * 14 * 14 * 1 * 3 * 3
+    flops = 2 * macs + 64 * 4 * 14 * 14  # + one bias add per output
+    read = (64 * 1 * 28 * 28 + 4 * 1 * 3 * 3 + 4) * 4  # input, weight, bias in float32
+    written = 64 * 4 * 14 * 14 * 4
+    row = next(line for line in text.splitlines() if "0.0 " in line)
+    assert f"{macs:,}" in row and f"{flops:,}" in row
+    assert f"{(read + written) / 1024:.2f} KiB" in row
+    assert "Params: 6,722 " in text  # 40 + 296 + 1,168 + 4,640 + 578
+
+
+def test_input_override_and_dtype(capsys):
+    text = run(["examples:simple_cnn", "--input", "1x1x28x28", "--format", "csv"])
+    assert "1,4,14,14" not in text and "1x4x14x14" in text
+    int_input = run(["tests/models.py:Embedder", "--input", "2x5:int64", "--format", "json"])
+    assert '"dtype": "int64"' in int_input
+
+
+def test_no_argument_analyses_the_default_example():
+    result = netcost()
+    assert result.returncode == 0
+    assert "Params: 6,722" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["examples:simple_cnn", "--input", "64x3x28x28"],
+            "netcost: error: 0.0 (Conv2d): aten.convolution.default(input=64x3x28x28, "
+            "weight=4x1x3x3, bias=4) failed: Given groups=1, weight of size [4, 1, 3, 3], "
+            "expected input[64, 3, 28, 28] to have 1 channels, but got 3 channels instead",
+        ),
+        (["examples:simple_cn"], "unknown example 'simple_cn'"),
+        (
+            ["torchvision:resnet5"],
+            "close matches: resnet50, resnet152, resnet34, resnet18, resnet101",
+        ),
+        (["simple_cnn"], "did you mean simple_cnn"),
+        (["tests/models.py:Nope"], "tests/models.py defines no 'Nope'; it defines: Embedder"),
+        (["missing.py:Net"], "no such file: missing.py"),
+        (["examples:simple_cnn", "--input", "64by1"], "cannot read input '64by1'"),
+        (["examples:simple_cnn", "--input", "2x3:float8"], "unknown dtype 'float8'"),
+    ],
+)
+def test_errors_are_one_line_with_exit_status_2(argv, message, tmp_path):
+    out = tmp_path / "report.json"
+    result = netcost(*argv, "--output", str(out))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if "Warning" not in line and line.strip()]
+    errors = [line for line in lines if line.startswith("netcost: error:")]
+    assert len(errors) == 1, result.stderr
+    assert message in errors[0]
+    assert "Traceback" not in result.stderr
+    assert not out.exists()  # nothing is written on failure
+
+
+def test_debug_shows_the_traceback():
+    result = netcost("examples:simple_cnn", "--input", "64x3x28x28", "--debug")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_output_file(tmp_path):
+    out = tmp_path / "r.md"
+    assert main(["examples:simple_cnn", "--format", "markdown", "--output", str(out)]) == 0
+    assert out.read_text().startswith("### Sequential")

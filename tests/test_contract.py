@@ -1,0 +1,48 @@
+"""The public API and the JSON contract are pinned: changing them must be deliberate."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+from torch import nn
+
+import netcost
+from netcost.cli import run
+
+
+def test_public_api_is_pinned():
+    assert sorted(netcost.__all__) == sorted(
+        ["Cost", "Diagnostic", "Layer", "NetcostError", "Report", "__version__", "analyze"]
+    )
+
+
+def test_json_contract_keys():
+    r = netcost.analyze(nn.Sequential(nn.Linear(4, 3), nn.ReLU()), input_size=(2, 4))
+    d = r.to_dict()
+    assert d["schema_version"] == 1
+    assert {
+        "schema_version",
+        "model",
+        "inputs",
+        "total",
+        "layers",
+        "diagnostics",
+        "complete",
+    } <= set(d)
+    assert {"params", "trainable_params", "macs", "flops"} <= set(d["total"])
+    for layer in d["layers"]:
+        assert {"path", "type", "output_shape", "params", "macs", "flops"} <= set(layer)
+    assert [layer["path"] for layer in d["layers"]] == ["0", "1"]
+    assert d["layers"][0]["output_shape"] == [2, 3]
+    assert d["total"]["macs"] == 2 * 4 * 3
+    assert isinstance(d["diagnostics"], list) and d["complete"] is True
+    json.dumps(d)  # plain data only
+
+
+def test_cli_json_is_the_same_contract():
+    d = json.loads(run(["examples:simple_cnn", "--format", "json"]))
+    from netcost.examples import simple_cnn
+
+    model = simple_cnn()
+    assert d == netcost.analyze(model, torch.empty(64, 1, 28, 28, device="meta")).to_dict()
