@@ -11,10 +11,17 @@ from netcost.report import Report
 
 def build(report: Report, depth: int | None = None) -> Table:
     table = Table(title=f"{report.model}", title_justify="left", show_lines=False)
+    shown = [rows.cells(m, indent=True) for m in rows.visible(report, depth)]
+    widest = max((len(cells[0]) for cells in shown), default=5)
     for i, name in enumerate(rows.COLUMNS):
-        table.add_column(name, justify="right" if i >= 3 else "left", no_wrap=i != 0)
-    for m in rows.visible(report, depth):
-        table.add_row(*rows.cells(m, indent=True), style="dim" if not m.is_leaf else None)
+        table.add_column(
+            name,
+            justify="right" if i >= 3 else "left",
+            no_wrap=True,
+            min_width=min(widest, 40) if i == 0 else None,
+        )
+    for m, cells in zip(rows.visible(report, depth), shown, strict=True):
+        table.add_row(*cells, style="dim" if not m.is_leaf else None)
     return table
 
 

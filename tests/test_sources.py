@@ -1,0 +1,42 @@
+"""Model sources other than the built-in examples: timm, transformers configs, files."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import netcost
+from netcost.inputs import shape_only
+from netcost.sources import resolve
+
+
+def test_timm_resnet18_has_torchvisions_parameters():
+    pytest.importorskip("timm")
+    resolved = resolve("timm:resnet18")
+    assert resolved.inputs == ("1x3x224x224",)
+    r = netcost.analyze(resolved.model, input_size=(1, 3, 224, 224))
+    assert r.total.params == 11_689_512  # torchvision's published resnet18 count
+    assert abs(r.total.macs - 1.814e9) <= 0.0005e9  # and its published GMACs
+
+
+def test_transformers_bert_from_config_by_hand():
+    pytest.importorskip("transformers")
+    h, f, layers, heads, t = 64, 128, 2, 4, 12
+    resolved = resolve(
+        f"hf:bert:hidden_size={h},num_hidden_layers={layers},num_attention_heads={heads},"
+        f"intermediate_size={f},vocab_size=1000"
+    )
+    r = netcost.analyze(resolved.model, {"input_ids": shape_only((1, t), torch.int64)})
+    assert r.complete, r.diagnostics
+    per_layer = 4 * t * h * h + 2 * t * h * f + heads * t * t * (h // heads) * 2
+    pooler = h * h  # a Linear on the first token
+    assert r.total.macs == layers * per_layer + pooler
+    embeddings = (1000 + 512 + 2) * h + 2 * h  # words, positions, token types, LayerNorm
+    per_layer_params = 4 * (h * h + h) + 2 * h + (h * f + f) + (f * h + h) + 2 * h
+    assert r.total.params == embeddings + layers * per_layer_params + (h * h + h)
+
+
+def test_unknown_transformers_model_type():
+    pytest.importorskip("transformers")
+    with pytest.raises(netcost.NetcostError, match="unknown transformers model 'lama'.*llama"):
+        resolve("hf:lama")
