@@ -38,5 +38,5 @@ def test_transformers_bert_from_config_by_hand():
 
 def test_unknown_transformers_model_type():
     pytest.importorskip("transformers")
-    with pytest.raises(netcost.NetcostError, match="unknown transformers model 'lama'.*llama"):
+    with pytest.raises(netcost.NetcostError, match=r"unknown transformers model 'lama'.*llama"):
         resolve("hf:lama")

@@ -8,17 +8,21 @@ from rich.table import Table
 from netcost.render import rows
 from netcost.report import Report
 
+TEXT_MIN_WIDTH = (24, 12, 14)  # Layer, Type, Output shape
+
 
 def build(report: Report, depth: int | None = None) -> Table:
     table = Table(title=f"{report.model}", title_justify="left", show_lines=False)
     shown = [rows.cells(m, indent=True) for m in rows.visible(report, depth)]
-    widest = max((len(cells[0]) for cells in shown), default=5)
     for i, name in enumerate(rows.COLUMNS):
+        widest = max([len(name)] + [len(cells[i]) for cells in shown])
+        numeric = i >= 3  # numbers are never cut; text columns fold past a readable width
         table.add_column(
             name,
-            justify="right" if i >= 3 else "left",
-            no_wrap=True,
-            min_width=min(widest, 40) if i == 0 else None,
+            justify="right" if numeric else "left",
+            no_wrap=numeric,
+            min_width=widest if numeric else min(widest, TEXT_MIN_WIDTH[i]),
+            overflow="fold",
         )
     for m, cells in zip(rows.visible(report, depth), shown, strict=True):
         table.add_row(*cells, style="dim" if not m.is_leaf else None)
@@ -26,17 +30,17 @@ def build(report: Report, depth: int | None = None) -> Table:
 
 
 def render_table(report: Report, depth: int | None = None, width: int = 120) -> str:
-    console = Console(width=width, record=True, file=_Null(), color_system=None)
-    print_table(report, depth, console)
-    return console.export_text()
-
-
-def print_table(report: Report, depth: int | None, console: Console) -> None:
-    console.print(build(report, depth))
+    """The table as text, `width` columns wide, or wider when its numbers need it: a number is
+    never cut."""
+    table = build(report, depth)
+    needed = Console(width=10_000, file=_Null()).measure(table).minimum
+    console = Console(width=max(width, needed), record=True, file=_Null(), color_system=None)
+    console.print(table)
     for line in rows.summary_lines(report):
         console.print(line, highlight=False, markup=False)
     for line in rows.diagnostic_lines(report):
-        console.print(line, style="yellow", highlight=False, markup=False)
+        console.print(line, highlight=False, markup=False)
+    return console.export_text()
 
 
 class _Null:
