@@ -10,13 +10,18 @@ from torch.utils._pytree import tree_leaves
 from netcost.capture.trace import TensorSpec
 
 
+_DTYPES: dict[torch.dtype, tuple[str, int]] = {}
+
+
 def spec_of(t: torch.Tensor) -> TensorSpec:
-    return TensorSpec(
-        shape=tuple(int(n) for n in t.shape),
-        stride=tuple(int(s) for s in t.stride()) if t.layout == torch.strided else (),
-        dtype=str(t.dtype).removeprefix("torch."),
-        itemsize=t.element_size(),
-    )
+    dtype = _DTYPES.get(t.dtype)
+    if dtype is None:
+        dtype = _DTYPES[t.dtype] = (str(t.dtype).removeprefix("torch."), t.element_size())
+    try:
+        stride = tuple(t.stride())
+    except RuntimeError:  # sparse and other layouts without strides
+        stride = ()
+    return TensorSpec(tuple(t.shape), stride, *dtype)
 
 
 def plain(value: Any) -> Any:
@@ -33,8 +38,21 @@ def plain(value: Any) -> Any:
 
 
 def tensor_specs(value: Any) -> tuple[TensorSpec, ...]:
-    """Specs of every tensor inside a (nested) output, in order."""
-    return tuple(spec_of(t) for t in tree_leaves(value) if isinstance(t, torch.Tensor))
+    """Specs of every tensor inside a (nested) value, in order."""
+    return tuple(spec_of(t) for t in _tensors(value))
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    """Tensors, lists, tuples and dicts directly (most values); anything else through pytree."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, list | tuple) and type(value) in (list, tuple):
+        return [t for v in value for t in _tensors(v)]
+    if type(value) is dict:
+        return [t for v in value.values() for t in _tensors(v)]
+    if value is None or isinstance(value, int | float | bool | str):
+        return []
+    return [t for t in tree_leaves(value) if isinstance(t, torch.Tensor)]
 
 
 def bind(func: torch._ops.OpOverload, args: tuple, kwargs: dict) -> dict[str, Any]:
@@ -44,21 +62,26 @@ def bind(func: torch._ops.OpOverload, args: tuple, kwargs: dict) -> dict[str, An
     recorded separately.
     """
     bound: dict[str, Any] = {}
-    positional = iter(args)
-    for arg in func._schema.arguments:
-        writes = arg.alias_info is not None and arg.alias_info.is_write
-        if arg.kwarg_only and writes:
-            continue
-        if not arg.kwarg_only:
-            value = next(positional, _MISSING)
-            if value is not _MISSING:
-                bound[arg.name] = plain(value)
-                continue
-        if arg.name in kwargs:
-            bound[arg.name] = plain(kwargs[arg.name])
+    for i, (name, kwarg_only, default) in enumerate(_layout(func)):
+        if not kwarg_only and i < len(args):
+            bound[name] = plain(args[i])
+        elif name in kwargs:
+            bound[name] = plain(kwargs[name])
         else:
-            bound[arg.name] = plain(arg.default_value)
+            bound[name] = plain(default)
     return bound
 
 
-_MISSING = object()
+_LAYOUTS: dict[Any, tuple[tuple[str, bool, Any], ...]] = {}
+
+
+def _layout(func: torch._ops.OpOverload) -> tuple[tuple[str, bool, Any], ...]:
+    """(name, keyword-only, default) of each argument, out= buffers left out; read once per op."""
+    layout = _LAYOUTS.get(func)
+    if layout is None:
+        layout = _LAYOUTS[func] = tuple(
+            (arg.name, arg.kwarg_only, arg.default_value)
+            for arg in func._schema.arguments
+            if not (arg.kwarg_only and arg.alias_info is not None and arg.alias_info.is_write)
+        )
+    return layout
