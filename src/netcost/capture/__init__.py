@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -97,16 +98,18 @@ def _capture(
         return Trace(**base, calls=calls, events=events, execution="fake")
     except _FakeUnsupported as unsupported:
         failure = unsupported.failure
-        where = _where(calls_of(unsupported), failure)
+        where = _where(unsupported.calls, failure)
+        reason = (
+            f"{where}: {failure.op} cannot run on fake tensors "
+            f"({type(failure.error).__name__}: {_first_line(failure.error)})"
+        )
+        if execution == "fake":
+            raise NetcostError(reason) from None
         size = state_nbytes(state, args, kwargs)
-        if execution == "fake" or size > real_limit:
+        if size > real_limit:
             raise NetcostError(
-                f"{where}: {failure.op} cannot run on fake tensors "
-                f"({type(failure.error).__name__}: {_first_line(failure.error)}); real execution "
-                f"would need {size / 2**20:,.1f} MiB, over the {real_limit / 2**20:,.0f} MiB limit"
-                if execution == "auto"
-                else f"{where}: {failure.op} cannot run on fake tensors "
-                f"({type(failure.error).__name__}: {_first_line(failure.error)})"
+                f"{reason}; real execution would need {size / 2**20:,.1f} MiB, over the "
+                f"{real_limit / 2**20:,.0f} MiB limit"
             ) from None
         calls, events = _run_real(model, state, args, kwargs, params)
         note = (
@@ -121,10 +124,6 @@ class _FakeUnsupported(Exception):
         super().__init__(failure.op)
         self.failure = failure
         self.calls = calls
-
-
-def calls_of(e: _FakeUnsupported) -> list[ModuleCall]:
-    return e.calls
 
 
 def _run_fake(
@@ -168,7 +167,7 @@ def _record(
     recorder = Recorder(calls)
     fake_errors = _fake_errors()
     try:
-        with ModuleTracker(model, recorder, set(params)), _maybe(mode), recorder:
+        with ModuleTracker(model, recorder, set(params)), mode or nullcontext(), recorder:
             torch.func.functional_call(model, state, args, kwargs, tie_weights=True, strict=False)
     except NetcostError:
         raise
@@ -178,19 +177,6 @@ def _record(
             raise _FakeUnsupported(failure, calls) from error
         raise _model_error(error, failure, calls) from error
     return calls, recorder.events
-
-
-class _maybe:
-    def __init__(self, mode: Any) -> None:
-        self.mode = mode
-
-    def __enter__(self) -> None:
-        if self.mode is not None:
-            self.mode.__enter__()
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.mode is not None:
-            self.mode.__exit__(*exc)
 
 
 def _where(calls: list[ModuleCall], failure: Failure) -> str:

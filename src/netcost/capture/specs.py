@@ -9,7 +9,6 @@ from torch.utils._pytree import tree_leaves
 
 from netcost.capture.trace import TensorSpec
 
-
 _DTYPES: dict[torch.dtype, tuple[str, int]] = {}
 
 

@@ -36,15 +36,15 @@ def buffers_bytes(model: nn.Module) -> int:
     return sum(b.numel() * b.element_size() for b in model.buffers())
 
 
-def _target_device(t: torch.Tensor) -> torch.device:
-    # Fake tensors are simulated on the CPU: that also decides which kernels PyTorch picks.
-    return torch.device("cpu")
+#: Stand-ins live on the CPU, whatever the model's device: that also decides which kernels PyTorch
+#: picks (SDPA's CPU flash kernel, oneDNN's LSTM).
+SIMULATED_DEVICE = torch.device("cpu")
 
 
 def fake_like(t: torch.Tensor) -> torch.Tensor:
     """Call inside a FakeTensorMode: a tensor of the same shape, strides and dtype, no storage."""
     out = torch.empty_strided(
-        tuple(t.shape), tuple(t.stride()), dtype=t.dtype, device=_target_device(t)
+        tuple(t.shape), tuple(t.stride()), dtype=t.dtype, device=SIMULATED_DEVICE
     )
     if t.requires_grad:
         out.requires_grad_(True)
