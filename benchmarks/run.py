@@ -127,10 +127,10 @@ def one(tool: str, workload: str, repeats: int) -> dict[str, Any]:
 
 
 def measure(tool: str, workload: str, repeats: int) -> dict[str, Any]:
-    if tool in REAL_TOOLS and workload not in REAL_WORKLOADS:
-        return {"skip": "-"}
     if tool in REAL_TOOLS and "llama" in workload:
         return {"skip": "needs 25 GiB of real weights"}
+    if tool in REAL_TOOLS and workload not in REAL_WORKLOADS:
+        return {"skip": "-"}
     proc = subprocess.run(
         [sys.executable, __file__, "--one", tool, workload, "--repeats", str(repeats)],
         capture_output=True,

@@ -90,11 +90,11 @@ def _capture(
         buffers_bytes=buffers_bytes(model),
     )
     if execution == "real":
-        calls, events = _run_real(model, state, args, kwargs, params)
+        calls, events = _run(model, state, args, kwargs, params, fake=False)
         return Trace(**base, calls=calls, events=events, execution="real")
 
     try:
-        calls, events = _run_fake(model, state, args, kwargs, params)
+        calls, events = _run(model, state, args, kwargs, params, fake=True)
         return Trace(**base, calls=calls, events=events, execution="fake")
     except _FakeUnsupported as unsupported:
         failure = unsupported.failure
@@ -111,7 +111,7 @@ def _capture(
                 f"{reason}; real execution would need {size / 2**20:,.1f} MiB, over the "
                 f"{real_limit / 2**20:,.0f} MiB limit"
             ) from None
-        calls, events = _run_real(model, state, args, kwargs, params)
+        calls, events = _run(model, state, args, kwargs, params, fake=False)
         note = (
             f"ran on real CPU tensors: {where} calls {failure.op}, which fake tensors cannot run "
             f"({type(failure.error).__name__})"
@@ -126,33 +126,30 @@ class _FakeUnsupported(Exception):
         self.calls = calls
 
 
-def _run_fake(
+def _run(
     model: nn.Module,
     state: dict[str, torch.Tensor],
     args: tuple,
     kwargs: dict,
     params: dict[int, ParamInfo],
+    *,
+    fake: bool,
 ) -> tuple[list[ModuleCall], list[OpEvent]]:
-    from torch._subclasses.fake_tensor import FakeTensorMode
+    """Record one pass on stand-ins: fake tensors (shapes only), or real CPU copies."""
+    if fake:
+        from torch._subclasses.fake_tensor import FakeTensorMode
 
-    mode = FakeTensorMode(allow_non_fake_inputs=False)
-    with mode:
-        fake_state, (fake_args, fake_kwargs) = stand_ins(state, fake_like, args, kwargs)
-    return _record(model, fake_state, fake_args, fake_kwargs, params, mode)
+        mode: Any = FakeTensorMode(allow_non_fake_inputs=False)
+        make: Any = fake_like
+    else:
+        mode, generator = None, torch.Generator().manual_seed(0)
 
+        def make(t: torch.Tensor) -> torch.Tensor:
+            return real_like(t, generator)
 
-def _run_real(
-    model: nn.Module,
-    state: dict[str, torch.Tensor],
-    args: tuple,
-    kwargs: dict,
-    params: dict[int, ParamInfo],
-) -> tuple[list[ModuleCall], list[OpEvent]]:
-    generator = torch.Generator().manual_seed(0)
-    real_state, (real_args, real_kwargs) = stand_ins(
-        state, lambda t: real_like(t, generator), args, kwargs
-    )
-    return _record(model, real_state, real_args, real_kwargs, params, None)
+    with mode or nullcontext():
+        new_state, (new_args, new_kwargs) = stand_ins(state, make, args, kwargs)
+    return _record(model, new_state, new_args, new_kwargs, params, mode)
 
 
 def _record(

@@ -12,6 +12,13 @@ from netcost.formulas._registry import formula
 from netcost.formulas._shapes import numel
 
 
+def _accumulate_into_input(macs: int, outputs: int, alpha: float, beta: float) -> Cost:
+    """beta · input + alpha · product: one add per output element, one multiply more per output
+    element for each of alpha and beta that is not 1."""
+    scaling = (alpha != 1) + (beta != 1)
+    return Cost.mac_op(macs, extra_flops=(1 + scaling) * outputs)
+
+
 @formula(aten.mm)
 def mm(self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
     """(M × K) @ (K × N): M · N dot products of length K, MACs = M · K · N."""
@@ -35,8 +42,7 @@ def addmm(
     (M · N) for the bias, plus one multiply per output element for each of alpha, beta ≠ 1."""
     m, k = mat1.shape
     n = mat2.shape[1]
-    scaling = (alpha != 1) + (beta != 1)
-    return Cost.mac_op(m * k * n, extra_flops=(1 + scaling) * m * n)
+    return _accumulate_into_input(m * k * n, m * n, alpha, beta)
 
 
 @formula(aten.bmm)
@@ -61,8 +67,7 @@ def baddbmm(
     """beta · input + alpha · bmm: MACs = B · M · K · N; adds and scalings as for addmm."""
     b, m, k = batch1.shape
     n = batch2.shape[2]
-    scaling = (alpha != 1) + (beta != 1)
-    return Cost.mac_op(b * m * k * n, extra_flops=(1 + scaling) * b * m * n)
+    return _accumulate_into_input(b * m * k * n, b * m * n, alpha, beta)
 
 
 @formula(aten.addbmm)
@@ -80,8 +85,7 @@ def addbmm(
     accumulates into the same M · N outputs); one add per output element for the input."""
     b, m, k = batch1.shape
     n = batch2.shape[2]
-    scaling = (alpha != 1) + (beta != 1)
-    return Cost.mac_op(b * m * k * n, extra_flops=(1 + scaling) * m * n)
+    return _accumulate_into_input(b * m * k * n, m * n, alpha, beta)
 
 
 @formula(aten.mv)

@@ -8,6 +8,7 @@ counted per channel: 3 FLOPs for 1/sqrt(var + eps), 4 for each running statistic
 
 from __future__ import annotations
 
+from math import prod
 from typing import Any
 
 from torch.ops import aten
@@ -89,9 +90,7 @@ def layer_norm(
     **_: object,
 ) -> Cost:
     """Statistics over the last len(normalized_shape) dims, one group per leading index."""
-    group = 1
-    for n in normalized_shape:
-        group *= n
+    group = prod(normalized_shape)
     return normalisation_cost(
         numel(input),
         numel(input) // group,
@@ -131,9 +130,7 @@ def rms_norm(
 ) -> Cost:
     """x / sqrt(mean(x²) + eps) · w: per element square and add (2), divide (1), weight (1);
     per group 3 for 1/sqrt(mean + eps)."""
-    group = 1
-    for n in normalized_shape:
-        group *= n
+    group = prod(normalized_shape)
     elements = numel(input)
     per_element = 2 + 1 + (weight is not None)
     return Cost.elementwise(elements, per_element) + Cost.elementwise(
