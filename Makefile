@@ -9,7 +9,6 @@ PIN     := -c constraints-dev.txt
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
 
 # Runtime install: netcost and the pinned torch/torchvision (the built-in examples include torchvision's resnet18).
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints-dev.txt
