@@ -7,7 +7,7 @@ from collections import defaultdict
 from netcost.analysis import conventions
 from netcost.capture.trace import Trace
 from netcost.cost import Cost
-from netcost.formulas import cost_of, lookup
+from netcost.formulas import FormulaError, lookup
 from netcost.report import Diagnostic, Layer, OpSummary, Report, TensorInfo, Totals
 
 __all__ = ["build_report"]
@@ -20,15 +20,20 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
     self_costs: dict[int, Cost] = defaultdict(Cost)
     by_op: dict[str, tuple[int, Cost, str]] = {}
     uncounted: dict[str, list[int]] = defaultdict(list)
+    failed: dict[str, str] = {}
     for event in trace.events:
-        cost = cost_of(event)
-        if cost is None:
+        entry = lookup(event.op, event.packet)
+        if entry is None:
             uncounted[event.op].append(event.call)
             continue
-        cost = conventions.under(cost, convention)
+        try:
+            cost = conventions.under(entry.cost(event), convention)
+        except FormulaError as error:
+            uncounted[event.op].append(event.call)
+            failed.setdefault(event.op, str(error))
+            continue
         self_costs[event.call] += cost
-        entry = lookup(event.op, event.packet)
-        if entry is None or entry.fn is None:
+        if entry.is_free:
             continue  # free ops (views, metadata queries) stay out of the per-op summary
         calls, total, _ = by_op.get(event.op, (0, Cost(), ""))
         by_op[event.op] = (calls + 1, total + cost, entry.family)
@@ -59,7 +64,7 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
         modules=modules,
         total=totals,
         ops=ops,
-        diagnostics=_diagnostics(trace, uncounted),
+        diagnostics=_diagnostics(trace, uncounted, failed),
         convention=convention,
         execution=trace.execution,
     )
@@ -98,7 +103,9 @@ def _tree(trace: Trace, self_costs: dict[int, Cost]) -> tuple[Layer, ...]:
     return tuple(layers)
 
 
-def _diagnostics(trace: Trace, uncounted: dict[str, list[int]]) -> tuple[Diagnostic, ...]:
+def _diagnostics(
+    trace: Trace, uncounted: dict[str, list[int]], failed: dict[str, str]
+) -> tuple[Diagnostic, ...]:
     found = [Diagnostic("execution", note) for note in trace.notes]
     for op, calls in uncounted.items():
         names = list(dict.fromkeys(trace.calls[c].path or trace.calls[c].type for c in calls))
@@ -108,7 +115,7 @@ def _diagnostics(trace: Trace, uncounted: dict[str, list[int]]) -> tuple[Diagnos
         found.append(
             Diagnostic(
                 "uncounted_op",
-                f"{op} has no formula: {len(calls)} call{'s' * (len(calls) != 1)} in {shown} "
+                f"{op} {_why(op, failed)}: {len(calls)} call{'s' * (len(calls) != 1)} in {shown} "
                 "not counted (totals are a lower bound)",
                 op=op,
                 count=len(calls),
@@ -116,3 +123,7 @@ def _diagnostics(trace: Trace, uncounted: dict[str, list[int]]) -> tuple[Diagnos
             )
         )
     return tuple(found)
+
+
+def _why(op: str, failed: dict[str, str]) -> str:
+    return f"could not be costed ({failed[op]})" if op in failed else "has no formula"

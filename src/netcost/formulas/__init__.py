@@ -18,6 +18,6 @@ from netcost.formulas import (  # noqa: F401  (registration happens at import)
     reduction,
     rnn,
 )
-from netcost.formulas._registry import Entry, cost_of, formula, lookup, registered
+from netcost.formulas._registry import Entry, FormulaError, cost_of, formula, lookup, registered
 
-__all__ = ["Entry", "cost_of", "formula", "lookup", "registered"]
+__all__ = ["Entry", "FormulaError", "cost_of", "formula", "lookup", "registered"]

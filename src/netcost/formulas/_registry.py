@@ -30,6 +30,27 @@ class Entry:
     moves: Moves | None
     family: str
 
+    @property
+    def is_free(self) -> bool:
+        return self.fn is None
+
+    def cost(self, event: OpEvent) -> Cost:
+        """The event's arithmetic and bytes. Raises FormulaError when the formula cannot take
+        the event's arguments (a schema it was not written for)."""
+        if self.fn is None:
+            return Cost()
+        out: Any = event.outputs[0] if len(event.outputs) == 1 else event.outputs
+        try:
+            work = self.fn(**event.args, out=out)
+            read, written = (self.moves or generic_moves)(event.args, event.outputs)
+        except Exception as error:
+            raise FormulaError(f"{type(error).__name__}: {error}") from error
+        return replace(work, bytes_read=read, bytes_written=written)
+
+
+class FormulaError(NetcostError):
+    """A formula that could not cost one call of its op."""
+
 
 _REGISTRY: dict[str, Entry] = {}
 
@@ -93,16 +114,4 @@ def _tensors(values: Iterable[Any]) -> Iterable[TensorSpec]:
 def cost_of(event: OpEvent) -> Cost | None:
     """The event's Cost, Cost() for a free op, None when no formula knows the op."""
     entry = lookup(event.op, event.packet)
-    if entry is None:
-        return None
-    if entry.fn is None:
-        return Cost()
-    out: Any = event.outputs[0] if len(event.outputs) == 1 else event.outputs
-    try:
-        work = entry.fn(**event.args, out=out)
-    except TypeError as error:
-        raise NetcostError(
-            f"formula for {event.op} does not take its arguments ({error}); please report this"
-        ) from error
-    read, written = (entry.moves or generic_moves)(event.args, event.outputs)
-    return replace(work, bytes_read=read, bytes_written=written)
+    return None if entry is None else entry.cost(event)
