@@ -172,7 +172,9 @@ def main() -> None:
     net = {w: results["netcost", w] for w in WORKLOADS}
     flop = results["flopcounter", "resnet50 224px b1"]
     base = net["resnet50 224px b1"]["time_s"]
-    print(f"netcost / FlopCounterMode on resnet50 b1: {base / flop['time_s']:.2f}x (target <= 1.5x)")
+    print(
+        f"netcost / FlopCounterMode on resnet50 b1: {base / flop['time_s']:.2f}x (target <= 1.5x)"
+    )
     for w in ("resnet50 224px b256", "resnet50 1024px b1"):
         print(f"{w} / resnet50 224px b1: {net[w]['time_s'] / base:.2f}x (target 0.8x - 1.2x)")
     llama = net["llama-7b shape 2048 tok"]["time_s"]
