@@ -73,3 +73,18 @@ def test_gru_and_rnn_lower_to_counted_ops():
         r = netcost.analyze(layer, torch.randn(5, 3, 8))
         assert r.complete
         assert r.total.macs == 5 * 3 * gates * 16 * (8 + 16)
+
+
+def test_functional_calls_are_counted():
+    """What parameter-based tools count as 0: einsum, broadcast matmul, F.linear on 3-D input."""
+
+    class Functional(nn.Module):
+        def forward(self, a, b, w):
+            x = torch.einsum("bij,bjk->bik", a, b)  # (2, 3, 5)
+            y = x @ torch.ones(5, 4)  # broadcast matmul: (2, 3, 4)
+            return nn.functional.linear(y, w)  # (2, 3, 6), no bias
+
+    a, b, w = torch.randn(2, 3, 4), torch.randn(2, 4, 5), torch.randn(6, 4)
+    r = netcost.analyze(Functional(), (a, b, w))
+    assert r.total.macs == 2 * 3 * 4 * 5 + 2 * 3 * 5 * 4 + 2 * 3 * 4 * 6
+    assert r.complete
