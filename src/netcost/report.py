@@ -21,6 +21,17 @@ class TensorInfo:
 
 
 @dataclass(frozen=True)
+class OpRecord:
+    """One op that ran directly in a layer, with what the formula saw and what it counted."""
+
+    op: str
+    family: str
+    args: dict[str, Any]  # tensors as TensorSpec (shape, stride, dtype), other arguments as given
+    output_shapes: tuple[Shape, ...]
+    cost: Cost
+
+
+@dataclass(frozen=True)
 class Layer:
     """One call of one module. `self_cost` is the ops that ran directly in it; `cost` adds its
     children's. `params` counts the module's parameters (its children's included), each once."""
@@ -40,6 +51,9 @@ class Layer:
     cost: Cost
     activation_elements: int
     activation_bytes: int
+    description: str = ""
+    ops: tuple[OpRecord, ...] = ()  # the costed ops that ran directly in this call
+    warnings: tuple[str, ...] = ()  # window arithmetic worth knowing (analysis/conv_arithmetic.py)
 
     @property
     def is_leaf(self) -> bool:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 
 from netcost.analysis import conventions
+from netcost.analysis.conv_arithmetic import warnings_for
 from netcost.capture.trace import Trace
 from netcost.cost import Cost
 from netcost.formulas import FormulaError, lookup
-from netcost.report import Diagnostic, Layer, OpSummary, Report, TensorInfo, Totals
+from netcost.report import Diagnostic, Layer, OpRecord, OpSummary, Report, TensorInfo, Totals
 
 __all__ = ["build_report"]
 
@@ -21,6 +22,7 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
     by_op: dict[str, tuple[int, Cost, str]] = {}
     uncounted: dict[str, list[int]] = defaultdict(list)
     failed: dict[str, str] = {}
+    records: dict[int, list[OpRecord]] = defaultdict(list)
     for event in trace.events:
         entry = lookup(event.op, event.packet)
         if entry is None:
@@ -36,9 +38,17 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
         if entry.is_free:
             continue  # free ops (views, metadata queries) stay out of the per-op summary
         calls, total, _ = by_op.get(event.op, (0, Cost(), ""))
-        by_op[event.op] = (calls + 1, total + cost, entry.family)
+        family = entry.family.rsplit(".", 1)[-1]
+        by_op[event.op] = (calls + 1, total + cost, family)
+        records[event.call].append(
+            OpRecord(event.op, family, event.args, tuple(t.shape for t in event.outputs), cost)
+        )
 
-    modules = _tree(trace, self_costs)
+    warnings = {
+        call: tuple(w for record in ops for w in warnings_for(record))
+        for call, ops in records.items()
+    }
+    modules = _tree(trace, self_costs, records, warnings)
     params = trace.params.values()
     grand = modules[0].cost if modules else Cost()
     totals = Totals(
@@ -49,7 +59,7 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
         cost=grand,
     )
     ops = tuple(
-        OpSummary(op, family.rsplit(".", 1)[-1], calls, cost)
+        OpSummary(op, family, calls, cost)
         for op, (calls, cost, family) in sorted(
             by_op.items(), key=lambda kv: (-kv[1][1].flops, kv[0])
         )
@@ -64,13 +74,23 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
         modules=modules,
         total=totals,
         ops=ops,
-        diagnostics=_diagnostics(trace, uncounted, failed),
+        diagnostics=_diagnostics(trace, uncounted, failed)
+        + tuple(
+            Diagnostic("conv_arithmetic", f"{m.name} ({m.type}): {w}", layers=(m.name,))
+            for m in modules
+            for w in m.warnings
+        ),
         convention=convention,
         execution=trace.execution,
     )
 
 
-def _tree(trace: Trace, self_costs: dict[int, Cost]) -> tuple[Layer, ...]:
+def _tree(
+    trace: Trace,
+    self_costs: dict[int, Cost],
+    records: dict[int, list[OpRecord]],
+    warnings: dict[int, tuple[str, ...]],
+) -> tuple[Layer, ...]:
     """Inclusive cost = own ops + children's inclusive cost (children finish before parents)."""
     inclusive: dict[int, Cost] = {}
     for call in reversed(trace.calls):
@@ -98,6 +118,9 @@ def _tree(trace: Trace, self_costs: dict[int, Cost]) -> tuple[Layer, ...]:
                 cost=inclusive[call.index],
                 activation_elements=sum(t.numel for t in call.outputs),
                 activation_bytes=sum(t.numel * t.itemsize for t in call.outputs),
+                description=call.description,
+                ops=tuple(records.get(call.index, ())),
+                warnings=warnings.get(call.index, ()),
             )
         )
     return tuple(layers)

@@ -118,6 +118,7 @@ class ModuleTracker:
             index=len(self.calls),
             path=self.paths.get(id(module), f"<unregistered {type(module).__name__}>"),
             type=type(module).__name__,
+            description=_describe(module),
             parent=parent,
             depth=len(stack),
             module_key=id(module),
@@ -142,6 +143,15 @@ class ModuleTracker:
                 self.calls[index].inputs = tensor_specs((args, kwargs))
                 self.calls[index].outputs = tensor_specs(output)
                 break
+
+
+def _describe(module: nn.Module) -> str:
+    """The module's one-line constructor-like repr: its type and extra_repr()."""
+    try:
+        extra = module.extra_repr()
+    except Exception:  # a user module whose extra_repr fails must not stop the analysis
+        extra = ""
+    return f"{type(module).__name__}({extra})" if "\n" not in extra else type(module).__name__
 
 
 __all__ = ["Failure", "ModuleTracker", "Recorder", "spec_of"]

@@ -72,6 +72,7 @@ class ModuleCall:
     index: int
     path: str  # "layer1.0.conv1"; "" for the model itself
     type: str  # "Conv2d"
+    description: str  # "Conv2d(4, 8, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))"
     parent: int | None
     depth: int
     module_key: int  # the same module called twice has the same key

@@ -26,6 +26,7 @@ def _layer(m: Layer) -> dict[str, Any]:
         "bytes_written": m.cost.bytes_written,
         "activation_elements": m.activation_elements,
         "activation_bytes": m.activation_bytes,
+        "warnings": list(m.warnings),
     }
 
 

@@ -21,6 +21,8 @@ def cells(m: Layer, *, indent: bool) -> tuple[str, ...]:
     name = m.name
     if m.call_number:
         name += f" (call {m.call_number + 1})"
+    if m.warnings:
+        name += " !"  # its window arithmetic is explained under the table
     return (
         ("  " * max(m.depth - 1, 0) + name) if indent else name,
         m.type,
@@ -51,6 +53,7 @@ def summary_lines(report: Report) -> list[str]:
 
 
 def diagnostic_lines(report: Report) -> list[str]:
+    """Every diagnostic, one line each: layers marked ! in the table are explained here."""
     lines = [f"! {d.message}" for d in report.diagnostics]
     if not report.complete:
         lines.append("! the report is INCOMPLETE: some ops were not counted")
