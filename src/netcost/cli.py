@@ -38,6 +38,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-d", "--depth", type=int, default=None, help="show modules down to depth N")
     p.add_argument("-f", "--format", choices=FORMATS, default="table")
     p.add_argument(
+        "-e",
+        "--explain",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help="derive every number of every layer (or of the layer at PATH) with its values",
+    )
+    p.add_argument(
         "--convention",
         choices=list(CONVENTIONS),
         default="netcost",
@@ -74,6 +82,8 @@ def run(argv: list[str] | None = None) -> str:
     else:
         inputs = tuple(tensors)
     report = analyze(resolved.model, inputs, convention=args.convention, execution=args.execution)
+    if args.explain is not None:
+        return report.explain(args.explain or None)
     return render(report, args.format, args.depth)
 
 

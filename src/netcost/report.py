@@ -145,6 +145,13 @@ class Report:
 
         return report_to_dict(self)
 
+    def explain(self, path: str | None = None) -> str:
+        """Each number of every leaf layer (or of the layer at `path`) derived with its values."""
+        from netcost.analysis.explain import explain
+        from netcost.render.explain import render_explanations
+
+        return render_explanations(explain(self, path))
+
     def table(self, depth: int | None = None) -> str:
         from netcost.render.table import render_table
 

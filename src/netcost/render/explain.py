@@ -1,0 +1,20 @@
+"""Explanations as text: one block per layer, labels in a column."""
+
+from __future__ import annotations
+
+from netcost.analysis.explain import Explanation
+from netcost.render._format import shapes
+
+LABEL_WIDTH = 13
+
+
+def render_explanations(explanations: list[Explanation]) -> str:
+    blocks = []
+    for e in explanations:
+        head = f"{e.path}  {e.description}"
+        flow = f"{shapes(e.inputs)} → {shapes(e.outputs)}"
+        lines = [head, f"  {'shapes':<{LABEL_WIDTH}} {flow}"]
+        for line in e.lines:
+            lines.append(f"  {line.label:<{LABEL_WIDTH}} {line.text}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
