@@ -103,10 +103,10 @@ def _size_line(geometry: list[Window]) -> Line:
             )
         else:
             reach = f"{w.kernel}" if w.dilation == 1 else f"{w.dilation}·({w.kernel} − 1) − 1"
-            minus = f" − {reach}" if w.dilation == 1 else f" − {reach}"
-            bracket = "⌈" if w.ceil_mode else "⌊"
-            close = "⌉" if w.ceil_mode else "⌋"
-            text = f"{bracket}({w.size} + 2·{w.padding}{minus}) / {w.stride}{close} + 1 = {w.out}"
+            bracket, close = ("⌈", "⌉") if w.ceil_mode else ("⌊", "⌋")
+            text = (
+                f"{bracket}({w.size} + 2·{w.padding} − {reach}) / {w.stride}{close} + 1 = {w.out}"
+            )
         parts.append(f"{name}: {text}")
     return Line("output size", "    ".join(parts))
 
