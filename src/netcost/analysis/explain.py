@@ -99,14 +99,18 @@ def _size_line(geometry: list[Window]) -> Line:
         if w.transposed:
             text = (
                 f"({w.size} − 1)·{w.stride} − 2·{w.padding} + {w.dilation}·({w.kernel} − 1)"
-                f" + {w.output_padding} + 1 = {w.out}"
+                f" + {w.output_padding} + 1 = {w.formula_out}"
             )
         else:
             reach = f"{w.kernel}" if w.dilation == 1 else f"{w.dilation}·({w.kernel} − 1) − 1"
             bracket, close = ("⌈", "⌉") if w.ceil_mode else ("⌊", "⌋")
-            text = (
-                f"{bracket}({w.size} + 2·{w.padding} − {reach}) / {w.stride}{close} + 1 = {w.out}"
-            )
+            text = f"{bracket}({w.size} + 2·{w.padding} − {reach}) / {w.stride}{close} + 1"
+            if (
+                w.ceil_mode
+                and w.formula_out != -(-(w.size + 2 * w.padding - w.span) // w.stride) + 1
+            ):
+                text += " − 1 (the last window would start in the padding)"
+            text += f" = {w.formula_out}"
         parts.append(f"{name}: {text}")
     return Line("output size", "    ".join(parts))
 

@@ -44,6 +44,25 @@ class Window:
         return Fraction(self.size + 2 * self.padding - self.span, self.stride) + 1
 
     @property
+    def formula_out(self) -> int:
+        """The output size by PyTorch's formula (ceil_mode's rule included), from the arguments."""
+        if self.transposed:
+            return (
+                (self.size - 1) * self.stride
+                - 2 * self.padding
+                + self.dilation * (self.kernel - 1)
+                + self.output_padding
+                + 1
+            )
+        reach = self.size + 2 * self.padding - self.span
+        if not self.ceil_mode:
+            return reach // self.stride + 1
+        out = -(-reach // self.stride) + 1
+        if (out - 1) * self.stride >= self.size + self.padding:
+            out -= 1  # the last window would start in the right padding: PyTorch drops it
+        return out
+
+    @property
     def unread_end(self) -> int:
         """Positions of the padded input after the last window's last tap; negative when the last
         window overhangs the padded input (ceil_mode)."""

@@ -1,0 +1,111 @@
+"""Explanations and window-arithmetic warnings: the seed questions, answered with arithmetic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+import netcost
+from netcost.analysis.geometry import windows
+from netcost.cli import run
+from netcost.examples import nin, simple_cnn
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def test_fastbook_layer_explained():
+    text = netcost.analyze(simple_cnn(), input_size=(64, 1, 28, 28)).explain("1.0")
+    lines = text.splitlines()
+    assert lines[0] == "1.0  Conv2d(4, 8, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))"
+    assert "H: ⌊(14 + 2·1 − 3) / 2⌋ + 1 = 7" in text  # (14 + 2 − 3) // 2 + 1 = 7
+    assert (
+        f"8 out channels · 7·7 positions · 4 in channels · 3·3 kernel = {8 * 49 * 4 * 9:,}" in text
+    )
+    assert f"× 64 samples = {64 * 8 * 49 * 4 * 9:,}" in text
+    assert "36 multiplications, 35 + 1 (bias) additions" in text  # a 4·3·3 dot product
+    assert f"8 · 4 · 3·3 + 8 = {8 * 4 * 9 + 8}" in text
+    assert f"64·8·7·7 = {64 * 8 * 7 * 7:,} elements · 4 B = 98.00 KiB" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "golden"),
+    [
+        (["--explain"], "simple_cnn_explain.txt"),
+        (["examples:nin", "--explain", "0"], "nin_block0_explain.txt"),
+    ],
+)
+def test_golden_explanations(argv, golden):
+    assert run(argv) == (GOLDEN / golden).read_text()
+
+
+def test_nin_drops_the_last_row_and_column_four_times():
+    """(224 − 11) / 4 + 1 = 54.25: PyTorch never reads the bottom row and right column; the same
+    happens at each 3x3/2 max-pool: 54 → 26.5, 26 → 12.5, 12 → 5.5."""
+    r = netcost.analyze(nin(), input_size=(1, 1, 224, 224))
+    warned = {d.layers[0]: d.message for d in r.diagnostics if d.kind == "conv_arithmetic"}
+    assert list(warned) == ["0.0", "1", "3", "5"]
+    assert warned["0.0"] == (
+        "0.0 (Conv2d): H and W: (224 + 2·0 − 11) / 4 + 1 = 54.25 → 54: the last 1 row (bottom) "
+        "and the last 1 column (right) of the input are never read"
+    )
+    for path, n, fraction in (("1", 54, "26.5 → 26"), ("3", 26, "12.5 → 12"), ("5", 12, "5.5 → 5")):
+        assert f"({n} + 2·0 − 3) / 2 + 1 = {fraction}" in warned[path]
+    assert r.layer("0.0").warnings and "0.0 !" in r.table()
+
+
+def test_ceil_mode_and_padding_only_warnings():
+    model = nn.Sequential(nn.MaxPool2d(3, 2, ceil_mode=True), nn.Conv2d(3, 3, 1, padding=2))
+    r = netcost.analyze(model, input_size=(1, 3, 8, 9))
+    (pool,) = r.layer("0").warnings
+    assert pool == (
+        "H: ceil_mode makes (8 + 2·0 − 3) / 2 + 1 = 3.5 → 4: the last window overhangs the "
+        "padded input by 1 and reads 2 of its 3 positions"
+    )  # W: (9 − 3) / 2 + 1 = 4 exactly, no warning
+    (conv,) = r.layer("1").warnings
+    assert conv.startswith("H and W: 4 outputs of 8 read only padding")  # 2 on each side
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size=st.integers(3, 15),
+    k=st.integers(1, 5),
+    s=st.integers(1, 4),
+    p=st.integers(0, 2),
+    d=st.integers(1, 2),
+    pool=st.booleans(),
+    ceil=st.booleans(),
+)
+def test_window_arithmetic_against_pytorch(size, k, s, p, d, pool, ceil):
+    """Output sizes by formula, and the positions never read, against PyTorch's own gradient."""
+    if pool:
+        if p > k // 2:
+            return
+        layer: nn.Module = nn.MaxPool1d(k, s, p, d, ceil_mode=ceil)
+    else:
+        layer = nn.Conv1d(1, 1, k, s, p, d, bias=False)
+        nn.init.constant_(layer.weight, 1.0)
+    x = (torch.rand(1, 1, size) + 1).requires_grad_()  # positive: a conv of ones reads it all
+    try:
+        y = layer(x)
+    except RuntimeError:
+        return
+    if y.numel() == 0:
+        return
+    record = netcost.analyze(layer, x.detach()).modules[0].ops[0]
+    w = windows(record)[-1]  # MaxPool1d runs as a 2-d pool over an unsqueezed input
+    assert w.formula_out == y.shape[-1]
+    if pool:  # max-pool reads every element of a window, whichever it picks
+        read = set()
+        for o in range(w.out):
+            read |= {o * s - p + t * d for t in range(k)}
+        unread = [i for i in range(size) if i not in read]
+    else:
+        y.sum().backward()
+        unread = [i for i in range(size) if x.grad[0, 0, i] == 0]
+    tail = [i for i in unread if i >= size - w.dropped]
+    assert tail == list(range(size - w.dropped, size))  # exactly the last w.dropped positions
