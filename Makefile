@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 PIP     := $(BIN)/pip
 PIN     := -c constraints-dev.txt
 
-.PHONY: demo test install install-dev lint format bench clean
+.PHONY: demo test install install-dev lint format bench docs clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: lint
 
 bench: install-dev
 	$(BIN)/python benchmarks/run.py
+
+# Refresh the real outputs shown in docs/examples.md after an intended output change.
+docs: install-dev
+	cd tests && ../$(BIN)/python update_docs.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -107,5 +107,8 @@ def test_window_arithmetic_against_pytorch(size, k, s, p, d, pool, ceil):
     else:
         y.sum().backward()
         unread = [i for i in range(size) if x.grad[0, 0, i] == 0]
+    assert unread == w.unread()
     tail = [i for i in unread if i >= size - w.dropped]
     assert tail == list(range(size - w.dropped, size))  # exactly the last w.dropped positions
+    if w.gap and not pool:
+        assert len(unread) >= (w.out - 1) * w.gap - 2 * p  # gaps between windows, padding aside

@@ -11,23 +11,40 @@ from netcost.errors import NetcostError
 FORMATS = ("table", "json", "csv", "markdown")
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(spec: bool = False) -> argparse.ArgumentParser:
     from netcost.analysis.conventions import CONVENTIONS
     from netcost.examples import DEFAULT, EXAMPLES
 
-    p = argparse.ArgumentParser(
-        prog="netcost",
-        description="What every layer of a PyTorch model costs: shapes, parameters, MACs, FLOPs "
-        "and bytes moved, computed exactly on fake tensors.",
-        epilog=f"Built-in examples: {', '.join(EXAMPLES)}. With no MODEL: examples:{DEFAULT}.",
-    )
-    p.add_argument(
-        "model",
-        nargs="?",
-        default=f"examples:{DEFAULT}",
-        help="examples:NAME, torchvision:NAME, timm:NAME, hf:MODEL_TYPE[:key=value,...] "
-        "or path/to/file.py:NAME",
-    )
+    if spec:
+        p = argparse.ArgumentParser(
+            prog="netcost spec",
+            description="Build an nn.Sequential from a layer list and analyse it, e.g. "
+            '"Conv2d(1, 8, 5, stride=2, padding=2) ReLU conv(8, 16, k3, s2, p1) Flatten '
+            'Linear(784, 10)" (grammar: docs/spec.md).',
+        )
+        p.add_argument("model", metavar="SPEC", help="the layer list, or a file holding it")
+        p.add_argument(
+            "-b",
+            "--batch",
+            type=int,
+            default=1,
+            help="batch size put in front of a one-sample --input (default 1)",
+        )
+    else:
+        p = argparse.ArgumentParser(
+            prog="netcost",
+            description="What every layer of a PyTorch model costs: shapes, parameters, MACs, "
+            "FLOPs and bytes moved, computed exactly on fake tensors.",
+            epilog=f"Built-in examples: {', '.join(EXAMPLES)}. With no MODEL: "
+            f"examples:{DEFAULT}. Layer lists: netcost spec --help.",
+        )
+        p.add_argument(
+            "model",
+            nargs="?",
+            default=f"examples:{DEFAULT}",
+            help="examples:NAME, torchvision:NAME, timm:NAME, hf:MODEL_TYPE[:key=value,...] "
+            "or path/to/file.py:NAME",
+        )
     p.add_argument(
         "-i",
         "--input",
@@ -63,20 +80,30 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    spec = bool(argv) and argv[0] == "spec"
+    return parser(spec).parse_args(argv[1:] if spec else argv)
+
+
 def run(argv: list[str] | None = None) -> str:
     """Everything main() does, returning the text instead of printing it."""
-    args = parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse(argv)
     if args.depth is not None and args.depth < 0:
         raise NetcostError("--depth must be 0 or more")
     from netcost.api import analyze
     from netcost.inputs import parse_input, shape_only
     from netcost.sources import resolve
 
-    resolved = resolve(args.model)
+    resolved = _resolve_spec(args) if hasattr(args, "batch") else resolve(args.model)
     specs = tuple(args.input) if args.input else resolved.inputs
     if not specs:
         raise NetcostError(f"{args.model}: give its input shape, e.g. --input 1x3x224x224")
-    tensors = [shape_only(*parse_input(s)) for s in specs]
+    shapes = [parse_input(s) for s in specs]
+    if hasattr(args, "batch"):
+        shapes = [_batched(resolved.model, s, d, args.batch) for s, d in shapes]
+        _check_spec(resolved.model, shapes[0][0])
+    tensors = [shape_only(*s) for s in shapes]
     if resolved.kwarg_names and len(tensors) <= len(resolved.kwarg_names):
         inputs: object = dict(zip(resolved.kwarg_names, tensors, strict=False))
     else:
@@ -85,6 +112,33 @@ def run(argv: list[str] | None = None) -> str:
     if args.explain is not None:
         return report.explain(args.explain or None)
     return render(report, args.format, args.depth)
+
+
+def _resolve_spec(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from netcost.sources import Resolved
+    from netcost.spec import build
+
+    if args.batch < 1:
+        raise NetcostError("--batch must be 1 or more")
+    return Resolved(build(args.model).eval(), "spec", ())
+
+
+def _batched(model: object, shape: tuple[int, ...], dtype: object, batch: int) -> tuple:
+    """A one-sample shape (as many dims as the first layer takes unbatched) gets the batch."""
+    from netcost.spec import sample_dims
+
+    first = next(iter(model.children()), None)  # type: ignore[attr-defined]
+    if first is not None and sample_dims(first) == len(shape):
+        return (batch, *shape), dtype
+    return shape, dtype
+
+
+def _check_spec(model: object, shape: tuple[int, ...]) -> None:
+    from netcost.spec import diagnose
+
+    problem = diagnose(model, shape)  # type: ignore[arg-type]
+    if problem:
+        raise NetcostError(f"spec: {problem}")
 
 
 def render(report: object, fmt: str, depth: int | None) -> str:
@@ -113,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         text = run(argv)
-        options = parser().parse_args(argv)
+        options = parse(argv)
         if options.output is not None:
             options.output.write_text(text)
         else:

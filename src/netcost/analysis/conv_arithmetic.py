@@ -47,6 +47,13 @@ def warnings_for(record: OpRecord) -> list[str]:
         found.append(f"{sums}: {' and '.join(parts)} of the input are never read")
     for w, names in groups.items():
         where = " and ".join(names)
+        if w.gap:
+            skipped = [i for i in w.unread() if i < w.size - w.dropped]
+            found.append(
+                f"{where}: stride {w.stride} > kernel reach {w.span}: {w.gap} of every "
+                f"{w.stride} positions {'are' if w.gap > 1 else 'is'} skipped between windows, "
+                f"{len(skipped)} of {w.size} never read"
+            )
         if w.overhang:
             found.append(
                 f"{where}: ceil_mode makes {_fraction(w)} → {w.out}: the last window overhangs "

@@ -70,6 +70,21 @@ class Window:
         return self.size + 2 * self.padding - 1 - last
 
     @property
+    def gap(self) -> int:
+        """Positions skipped between one window and the next when the stride outreaches the
+        kernel: s − (d·(k − 1) + 1) when positive."""
+        return max(0, self.stride - self.span)
+
+    def unread(self) -> list[int]:
+        """Input positions (padding excluded) that no tap of any window touches."""
+        read = {
+            o * self.stride - self.padding + t * self.dilation
+            for o in range(self.out)
+            for t in range(self.kernel)
+        }
+        return [i for i in range(self.size) if i not in read]
+
+    @property
     def dropped(self) -> int:
         """Input positions (not padding) at the end that no window reads."""
         return max(0, self.unread_end - self.padding)
