@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from netcost.capture.recorder import Failure, ModuleTracker, Recorder
-from netcost.capture.specs import tensor_specs
+from netcost.capture.specs import tensor_ids, tensor_specs
 from netcost.capture.state import (
     buffers_bytes,
     fake_like,
@@ -23,6 +23,9 @@ from netcost.capture.trace import ModuleCall, OpEvent, ParamInfo, TensorSpec, Tr
 from netcost.errors import NetcostError
 
 __all__ = ["ModuleCall", "OpEvent", "ParamInfo", "TensorSpec", "Trace", "capture"]
+
+#: What one recorded pass gives: the module calls, the ops, and the stand-in inputs' specs.
+Recorded = tuple[list[ModuleCall], list[OpEvent], tuple[TensorSpec, ...]]
 
 #: Real execution is the fallback only while parameters, buffers and inputs fit in this many bytes.
 REAL_FALLBACK_LIMIT = 1 << 30
@@ -84,18 +87,17 @@ def _capture(
     params = param_table(model)
     base = dict(
         model_name=type(model).__name__,
-        inputs=tensor_specs((args, kwargs)),
         input_names=input_names,
         params=params,
         buffers_bytes=buffers_bytes(model),
     )
     if execution == "real":
-        calls, events = _run(model, state, args, kwargs, params, fake=False)
-        return Trace(**base, calls=calls, events=events, execution="real")
+        calls, events, inputs = _run(model, state, args, kwargs, params, fake=False)
+        return Trace(**base, inputs=inputs, calls=calls, events=events, execution="real")
 
     try:
-        calls, events = _run(model, state, args, kwargs, params, fake=True)
-        return Trace(**base, calls=calls, events=events, execution="fake")
+        calls, events, inputs = _run(model, state, args, kwargs, params, fake=True)
+        return Trace(**base, inputs=inputs, calls=calls, events=events, execution="fake")
     except _FakeUnsupported as unsupported:
         failure = unsupported.failure
         where = _where(unsupported.calls, failure)
@@ -111,12 +113,14 @@ def _capture(
                 f"{reason}; real execution would need {size / 2**20:,.1f} MiB, over the "
                 f"{real_limit / 2**20:,.0f} MiB limit"
             ) from None
-        calls, events = _run(model, state, args, kwargs, params, fake=False)
+        calls, events, inputs = _run(model, state, args, kwargs, params, fake=False)
         note = (
             f"ran on real CPU tensors: {where} calls {failure.op}, which fake tensors cannot run "
             f"({type(failure.error).__name__})"
         )
-        return Trace(**base, calls=calls, events=events, execution="real", notes=[note])
+        return Trace(
+            **base, inputs=inputs, calls=calls, events=events, execution="real", notes=[note]
+        )
 
 
 class _FakeUnsupported(Exception):
@@ -134,7 +138,7 @@ def _run(
     params: dict[int, ParamInfo],
     *,
     fake: bool,
-) -> tuple[list[ModuleCall], list[OpEvent]]:
+) -> Recorded:
     """Record one pass on stand-ins: fake tensors (shapes only), or real CPU copies."""
     if fake:
         from torch._subclasses.fake_tensor import FakeTensorMode
@@ -159,13 +163,17 @@ def _record(
     kwargs: dict,
     params: dict[int, ParamInfo],
     mode: Any,
-) -> tuple[list[ModuleCall], list[OpEvent]]:
+) -> Recorded:
     calls: list[ModuleCall] = []
     recorder = Recorder(calls)
     fake_errors = _fake_errors()
     try:
-        with ModuleTracker(model, recorder, set(params)), mode or nullcontext(), recorder:
-            torch.func.functional_call(model, state, args, kwargs, tie_weights=True, strict=False)
+        with tensor_ids():
+            inputs = tensor_specs((args, kwargs))
+            with ModuleTracker(model, recorder, set(params)), mode or nullcontext(), recorder:
+                torch.func.functional_call(
+                    model, state, args, kwargs, tie_weights=True, strict=False
+                )
     except NetcostError:
         raise
     except Exception as error:
@@ -173,7 +181,7 @@ def _record(
         if failure is not None and isinstance(failure.error, fake_errors):
             raise _FakeUnsupported(failure, calls) from error
         raise _model_error(error, failure, calls) from error
-    return calls, recorder.events
+    return calls, recorder.events, inputs
 
 
 def _where(calls: list[ModuleCall], failure: Failure) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -12,6 +15,37 @@ from netcost.capture.trace import TensorSpec
 _DTYPES: dict[torch.dtype, tuple[str, int]] = {}
 
 
+class _TensorIds:
+    """Numbers for the tensors one capture sees, so analysis can follow data from op to op.
+    Keyed by Python id and checked through a weak reference: a freed tensor's id can be reused
+    by a new tensor, which then gets a number of its own."""
+
+    table: dict[int, tuple[int, Any]] | None = None
+    count = 0
+
+
+@contextmanager
+def tensor_ids() -> Iterator[None]:
+    _TensorIds.table, _TensorIds.count = {}, 0
+    try:
+        yield
+    finally:
+        _TensorIds.table = None
+
+
+def _tid(t: torch.Tensor) -> int:
+    table = _TensorIds.table
+    if table is None:
+        return -1
+    found = table.get(id(t))
+    if found is not None and found[1]() is t:
+        return found[0]
+    number = _TensorIds.count
+    _TensorIds.count += 1
+    table[id(t)] = (number, weakref.ref(t))
+    return number
+
+
 def spec_of(t: torch.Tensor) -> TensorSpec:
     dtype = _DTYPES.get(t.dtype)
     if dtype is None:
@@ -20,7 +54,7 @@ def spec_of(t: torch.Tensor) -> TensorSpec:
         stride = tuple(t.stride())
     except RuntimeError:  # sparse and other layouts without strides
         stride = ()
-    return TensorSpec(tuple(t.shape), stride, *dtype)
+    return TensorSpec(tuple(t.shape), stride, *dtype, _tid(t))
 
 
 def plain(value: Any) -> Any:

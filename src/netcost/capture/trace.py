@@ -18,6 +18,7 @@ class TensorSpec:
     stride: tuple[int, ...]
     dtype: str
     itemsize: int
+    tid: int = field(default=-1, compare=False)  # which tensor, within one capture (-1: unknown)
 
     @property
     def numel(self) -> int:
