@@ -32,6 +32,19 @@ class OpRecord:
 
 
 @dataclass(frozen=True)
+class ReceptiveField:
+    """Per spatial dimension of the model's input: how many input positions one output position
+    depends on (padding included), how far apart neighbouring outputs' fields are (0: every
+    position sees the same field) and where output position 0's field is centered.
+    exact is False where the field is a bound (analysis/receptive_field.py)."""
+
+    size: tuple[int | float, ...]
+    jump: tuple[int | float, ...]
+    center: tuple[int | float, ...]
+    exact: bool
+
+
+@dataclass(frozen=True)
 class Layer:
     """One call of one module. `self_cost` is the ops that ran directly in it; `cost` adds its
     children's. `params` counts the module's parameters (its children's included), each once."""
@@ -54,6 +67,7 @@ class Layer:
     description: str = ""
     ops: tuple[OpRecord, ...] = ()  # the costed ops that ran directly in this call
     warnings: tuple[str, ...] = ()  # window arithmetic worth knowing (analysis/conv_arithmetic.py)
+    receptive_field: ReceptiveField | None = None  # None: the output does not see the input
 
     @property
     def is_leaf(self) -> bool:

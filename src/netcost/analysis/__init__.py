@@ -6,10 +6,20 @@ from collections import defaultdict
 
 from netcost.analysis import conventions
 from netcost.analysis.conv_arithmetic import warnings_for
+from netcost.analysis.receptive_field import layer_fields
 from netcost.capture.trace import Trace
 from netcost.cost import Cost
 from netcost.formulas import FormulaError, lookup
-from netcost.report import Diagnostic, Layer, OpRecord, OpSummary, Report, TensorInfo, Totals
+from netcost.report import (
+    Diagnostic,
+    Layer,
+    OpRecord,
+    OpSummary,
+    ReceptiveField,
+    Report,
+    TensorInfo,
+    Totals,
+)
 
 __all__ = ["build_report"]
 
@@ -48,7 +58,7 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
         call: tuple(w for record in ops for w in warnings_for(record))
         for call, ops in records.items()
     }
-    modules = _tree(trace, self_costs, records, warnings)
+    modules = _tree(trace, self_costs, records, warnings, layer_fields(trace))
     params = trace.params.values()
     grand = modules[0].cost if modules else Cost()
     totals = Totals(
@@ -90,6 +100,7 @@ def _tree(
     self_costs: dict[int, Cost],
     records: dict[int, list[OpRecord]],
     warnings: dict[int, tuple[str, ...]],
+    fields: dict[int, ReceptiveField],
 ) -> tuple[Layer, ...]:
     """Inclusive cost = own ops + children's inclusive cost (children finish before parents)."""
     inclusive: dict[int, Cost] = {}
@@ -121,6 +132,7 @@ def _tree(
                 description=call.description,
                 ops=tuple(records.get(call.index, ())),
                 warnings=warnings.get(call.index, ()),
+                receptive_field=fields.get(call.index),
             )
         )
     return tuple(layers)

@@ -13,7 +13,7 @@ from netcost.analysis.geometry import Window, dim_names, windows
 from netcost.capture.trace import TensorSpec
 from netcost.formulas import lookup
 from netcost.render._format import binary_size, count, shape
-from netcost.report import Layer, OpRecord, Report
+from netcost.report import Layer, OpRecord, ReceptiveField, Report
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,8 @@ def explain_layer(layer: Layer, convention: str = "netcost") -> Explanation:
         lines.append(Line("FLOPs", f"{text}  ({convention} convention)"))
     lines.append(Line("bytes moved", _bytes(layer)))
     lines += [Line("activations", _activation(layer))]
+    if layer.receptive_field is not None:
+        lines.append(Line("receptive field", _receptive(layer.receptive_field)))
     lines += [Line("warning", w) for w in layer.warnings]
     return Explanation(
         layer.name,
@@ -315,3 +317,23 @@ def _activation(layer: Layer) -> str:
         f"{' + '.join(parts)} = {count(layer.activation_elements)} elements · {itemsize} B = "
         f"{binary_size(layer.activation_bytes)}"
     )
+
+
+def _receptive(f: ReceptiveField) -> str:
+    """'H and W: 7 input positions, outputs 2 apart, output 0 centered at 0'."""
+    groups: dict[tuple, list[str]] = {}
+    for name, size, jump, center in zip(
+        dim_names(len(f.size)), f.size, f.jump, f.center, strict=True
+    ):
+        groups.setdefault((size, jump, center), []).append(name)
+    parts = []
+    for (size, jump, center), names in groups.items():
+        where = " and ".join(names)
+        if jump == 0:
+            parts.append(f"{where}: every output sees the same {size} input positions")
+        else:
+            parts.append(
+                f"{where}: {size} input positions, outputs {jump} apart, output 0 centered at "
+                f"{center}"
+            )
+    return "; ".join(parts) + ("" if f.exact else " (a bound)")

@@ -31,6 +31,18 @@ def shape(s: Iterable[int] | None) -> str:
     return "x".join(map(str, s)) if s else "()"
 
 
+def field(size: tuple, jump: tuple, exact: bool) -> str:
+    """'7/2' (size 7, jump 2, every dim alike), '7x5/2x1', 'global' when every output position
+    sees the same field; '~' marks a bound."""
+    text = "global" if all(j == 0 for j in jump) else _alike(size) + "/" + _alike(jump)
+    return text if exact else "~" + text
+
+
+def _alike(values: tuple) -> str:
+    shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
+    return shown[0] if len(set(shown)) == 1 else "x".join(shown)
+
+
 def shapes(ss: Iterable[Iterable[int]]) -> str:
     ss = list(ss)
     return ", ".join(shape(s) for s in ss) if ss else "-"

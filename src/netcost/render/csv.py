@@ -12,6 +12,7 @@ from netcost.report import Report
 HEADER = (
     "path", "type", "depth", "call", "output_shapes", "params", "trainable_params",
     "macs", "flops", "bytes_read", "bytes_written", "activation_bytes",
+    "receptive_field", "rf_jump",
 )  # fmt: skip
 
 
@@ -34,6 +35,8 @@ def render_csv(report: Report, depth: int | None = None) -> str:
                 m.cost.bytes_read,
                 m.cost.bytes_written,
                 m.activation_bytes,
+                "x".join(map(str, f.size)) if (f := m.receptive_field) else "",
+                "x".join(map(str, f.jump)) if f else "",
             )
         )
     return buffer.getvalue()

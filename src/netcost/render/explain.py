@@ -5,7 +5,7 @@ from __future__ import annotations
 from netcost.analysis.explain import Explanation
 from netcost.render._format import shapes
 
-LABEL_WIDTH = 13
+LABEL_WIDTH = 15
 
 
 def render_explanations(explanations: list[Explanation]) -> str:

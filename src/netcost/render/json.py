@@ -27,7 +27,15 @@ def _layer(m: Layer) -> dict[str, Any]:
         "activation_elements": m.activation_elements,
         "activation_bytes": m.activation_bytes,
         "warnings": list(m.warnings),
+        "receptive_field": _field(m),
     }
+
+
+def _field(m: Layer) -> dict[str, Any] | None:
+    f = m.receptive_field
+    if f is None:
+        return None
+    return {"size": list(f.size), "jump": list(f.jump), "center": list(f.center), "exact": f.exact}
 
 
 def _module(m: Layer) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from netcost.report import Report
 
 
 def render_markdown(report: Report, depth: int | None = None) -> str:
-    aligns = ["---" if i < 3 else "---:" for i in range(len(rows.COLUMNS))]
+    aligns = ["---" if i < rows.FIRST_NUMBER else "---:" for i in range(len(rows.COLUMNS))]
     lines = [
         f"### {report.model}",
         "",

@@ -6,7 +6,8 @@ from __future__ import annotations
 from netcost.render import _format as fmt
 from netcost.report import Layer, Report
 
-COLUMNS = ("Layer", "Type", "Output shape", "Params", "MACs", "FLOPs", "Bytes moved")
+COLUMNS = ("Layer", "Type", "Output shape", "RF/jump", "Params", "MACs", "FLOPs", "Bytes moved")
+FIRST_NUMBER = 4  # columns from here on are right-aligned numbers
 
 
 def visible(report: Report, depth: int | None) -> list[Layer]:
@@ -27,11 +28,17 @@ def cells(m: Layer, *, indent: bool) -> tuple[str, ...]:
         ("  " * max(m.depth - 1, 0) + name) if indent else name,
         m.type,
         fmt.shapes(m.output_shapes),
+        _field(m),
         fmt.count(m.params),
         fmt.count(m.cost.macs),
         fmt.count(m.cost.flops),
         fmt.binary_size(m.cost.bytes_moved),
     )
+
+
+def _field(m: Layer) -> str:
+    f = m.receptive_field
+    return "-" if f is None else fmt.field(f.size, f.jump, f.exact)
 
 
 def summary_lines(report: Report) -> list[str]:

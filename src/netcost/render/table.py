@@ -8,7 +8,7 @@ from rich.table import Table
 from netcost.render import rows
 from netcost.report import Report
 
-TEXT_MIN_WIDTH = (24, 12, 14)  # Layer, Type, Output shape
+TEXT_MIN_WIDTH = (24, 12, 14, 7)  # Layer, Type, Output shape, RF/jump
 
 
 def build(report: Report, depth: int | None = None) -> Table:
@@ -16,7 +16,7 @@ def build(report: Report, depth: int | None = None) -> Table:
     shown = [rows.cells(m, indent=True) for m in rows.visible(report, depth)]
     for i, name in enumerate(rows.COLUMNS):
         widest = max([len(name)] + [len(cells[i]) for cells in shown])
-        numeric = i >= 3  # numbers are never cut; text columns fold past a readable width
+        numeric = i >= rows.FIRST_NUMBER  # numbers are never cut; text folds past a readable width
         table.add_column(
             name,
             justify="right" if numeric else "left",
