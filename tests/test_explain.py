@@ -37,6 +37,7 @@ def test_fastbook_layer_explained():
     [
         (["--explain"], "simple_cnn_explain.txt"),
         (["examples:nin", "--explain", "0"], "nin_block0_explain.txt"),
+        (["examples:get_cnn_model", "--explain"], "get_cnn_model_explain.txt"),
     ],
 )
 def test_golden_explanations(argv, golden):
@@ -112,3 +113,53 @@ def test_window_arithmetic_against_pytorch(size, k, s, p, d, pool, ceil):
     assert tail == list(range(size - w.dropped, size))  # exactly the last w.dropped positions
     if w.gap and not pool:
         assert len(unread) >= (w.out - 1) * w.gap - 2 * p  # gaps between windows, padding aside
+
+
+def test_grouped_dilated_and_transposed_convolutions_explained():
+    grouped = netcost.analyze(
+        nn.Conv2d(8, 16, 3, padding=2, dilation=2, groups=4), input_size=(2, 8, 10, 10)
+    )
+    text = grouped.explain()
+    assert "H: ⌊(10 + 2·2 − 2·(3 − 1) − 1) / 1⌋ + 1 = 10" in text  # dilation 2: reach 5
+    assert (
+        "16 out channels · 10·10 positions · 2 in channels (per group of 4) · 3·3 kernel = "
+        f"{16 * 100 * 2 * 9:,}" in text
+    )
+    up = netcost.analyze(
+        nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1), input_size=(1, 4, 5, 5)
+    )
+    text = up.explain()
+    assert "H: (5 − 1)·2 − 2·1 + 1·(3 − 1) + 1 + 1 = 10" in text
+    assert (
+        f"4 in channels · 5·5 input positions · 2 out channels · 3·3 kernel = {4 * 25 * 2 * 9:,}"
+        in text
+    )
+
+
+def test_attention_explained():
+    class Attend(nn.Module):
+        def forward(self, q, k, v):
+            return nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+    q = torch.randn(2, 4, 16, 8)
+    text = netcost.analyze(Attend(), (q, q, q)).explain()
+    assert (
+        f"causal: Σ min(i + 1, 16) over 16 queries = {16 * 17 // 2} per head, 8 batch·heads" in text
+    )
+    assert f"8 · 136 · (8 for Q·Kᵀ + 8 for P·V) = {8 * 136 * 16:,}" in text
+
+
+def test_every_other_op_is_explained_by_its_formula():
+    text = netcost.analyze(
+        nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2).eval(), nn.GELU()),
+        input_size=(1, 1, 6, 6),
+    ).explain("2")
+    assert "gelu" in text and f"1 FLOP per output element: {2 * 4 * 4} FLOPs" in text
+
+
+def test_kernel_larger_than_the_padded_input_is_a_clear_error():
+    with pytest.raises(netcost.NetcostError) as info:
+        netcost.analyze(nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(5)), input_size=(1, 1, 6, 6))
+    message = str(info.value)
+    assert message.startswith("1 (MaxPool2d): aten.max_pool2d_with_indices.default(self=1x1x4x4)")
+    assert "\n" not in message
