@@ -95,7 +95,11 @@ class Window:
         return max(0, -self.unread_end)
 
     def padding_only_outputs(self) -> int:
-        """Outputs whose every tap falls in the padding."""
+        """Outputs whose every tap falls in the padding. None can when the padding is narrower than
+        a window (the first window reaches position 0, the last starts before the end) and the
+        dilation cannot step over the whole input."""
+        if self.padding < self.span and self.dilation <= self.size:
+            return 0
         count = 0
         for o in range(self.out):
             start = o * self.stride - self.padding
