@@ -45,6 +45,8 @@ class Recorder(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
         kwargs = kwargs or {}
+        if func.namespace == "prim":  # metadata queries (prim.device) of fake tensors: no data
+            return func(*args, **kwargs)
         try:
             out = func(*args, **kwargs)
         except Exception as error:
@@ -123,7 +125,6 @@ class ModuleTracker:
             depth=len(stack),
             module_key=id(module),
             call_number=self._counts[id(module)],
-            inputs=tensor_specs(args),
             params=self._params.get(id(module), ()),
         )
         self._counts[id(module)] += 1

@@ -57,12 +57,18 @@ def spec_of(t: torch.Tensor) -> TensorSpec:
     return TensorSpec(tuple(t.shape), stride, *dtype, _tid(t))
 
 
+_AS_IS = frozenset({int, float, bool, str, type(None)})
+
+
 def plain(value: Any) -> Any:
     """Tensors become TensorSpec, lists of them tuples of specs, dtypes and devices strings."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
     if isinstance(value, torch.Tensor):
         return spec_of(value)
-    if isinstance(value, list | tuple):
-        return tuple(plain(v) for v in value)
+    if kind is list or kind is tuple:
+        return tuple([plain(v) for v in value])
     if isinstance(value, torch.dtype | torch.device | torch.layout | torch.memory_format):
         return str(value).removeprefix("torch.")
     if isinstance(value, torch.SymInt | torch.SymFloat | torch.SymBool):
