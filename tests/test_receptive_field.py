@@ -3,6 +3,7 @@ output element, on random networks (positive weights and inputs, so no gradient 
 
 from __future__ import annotations
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -155,3 +156,32 @@ def test_a_network_without_holes_equals_the_gradient_everywhere():
             lo = [last.center[d] - (last.size[d] - 1) / 2 + (i, j)[d] * 2 for d in (0, 1)]
             expected = [(max(0, int(v)), min(15, int(v) + last.size[0] - 1)) for v in lo]
             assert brute_force(model, x, "4", (i, j)) == expected
+
+
+class Then(nn.Module):
+    """A (3, 1) conv, then one layout change."""
+
+    def __init__(self, change) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 1, (3, 1))
+        self.change = change
+
+    def forward(self, x):
+        return self.change(self.conv(x))
+
+
+@pytest.mark.parametrize(
+    ("change", "size", "exact"),
+    [
+        (lambda y: y.transpose(2, 3), (1, 3), True),  # rows and columns swap
+        (lambda y: y.permute(0, 1, 3, 2), (1, 3), True),
+        (lambda y: y.flip(3), (8, 8), False),  # reversed: bounded by all 6 rows of 3 read: 8
+        (lambda y: y.flatten(2), (8, 8), False),  # positions folded into one dim: a bound
+        (lambda y: y * 2, (3, 1), True),
+    ],
+)
+def test_layout_changes_are_followed_or_bounded(change, size, exact):
+    r = netcost.analyze(Then(change), input_size=(1, 1, 8, 8))
+    assert r.layer("conv").receptive_field.size == (3, 1)
+    field = r.modules[0].receptive_field
+    assert (field.size, field.exact) == (size, exact)

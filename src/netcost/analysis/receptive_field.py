@@ -62,6 +62,7 @@ def union(a: Dim, b: Dim, positions: int) -> tuple[Dim, bool]:
 
 
 MIXING = ("matmul", "attention", "rnn", "reduction")  # every output reads every position
+COPIES = ("clone", "_to_copy", "copy_", "_copy_from", "lift_fresh_copy", "contiguous")
 
 
 def propagate(trace: Trace) -> dict[int, Field]:
@@ -221,20 +222,33 @@ def _rule(event: OpEvent, inputs: list[TensorSpec], fields: dict[int, Field], nd
             return _interpolate(field, data, out, nd, taps)
         if name == "constant_pad_nd":
             return _pad(field, event.args.get("pad", ()), nd)
-        if family == "free" or name in ("clone", "_to_copy", "copy_", "contiguous"):
+        if family == "free" or name in COPIES:
             return _view(field, data, out, nd, name, event.args)
         if family == "norm":
             return _norm(field, event, data, inputs, fields, nd)
         if name in ("_softmax", "_log_softmax", "_safe_softmax"):
             return _along(field, data, event.args.get("dim"), nd)
-    if family in ("pointwise", "movement") and name not in ("cat", "stack", "index", "gather"):
+    if family == "pointwise":
         return _elementwise(inputs, fields, out, nd)
     if name in ("cat", "stack"):
         dim = event.args.get("dim", 0)
         rank = len(out.shape)
         if (dim % rank) < rank - nd:
             return _elementwise(inputs, fields, out, nd)
+    # flip, roll, gather, pixel_shuffle and ops with no rule: a bound (everything they read)
     return _everywhere(inputs, fields, family in MIXING)
+
+
+def _permutation(name: str, args: dict, rank: int) -> tuple[int, ...] | None:
+    """Which input dim each output dim of a permute or transpose comes from."""
+    if name == "permute":
+        return tuple(d % rank for d in args.get("dims", ()))
+    if name in ("transpose", "transpose_"):
+        order = list(range(rank))
+        a, b = args.get("dim0", 0) % rank, args.get("dim1", 0) % rank
+        order[a], order[b] = order[b], order[a]
+        return tuple(order)
+    return None
 
 
 def _view(field: Field, data: TensorSpec, out: TensorSpec, nd: int, name: str, args: dict) -> Field:
@@ -252,16 +266,19 @@ def _view(field: Field, data: TensorSpec, out: TensorSpec, nd: int, name: str, a
         dims = list(field.dims)
         dims[i] = Dim(d.lo + start * d.jump, d.hi + start * d.jump, step * d.jump)
         return Field(tuple(dims), field.exact)
+    rank = len(data.shape)
+    order = _permutation(name, args, rank)
+    if order is not None and len(out.shape) == rank and rank >= nd + 2:
+        first = rank - nd
+        sources = order[first:]
+        if all(s >= first for s in sources):  # spatial dims only reordered among themselves
+            return Field(tuple(field.dims[s - first] for s in sources), field.exact)
+        return _everywhere([data], {data.tid: field}, False)
     if _spatial(out, nd) == _spatial(data, nd) and _spatial(out, nd) is not None:
-        if name in ("permute", "transpose", "t"):
-            dims = args.get("dims")
-            rank = len(data.shape)
-            if dims is not None and tuple(d % rank for d in dims)[-nd:] != tuple(
-                range(rank - nd, rank)
-            ):
-                return Field(tuple(d.spread(1) for d in field.dims), False)
         return field
-    return _everywhere([data], {data.tid: field}, True)
+    # a reshape that folds spatial dims away: exact only when they held one position each
+    spatial = _spatial(data, nd)
+    return _everywhere([data], {data.tid: field}, spatial is None or all(n == 1 for n in spatial))
 
 
 def _pad(field: Field, pad: Any, nd: int) -> Field:
