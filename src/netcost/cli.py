@@ -180,6 +180,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug in netcost or in the model: still one line
+        if debug:
+            raise
+        first = (str(error).strip().splitlines() or [""])[0]
+        print(
+            f"netcost: error: {type(error).__name__}: {first} (run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

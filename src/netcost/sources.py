@@ -105,12 +105,19 @@ def _example(name: str) -> Resolved:
 
 def _on_meta(build: Any, *args: Any, **kwargs: Any) -> nn.Module:
     """Build without allocating or initialising weights; models whose constructor reads tensor
-    values (torchvision's regnets) are built on the CPU instead."""
+    values (torchvision's regnets) are built on the CPU instead. A constructor that fails (one
+    that wants to download something, say) is reported in one line."""
+    name = args[0] if args and isinstance(args[0], str) else getattr(build, "__name__", "model")
     try:
-        with torch.device("meta"):
+        try:
+            with torch.device("meta"):
+                return build(*args, **kwargs)
+        except (NotImplementedError, RuntimeError):
             return build(*args, **kwargs)
-    except (NotImplementedError, RuntimeError):
-        return build(*args, **kwargs)
+    except Exception as error:
+        raise NetcostError(
+            f"building {name} failed: {type(error).__name__}: {str(error).splitlines()[0]}"
+        ) from None
 
 
 def _torchvision(name: str) -> Resolved:
@@ -126,11 +133,15 @@ def _torchvision(name: str) -> Resolved:
 def torchvision_model(name: str) -> nn.Module:
     """The architecture its default weights were trained with, on the meta device: vision
     transformers are built for the weights' image size, as torchvision does when loading them."""
+    import inspect
+
     from torchvision import models
 
-    kwargs = {}
+    kwargs: dict[str, Any] = {"weights": None}
     if name.startswith("vit_"):
         kwargs["image_size"] = torchvision_crop(name)
+    if "weights_backbone" in inspect.signature(models.get_model_builder(name)).parameters:
+        kwargs["weights_backbone"] = None  # segmentation and detection default to downloading it
     return _on_meta(models.get_model, name, **kwargs).eval()
 
 
@@ -142,7 +153,7 @@ def torchvision_crop(name: str) -> int:
         weights = models.get_model_weights(name).DEFAULT
     except (ValueError, KeyError, AttributeError):
         return 224
-    crop = weights.transforms.keywords.get("crop_size", 224)
+    crop = getattr(weights.transforms, "keywords", {}).get("crop_size", 224)
     return int(crop[0] if isinstance(crop, list | tuple) else crop)
 
 

@@ -143,7 +143,8 @@ def _run(
     if fake:
         from torch._subclasses.fake_tensor import FakeTensorMode
 
-        mode: Any = FakeTensorMode(allow_non_fake_inputs=False)
+        # constants a model keeps as plain attributes (anchors, masks) become fake on first use
+        mode: Any = FakeTensorMode(allow_non_fake_inputs=True)
         make: Any = fake_like
     else:
         mode, generator = None, torch.Generator().manual_seed(0)
