@@ -40,6 +40,3 @@ class Cost:
 
     def to_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-ZERO = Cost()

@@ -131,8 +131,10 @@ def _torchvision(name: str) -> Resolved:
 
 
 def torchvision_model(name: str) -> nn.Module:
-    """The architecture its default weights were trained with, on the meta device: vision
-    transformers are built for the weights' image size, as torchvision does when loading them."""
+    """The model as torchvision builds it without weights (nothing downloaded), on the meta
+    device; vision transformers at their weights' image size, as torchvision does when loading
+    them. (A pretrained detector's backbone uses FrozenBatchNorm2d, whose affine terms are
+    buffers; built without weights it is BatchNorm2d, with parameters.)"""
     import inspect
 
     from torchvision import models
