@@ -60,3 +60,23 @@ def test_detection_is_counted_honestly():
     # torchvision's published 19,386,354 is for the pretrained build, whose backbone uses
     # FrozenBatchNorm2d (buffers); built without weights it has BatchNorm2d parameters instead
     assert r.total.params == sum(p.numel() for p in resolved.model.parameters())
+
+
+def test_transformers_inputs_follow_the_models_main_input():
+    pytest.importorskip("transformers")
+    vit = resolve(
+        "hf:vit:hidden_size=64,num_hidden_layers=2,num_attention_heads=4,intermediate_size=128"
+    )
+    assert (vit.kwarg_names, vit.inputs) == (("pixel_values",), ("1x3x224x224",))
+    r = netcost.analyze(vit.model, {"pixel_values": shape_only((1, 3, 224, 224))})
+    tokens, e = 14 * 14 + 1, 64  # 196 patches and the class token
+    patches = e * 196 * 3 * 16 * 16
+    layer = 4 * tokens * e * e + 4 * tokens * tokens * (16 + 16) + 2 * tokens * e * 128
+    assert r.total.macs == patches + 2 * layer + e * e  # + the pooler on the class token
+    t5 = resolve("hf:t5:d_model=64,num_layers=2,num_heads=4,d_ff=128,d_kv=16")
+    assert t5.kwarg_names == ("input_ids", "decoder_input_ids")
+    ids = shape_only((1, 128), torch.int64)
+    r = netcost.analyze(t5.model, {"input_ids": ids, "decoder_input_ids": ids})
+    block = 4 * 128 * 64 * 64 + 4 * 128 * 128 * (16 + 16)  # projections + dense-masked attention
+    ffn = 2 * 128 * 64 * 128
+    assert r.total.macs == 2 * (block + ffn) + 2 * (2 * block + ffn)  # encoder, decoder layers

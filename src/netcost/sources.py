@@ -179,7 +179,26 @@ def _hf(text: str) -> Resolved:
         known = list(transformers.CONFIG_MAPPING.keys())
         raise _unknown("transformers", model_type, known) from None
     model = _on_meta(transformers.AutoModel.from_config, config)
-    return Resolved(model.eval(), model_type, ("1x128:int64",), ("input_ids",))
+    names, specs = hf_inputs(model, config)
+    return Resolved(model.eval(), model_type, specs, names)
+
+
+def hf_inputs(model: nn.Module, config: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Default inputs by the model's main input: 128 tokens (and as many decoder tokens for
+    encoder-decoders), one image at the config's size, or one 30-second log-mel window."""
+    main = getattr(model, "main_input_name", "input_ids")
+    if main == "pixel_values":
+        size = getattr(config, "image_size", 224)
+        h, w = (size, size) if isinstance(size, int) else tuple(size)
+        spec = f"1x{getattr(config, 'num_channels', 3)}x{h}x{w}"
+    elif main == "input_features":
+        frames = 2 * getattr(config, "max_source_positions", 1500)
+        spec = f"1x{getattr(config, 'num_mel_bins', 80)}x{frames}"
+    else:
+        main, spec = "input_ids", "1x128:int64"
+    if getattr(config, "is_encoder_decoder", False):
+        return (main, "decoder_input_ids"), (spec, "1x128:int64")
+    return (main,), (spec,)
 
 
 def _overrides(text: str) -> dict[str, Any]:
