@@ -163,3 +163,14 @@ def test_kernel_larger_than_the_padded_input_is_a_clear_error():
     message = str(info.value)
     assert message.startswith("1 (MaxPool2d): aten.max_pool2d_with_indices.default(self=1x1x4x4)")
     assert "\n" not in message
+
+
+def test_norms_explained_with_their_terms():
+    r = netcost.analyze(nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.BatchNorm2d(64)).eval(),
+                        input_size=(1, 3, 56, 56))  # fmt: skip
+    text = r.explain("1")
+    elements = 64 * 56 * 56
+    # eval: normalise 2 + weight 1 + bias 1 per element, 1/sqrt(var + eps) 3 per channel
+    assert f"(2 normalise + 1 weight + 1 bias) · {elements:,} elements + 3 · 64 = " in text
+    assert f"= {4 * elements + 3 * 64:,}" in text
+    assert r.layer("1").cost.flops == 4 * elements + 3 * 64

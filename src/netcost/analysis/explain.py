@@ -62,10 +62,8 @@ def explain_layer(layer: Layer, convention: str = "netcost") -> Explanation:
     if layer.cost.macs or layer.cost.flops:
         extra = layer.cost.flops - 2 * layer.cost.macs
         if convention == "netcost" and layer.cost.macs:
-            text = (
-                f"2 · {count(layer.cost.macs)} MACs + {count(extra)} other arithmetic = "
-                f"{count(layer.cost.flops)}"
-            )
+            other = f" + {count(extra)} other arithmetic" if extra else ""
+            text = f"2 · {count(layer.cost.macs)} MACs{other} = {count(layer.cost.flops)}"
         else:
             text = count(layer.cost.flops)
         lines.append(Line("FLOPs", f"{text}  ({convention} convention)"))
@@ -92,6 +90,8 @@ def _explain_op(record: OpRecord) -> list[Line]:
         return _attention(record)
     if record.family == "pool" and windows(record):
         return _pool(record)
+    if record.family == "norm" and isinstance(record.args.get("input"), TensorSpec):
+        return _norm(record)
     return _generic(record)
 
 
@@ -249,6 +249,47 @@ def _pool(record: OpRecord) -> list[Line]:
     ]
 
 
+def _norm(record: OpRecord) -> list[Line]:
+    """The per-element and per-group terms of formulas/norm.py, with this layer's numbers."""
+    from netcost.formulas.norm import (
+        INV_STD_FLOPS,
+        NORMALISE_FLOPS,
+        RUNNING_UPDATE_FLOPS,
+        STATS_FLOPS,
+    )
+
+    a = record.args
+    x = a["input"]
+    elements = prod(x.shape)
+    name = record.op.split(".")[1]
+    if "layer_norm" in name:
+        groups, stats, running = elements // prod(a["normalized_shape"]), True, False
+        what = f"{count(groups)} rows of {count(prod(a['normalized_shape']))}"
+    elif "group_norm" in name:
+        groups, stats, running = a["N"] * a["group"], True, False
+        what = f"{a['N']} samples · {a['group']} groups"
+    else:
+        stats = bool(a.get("training")) and "no_training" not in name
+        running = stats and a.get("running_mean") is not None
+        groups = x.shape[1] if len(x.shape) > 1 else 1
+        what = f"{groups} channels" + (" (batch statistics)" if stats else " (running statistics)")
+    terms = [(STATS_FLOPS, "mean and variance")] if stats else []
+    terms += [(NORMALISE_FLOPS, "normalise")]
+    terms += [(1, "weight")] if a.get("weight") is not None else []
+    terms += [(1, "bias")] if a.get("bias") is not None else []
+    per_element = sum(n for n, _ in terms)
+    per_group = INV_STD_FLOPS + (2 * RUNNING_UPDATE_FLOPS if running else 0)
+    spelled = " + ".join(f"{n} {label}" for n, label in terms)
+    return [
+        Line("statistics", what),
+        Line(
+            "FLOPs",
+            f"({spelled}) · {count(elements)} elements + {per_group} · {count(groups)} "
+            f"= {count(per_element * elements + per_group * groups)}",
+        ),
+    ]
+
+
 def _doc(record: OpRecord) -> str:
     entry = lookup(record.op, record.op.rsplit(".", 1)[0])
     text = " ".join((entry.reason if entry else "").split())
@@ -260,8 +301,8 @@ def _generic(record: OpRecord) -> list[Line]:
     numbers = ", ".join(
         part
         for part in (
-            f"{count(c.macs)} MACs" if c.macs else "",
-            f"{count(c.flops)} FLOPs" if c.flops else "",
+            f"{count(c.macs)} MAC{'s' * (c.macs != 1)}" if c.macs else "",
+            f"{count(c.flops)} FLOP{'s' * (c.flops != 1)}" if c.flops else "",
         )
         if part
     )

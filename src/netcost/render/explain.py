@@ -13,8 +13,9 @@ def render_explanations(explanations: list[Explanation]) -> str:
     for e in explanations:
         head = f"{e.path}  {e.description}"
         flow = f"{shapes(e.inputs)} → {shapes(e.outputs)}"
-        lines = [head, f"  {'shapes':<{LABEL_WIDTH}} {flow}"]
+        width = max([LABEL_WIDTH] + [len(line.label) for line in e.lines])
+        lines = [head, f"  {'shapes':<{width}} {flow}"]
         for line in e.lines:
-            lines.append(f"  {line.label:<{LABEL_WIDTH}} {line.text}")
+            lines.append(f"  {line.label:<{width}} {line.text}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
