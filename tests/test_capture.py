@@ -200,3 +200,14 @@ def test_unknown_op_is_reported_never_silently_zero():
     (d,) = [d for d in r.diagnostics if d.kind == "uncounted_op"]
     assert d.op == "netcost_test.mystery.default" and d.count == 1 and d.layers == ("Odd",)
     assert r.to_dict()["complete"] is False
+
+
+def test_frozen_parameters_are_counted_apart():
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.Linear(8 * 6 * 6, 5))
+    model[0].requires_grad_(False)  # a frozen backbone
+    r = netcost.analyze(model, input_size=(1, 3, 8, 8))
+    frozen = 8 * 3 * 3 * 3 + 8
+    assert r.total.params == frozen + 8 * 6 * 6 * 5 + 5
+    assert r.total.params - r.total.trainable_params == frozen
+    assert f"({frozen} frozen)" in r.explain("0")
+    assert f"{r.total.trainable_params:,} trainable, {frozen:,} frozen" in r.table()
