@@ -5,8 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from netcost.errors import NetcostError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from netcost.report import Report
+    from netcost.sources import Resolved
+
+    Shaped = tuple[tuple[int, ...], torch.dtype]
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -95,14 +105,14 @@ def run(argv: list[str] | None = None) -> str:
     from netcost.inputs import parse_input, shape_only
     from netcost.sources import resolve
 
-    resolved = _resolve_spec(args) if hasattr(args, "batch") else resolve(args.model)
+    is_spec = hasattr(args, "batch")  # `netcost spec`
+    resolved = _resolve_spec(args) if is_spec else resolve(args.model)
     specs = tuple(args.input) if args.input else resolved.inputs
     if not specs:
         raise NetcostError(f"{args.model}: give its input shape, e.g. --input 1x3x224x224")
     shapes = [parse_input(s) for s in specs]
-    if hasattr(args, "batch"):
-        shapes = [_batched(resolved.model, s, d, args.batch) for s, d in shapes]
-        _check_spec(resolved.model, shapes[0][0])
+    if is_spec:
+        shapes = _spec_shapes(resolved.model, shapes, args.batch)
     tensors = [shape_only(*s) for s in shapes]
     if resolved.kwarg_names and len(tensors) <= len(resolved.kwarg_names):
         inputs: object = dict(zip(resolved.kwarg_names, tensors, strict=False))
@@ -114,7 +124,7 @@ def run(argv: list[str] | None = None) -> str:
     return render(report, args.format, args.depth)
 
 
-def _resolve_spec(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _resolve_spec(args: argparse.Namespace) -> Resolved:
     from netcost.sources import Resolved
     from netcost.spec import build
 
@@ -123,37 +133,37 @@ def _resolve_spec(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return Resolved(build(args.model).eval(), "spec", ())
 
 
-def _batched(model: object, shape: tuple[int, ...], dtype: object, batch: int) -> tuple:
-    """A one-sample shape (as many dims as the first layer takes unbatched) gets the batch."""
-    from netcost.spec import sample_dims
+def _spec_shapes(model: nn.Sequential, shapes: list[Shaped], batch: int) -> list[Shaped]:
+    """A one-sample shape (as many dims as the first layer takes unbatched) gets the batch in
+    front; then the layers are walked once to name the first that does not fit."""
+    from netcost.spec import diagnose, sample_dims
 
-    first = next(iter(model.children()), None)  # type: ignore[attr-defined]
-    if first is not None and sample_dims(first) == len(shape):
-        return (batch, *shape), dtype
-    return shape, dtype
-
-
-def _check_spec(model: object, shape: tuple[int, ...]) -> None:
-    from netcost.spec import diagnose
-
-    problem = diagnose(model, shape)  # type: ignore[arg-type]
+    first = next(iter(model.children()), None)
+    shapes = [
+        ((batch, *shape), dtype)
+        if first is not None and sample_dims(first) == len(shape)
+        else (shape, dtype)
+        for shape, dtype in shapes
+    ]
+    problem = diagnose(model, shapes[0][0])
     if problem:
         raise NetcostError(f"spec: {problem}")
+    return shapes
 
 
-def render(report: object, fmt: str, depth: int | None) -> str:
+def render(report: Report, fmt: str, depth: int | None) -> str:
     from netcost.render.csv import render_csv
     from netcost.render.json import render_json
     from netcost.render.markdown import render_markdown
     from netcost.render.table import render_table
 
     if fmt == "json":
-        return render_json(report) + "\n"  # type: ignore[arg-type]
+        return render_json(report) + "\n"
     if fmt == "csv":
-        return render_csv(report, depth)  # type: ignore[arg-type]
+        return render_csv(report, depth)
     if fmt == "markdown":
-        return render_markdown(report, depth)  # type: ignore[arg-type]
-    return render_table(report, depth, width=_width())  # type: ignore[arg-type]
+        return render_markdown(report, depth)
+    return render_table(report, depth, width=_width())
 
 
 def _width() -> int:
