@@ -100,3 +100,18 @@ def test_output_file(tmp_path):
     out = tmp_path / "r.md"
     assert main(["examples:simple_cnn", "--format", "markdown", "--output", str(out)]) == 0
     assert out.read_text().startswith("### Sequential")
+
+
+def test_the_command_line_analyses_inference_kernels(tmp_path):
+    """Under no_grad PyTorch runs nn.TransformerEncoderLayer as one fused kernel: the command
+    line must see what inference runs."""
+    path = tmp_path / "enc.py"
+    path.write_text(
+        "from torch import nn\n"
+        "def Encoder():\n"
+        "    return nn.TransformerEncoderLayer(64, 4, 256, batch_first=True)\n"
+    )
+    import json
+
+    d = json.loads(run([f"{path}:Encoder", "--input", "2x10x64", "--format", "json"]))
+    assert [o["op"] for o in d["ops"]] == ["aten._transformer_encoder_layer_fwd.default"]

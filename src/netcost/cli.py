@@ -118,7 +118,12 @@ def run(argv: list[str] | None = None) -> str:
         inputs: object = dict(zip(resolved.kwarg_names, tensors, strict=False))
     else:
         inputs = tuple(tensors)
-    report = analyze(resolved.model, inputs, convention=args.convention, execution=args.execution)
+    import torch
+
+    with torch.no_grad():  # inference: the kernels PyTorch picks under no_grad (fast paths)
+        report = analyze(
+            resolved.model, inputs, convention=args.convention, execution=args.execution
+        )
     if args.explain is not None:
         return report.explain(args.explain or None)
     return render(report, args.format, args.depth)
