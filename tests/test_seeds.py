@@ -78,3 +78,11 @@ def test_fastai_resnet18_matches_learn_summary():
     head = [m for m in r.layers if m.path.startswith("1.")]
     assert [m.params for m in head if m.params] == [2 * 1024, 1024 * 512, 2 * 512, 512 * 10]
     assert r.modules[-1].output_shape == (64, 10)
+
+
+def test_fastbook_simple_cnn_inference_memory():
+    """The first conv's output and the ReLU's output are alive together: 2 · 64·4·14·14 floats."""
+    with torch.no_grad():
+        m = netcost.analyze(simple_cnn().eval(), input_size=(64, 1, 28, 28)).memory
+    assert m.activation_peak_bytes == 2 * 64 * 4 * 14 * 14 * 4
+    assert (m.params_bytes, m.inputs_bytes) == (6_722 * 4, 64 * 28 * 28 * 4)

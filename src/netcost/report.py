@@ -120,6 +120,26 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class Memory:
+    """Bytes alive during one forward pass under no_grad: parameters, buffers and inputs for the
+    whole pass, activations from the op that creates them until the program drops them. Peaks
+    are at op boundaries: scratch memory a kernel frees before it returns is not seen."""
+
+    params_bytes: int
+    buffers_bytes: int
+    inputs_bytes: int
+    activation_peak_bytes: int
+    peak_layer: str  # the layer whose op made the peak
+    peak_op: str
+
+    @property
+    def peak_bytes(self) -> int:
+        return (
+            self.params_bytes + self.buffers_bytes + self.inputs_bytes + self.activation_peak_bytes
+        )
+
+
+@dataclass(frozen=True)
 class Report:
     """What each layer of one model costs for one input. Render it with the methods below."""
 
@@ -131,6 +151,7 @@ class Report:
     diagnostics: tuple[Diagnostic, ...]
     convention: str
     execution: str
+    memory: Memory | None = None  # inference memory; None when captured with autograd on
 
     @property
     def complete(self) -> bool:

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from netcost.analysis import conventions
 from netcost.analysis.conv_arithmetic import warnings_for
+from netcost.analysis.memory import inference_memory
 from netcost.analysis.receptive_field import layer_fields
 from netcost.capture.trace import Trace
 from netcost.cost import Cost
@@ -92,6 +93,7 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
         ),
         convention=convention,
         execution=trace.execution,
+        memory=inference_memory(trace),
     )
 
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from netcost.capture.recorder import Failure, ModuleTracker, Recorder
-from netcost.capture.specs import tensor_ids, tensor_specs
+from netcost.capture.specs import tensor_ids, tensor_specs, tensors_in
 from netcost.capture.state import (
     buffers_bytes,
     fake_like,
@@ -24,8 +24,11 @@ from netcost.errors import NetcostError
 
 __all__ = ["ModuleCall", "OpEvent", "ParamInfo", "TensorSpec", "Trace", "capture"]
 
-#: What one recorded pass gives: the module calls, the ops, and the stand-in inputs' specs.
-Recorded = tuple[list[ModuleCall], list[OpEvent], tuple[TensorSpec, ...]]
+#: What one recorded pass gives: the module calls, the ops, the stand-in inputs' specs, and the
+#: bytes allocated by each op and freed after it.
+Recorded = tuple[
+    list[ModuleCall], list[OpEvent], tuple[TensorSpec, ...], tuple[list[int], list[int]]
+]
 
 #: Real execution is the fallback only while parameters, buffers and inputs fit in this many bytes.
 REAL_FALLBACK_LIMIT = 1 << 30
@@ -88,16 +91,27 @@ def _capture(
     base = dict(
         model_name=type(model).__name__,
         input_names=input_names,
+        grad_enabled=torch.is_grad_enabled(),
         params=params,
         buffers_bytes=buffers_bytes(model),
     )
     if execution == "real":
-        calls, events, inputs = _run(model, state, args, kwargs, params, fake=False)
-        return Trace(**base, inputs=inputs, calls=calls, events=events, execution="real")
+        calls, events, inputs, (allocated, freed) = _run(
+            model, state, args, kwargs, params, fake=False
+        )
+        return Trace(
+            **base, inputs=inputs, calls=calls, events=events, execution="real",
+            allocated=allocated, freed=freed,
+        )  # fmt: skip
 
     try:
-        calls, events, inputs = _run(model, state, args, kwargs, params, fake=True)
-        return Trace(**base, inputs=inputs, calls=calls, events=events, execution="fake")
+        calls, events, inputs, (allocated, freed) = _run(
+            model, state, args, kwargs, params, fake=True
+        )
+        return Trace(
+            **base, inputs=inputs, calls=calls, events=events, execution="fake",
+            allocated=allocated, freed=freed,
+        )  # fmt: skip
     except _FakeUnsupported as unsupported:
         failure = unsupported.failure
         where = _where(unsupported.calls, failure)
@@ -113,14 +127,17 @@ def _capture(
                 f"{reason}; real execution would need {size / 2**20:,.1f} MiB, over the "
                 f"{real_limit / 2**20:,.0f} MiB limit"
             ) from None
-        calls, events, inputs = _run(model, state, args, kwargs, params, fake=False)
+        calls, events, inputs, (allocated, freed) = _run(
+            model, state, args, kwargs, params, fake=False
+        )
         note = (
             f"ran on real CPU tensors: {where} calls {failure.op}, which fake tensors cannot run "
             f"({type(failure.error).__name__})"
         )
         return Trace(
-            **base, inputs=inputs, calls=calls, events=events, execution="real", notes=[note]
-        )
+            **base, inputs=inputs, calls=calls, events=events, execution="real", notes=[note],
+            allocated=allocated, freed=freed,
+        )  # fmt: skip
 
 
 class _FakeUnsupported(Exception):
@@ -154,7 +171,11 @@ def _run(
 
     with mode or nullcontext():
         new_state, (new_args, new_kwargs) = stand_ins(state, make, args, kwargs)
-    return _record(model, new_state, new_args, new_kwargs, params, mode)
+    resident = frozenset(
+        t.untyped_storage()._cdata
+        for t in [*new_state.values(), *tensors_in((new_args, new_kwargs))]
+    )
+    return _record(model, new_state, new_args, new_kwargs, params, mode, resident)
 
 
 def _record(
@@ -164,9 +185,10 @@ def _record(
     kwargs: dict,
     params: dict[int, ParamInfo],
     mode: Any,
+    resident: frozenset[int],
 ) -> Recorded:
     calls: list[ModuleCall] = []
-    recorder = Recorder(calls)
+    recorder = Recorder(calls, resident)
     fake_errors = _fake_errors()
     try:
         with tensor_ids():
@@ -174,7 +196,8 @@ def _record(
             with ModuleTracker(model, recorder, set(params)), mode or nullcontext(), recorder:
                 torch.func.functional_call(
                     model, state, args, kwargs, tie_weights=True, strict=False
-                )
+                )  # the result is dropped here: its storages are freed after the last op
+            recorder.finish()
     except NetcostError:
         raise
     except Exception as error:
@@ -182,7 +205,7 @@ def _record(
         if failure is not None and isinstance(failure.error, fake_errors):
             raise _FakeUnsupported(failure, calls) from error
         raise _model_error(error, failure, calls) from error
-    return calls, recorder.events, inputs
+    return calls, recorder.events, inputs, (recorder.allocated, recorder.freed)
 
 
 def _where(calls: list[ModuleCall], failure: Failure) -> str:

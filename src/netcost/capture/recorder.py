@@ -8,6 +8,7 @@ path the model really takes.
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from netcost.capture.specs import bind, plain, spec_of, tensor_specs
+from netcost.capture.specs import bind, plain, spec_of, tensor_specs, tensors_in
 from netcost.capture.trace import ModuleCall, OpEvent
 
 
@@ -30,14 +31,22 @@ class Failure:
 
 
 class Recorder(TorchDispatchMode):
-    """Records ops in dispatch order; knows nothing of what they cost."""
+    """Records ops in dispatch order, and the memory their results hold: bytes of each new
+    storage an op's results bring (allocated[i]) and of storages whose last tensor the program
+    dropped after op i (freed[i]). Knows nothing of what ops cost."""
 
-    def __init__(self, calls: list[ModuleCall]) -> None:
+    def __init__(self, calls: list[ModuleCall], resident: frozenset[int] = frozenset()) -> None:
         super().__init__()
         self.calls = calls
         self.stack: list[int] = []
         self.events: list[OpEvent] = []
         self.failure: Failure | None = None
+        self.allocated: list[int] = []
+        self.freed: list[int] = []
+        self._resident = resident  # storages alive throughout: parameters, buffers, inputs
+        self._live: dict[int, list[int]] = {}  # storage -> [bytes, tensors still holding it]
+        self._counted: dict[int, Any] = {}  # id(tensor) -> weakref, tensors already counted
+        self._pending = 0  # bytes freed since the last op
 
     @property
     def current(self) -> int:
@@ -55,6 +64,11 @@ class Recorder(TorchDispatchMode):
                     str(func), self.current, _safe_bind(func, args, kwargs), error
                 )
             raise
+        if self.freed:
+            self.freed[-1] += self._pending
+        self._pending = 0
+        self.allocated.append(self._hold(out))
+        self.freed.append(0)
         self.events.append(
             OpEvent(
                 index=len(self.events),
@@ -66,6 +80,44 @@ class Recorder(TorchDispatchMode):
             )
         )
         return out
+
+    def finish(self) -> None:
+        """Book the frees that happened after the last op (the run's end)."""
+        if self.freed:
+            self.freed[-1] += self._pending
+        self._pending = 0
+
+    def _hold(self, out: Any) -> int:
+        """Count the results' storages; a storage is freed when its last tensor object dies."""
+        new = 0
+        for t in tensors_in(out):
+            ref = self._counted.get(id(t))
+            if ref is not None and ref() is t:
+                continue  # an in-place op's result: the same tensor
+            self._counted[id(t)] = weakref.ref(t)
+            try:
+                storage = t.untyped_storage()
+            except RuntimeError:  # tensors without a storage (sparse, nested)
+                continue
+            key = storage._cdata
+            if key in self._resident:
+                continue
+            entry = self._live.get(key)
+            if entry is None:
+                entry = self._live[key] = [storage.nbytes(), 0]
+                new += entry[0]
+            entry[1] += 1
+            weakref.finalize(t, self._release, key)
+        return new
+
+    def _release(self, key: int) -> None:
+        entry = self._live.get(key)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] == 0:
+            self._pending += entry[0]
+            del self._live[key]
 
 
 def _safe_bind(func: Any, args: tuple, kwargs: dict) -> dict[str, Any]:

@@ -78,17 +78,17 @@ def plain(value: Any) -> Any:
 
 def tensor_specs(value: Any) -> tuple[TensorSpec, ...]:
     """Specs of every tensor inside a (nested) value, in order."""
-    return tuple(spec_of(t) for t in _tensors(value))
+    return tuple(spec_of(t) for t in tensors_in(value))
 
 
-def _tensors(value: Any) -> list[torch.Tensor]:
+def tensors_in(value: Any) -> list[torch.Tensor]:
     """Tensors, lists, tuples and dicts directly (most values); anything else through pytree."""
     if isinstance(value, torch.Tensor):
         return [value]
     if isinstance(value, list | tuple) and type(value) in (list, tuple):
-        return [t for v in value for t in _tensors(v)]
+        return [t for v in value for t in tensors_in(v)]
     if type(value) is dict:
-        return [t for v in value.values() for t in _tensors(v)]
+        return [t for v in value.values() for t in tensors_in(v)]
     if value is None or isinstance(value, int | float | bool | str):
         return []
     return [t for t in tree_leaves(value) if isinstance(t, torch.Tensor)]

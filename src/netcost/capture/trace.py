@@ -97,3 +97,6 @@ class Trace:
     buffers_bytes: int
     execution: str  # "fake" or "real"
     notes: list[str] = field(default_factory=list)
+    grad_enabled: bool = False  # autograd on during capture: saved tensors are not followed
+    allocated: list[int] = field(default_factory=list)  # bytes of new storages op i created
+    freed: list[int] = field(default_factory=list)  # bytes released after op i

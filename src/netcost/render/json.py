@@ -84,7 +84,25 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             }
             for d in report.diagnostics
         ],
+        "memory": _memory(report),
         "complete": report.complete,
+    }
+
+
+def _memory(report: Report) -> dict[str, Any] | None:
+    m = report.memory
+    if m is None:
+        return None
+    return {
+        "inference": {
+            "peak_bytes": m.peak_bytes,
+            "params_bytes": m.params_bytes,
+            "buffers_bytes": m.buffers_bytes,
+            "inputs_bytes": m.inputs_bytes,
+            "activation_peak_bytes": m.activation_peak_bytes,
+            "peak_layer": m.peak_layer,
+            "peak_op": m.peak_op,
+        }
     }
 
 

@@ -54,6 +54,14 @@ def summary_lines(report: Report) -> list[str]:
         f"(read {fmt.binary_size(t.cost.bytes_read)}, "
         f"written {fmt.binary_size(t.cost.bytes_written)})",
     ]
+    m = report.memory
+    if m is not None:
+        lines.append(
+            f"Inference memory: {fmt.binary_size(m.peak_bytes)} at the peak = params "
+            f"{fmt.binary_size(m.params_bytes)} + buffers {fmt.binary_size(m.buffers_bytes)} + "
+            f"inputs {fmt.binary_size(m.inputs_bytes)} + activations "
+            f"{fmt.binary_size(m.activation_peak_bytes)} (in {m.peak_layer}, {m.peak_op})"
+        )
     if report.execution != "fake":
         lines.append(f"Executed: on {report.execution} tensors")
     return lines
