@@ -55,3 +55,17 @@ def test_in_place_and_views_allocate_nothing():
 def test_no_memory_claim_with_autograd_on():
     """Tensors saved for backward outlive the program's references: not followed here."""
     assert netcost.analyze(nn.Linear(4, 4), input_size=(2, 4)).memory is None
+
+
+def test_per_layer_timeline_by_hand():
+    """fastbook's simple_cnn at 64x1x28x28: what is alive as each layer ends."""
+    from netcost.examples import simple_cnn
+
+    with torch.no_grad():
+        r = netcost.analyze(simple_cnn().eval(), input_size=(64, 1, 28, 28))
+    a1 = 64 * 4 * 14 * 14 * 4  # first conv's output (= its ReLU's output)
+    a2 = 64 * 8 * 7 * 7 * 4
+    assert r.layer("0.0").live_bytes == a1
+    assert r.layer("0.1").live_bytes == 2 * a1  # the conv's output is dropped after the ReLU
+    assert r.layer("1.0").live_bytes == a1 + a2  # the ReLU's output feeds the next conv
+    assert r.to_dict()["layers"][0]["live_bytes"] == a1

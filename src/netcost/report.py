@@ -68,6 +68,7 @@ class Layer:
     ops: tuple[OpRecord, ...] = ()  # the costed ops that ran directly in this call
     warnings: tuple[str, ...] = ()  # window arithmetic worth knowing (analysis/conv_arithmetic.py)
     receptive_field: ReceptiveField | None = None  # None: the output does not see the input
+    live_bytes: int | None = None  # activations alive as the call ends (inference, no_grad)
 
     @property
     def is_leaf(self) -> bool:

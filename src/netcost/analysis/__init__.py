@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from netcost.analysis import conventions
 from netcost.analysis.conv_arithmetic import warnings_for
-from netcost.analysis.memory import inference_memory
+from netcost.analysis.memory import inference_memory, live_after_layers
 from netcost.analysis.receptive_field import layer_fields
 from netcost.capture.trace import Trace
 from netcost.cost import Cost
@@ -59,7 +59,9 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
         call: tuple(w for record in ops for w in warnings_for(record))
         for call, ops in records.items()
     }
-    modules = _tree(trace, self_costs, records, warnings, layer_fields(trace))
+    modules = _tree(
+        trace, self_costs, records, warnings, layer_fields(trace), live_after_layers(trace)
+    )
     params = trace.params.values()
     grand = modules[0].cost if modules else Cost()
     totals = Totals(
@@ -103,6 +105,7 @@ def _tree(
     records: dict[int, list[OpRecord]],
     warnings: dict[int, tuple[str, ...]],
     fields: dict[int, ReceptiveField],
+    live: dict[int, int],
 ) -> tuple[Layer, ...]:
     """Inclusive cost = own ops + children's inclusive cost (children finish before parents)."""
     inclusive: dict[int, Cost] = {}
@@ -135,6 +138,7 @@ def _tree(
                 ops=tuple(records.get(call.index, ())),
                 warnings=warnings.get(call.index, ()),
                 receptive_field=fields.get(call.index),
+                live_bytes=live.get(call.index),
             )
         )
     return tuple(layers)

@@ -29,3 +29,26 @@ def inference_memory(trace: Trace) -> Memory | None:
         peak_layer=(call.path or call.type) if call else "",
         peak_op=event.op,
     )
+
+
+def live_after_layers(trace: Trace) -> dict[int, int]:
+    """Activation bytes alive when each module call's last op has finished (its own results
+    included, nothing freed yet); calls that ran no op are left out. Empty with autograd on."""
+    if trace.grad_enabled or not trace.events:
+        return {}
+    live_after: list[int] = []
+    live = 0
+    for allocated, freed in zip(trace.allocated, trace.freed, strict=True):
+        live += allocated
+        live_after.append(live)
+        live -= freed
+    last: dict[int, int] = {}
+    for event in trace.events:
+        last[event.call] = event.index
+    for call in reversed(trace.calls):  # children end before their parents
+        ends = [last[c] for c in call.children if c in last]
+        if call.index in last:
+            ends.append(last[call.index])
+        if ends:
+            last[call.index] = max(ends)
+    return {call: live_after[index] for call, index in last.items()}

@@ -28,6 +28,7 @@ def _layer(m: Layer) -> dict[str, Any]:
         "activation_bytes": m.activation_bytes,
         "warnings": list(m.warnings),
         "receptive_field": _field(m),
+        "live_bytes": m.live_bytes,
     }
 
 
