@@ -112,7 +112,7 @@ def _on_meta(build: Any, *args: Any, **kwargs: Any) -> nn.Module:
         try:
             with torch.device("meta"):
                 return build(*args, **kwargs)
-        except RuntimeError:  # NotImplementedError included: "cannot copy out of meta tensor"
+        except RuntimeError:  # its subclasses too: "cannot copy out of meta tensor"
             return build(*args, **kwargs)
     except Exception as error:
         raise NetcostError(
