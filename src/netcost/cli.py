@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from netcost.errors import NetcostError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import torch
     from torch import nn
 
@@ -85,6 +87,12 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         default="auto",
         help="fake tensors (auto falls back to real CPU tensors for small models that need it)",
     )
+    p.add_argument(
+        "--memory-budget",
+        metavar="SIZE",
+        help="find the largest batch whose inference peak fits SIZE (e.g. 16GiB), verified by "
+        "analysis at that batch",
+    )
     p.add_argument("-o", "--output", type=Path, help="write the result to this file")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
@@ -102,7 +110,7 @@ def run(argv: list[str] | None = None) -> str:
     if args.depth is not None and args.depth < 0:
         raise NetcostError("--depth must be 0 or more")
     from netcost.api import analyze
-    from netcost.inputs import parse_input, shape_only
+    from netcost.inputs import parse_input
     from netcost.sources import resolve
 
     is_spec = hasattr(args, "batch")  # `netcost spec`
@@ -113,20 +121,57 @@ def run(argv: list[str] | None = None) -> str:
     shapes = [parse_input(s) for s in specs]
     if is_spec:
         shapes = _spec_shapes(resolved.model, shapes, args.batch)
-    tensors = [shape_only(*s) for s in shapes]
-    if resolved.kwarg_names and len(tensors) <= len(resolved.kwarg_names):
-        inputs: object = dict(zip(resolved.kwarg_names, tensors, strict=False))
-    else:
-        inputs = tuple(tensors)
     import torch
 
-    with torch.no_grad():  # inference: the kernels PyTorch picks under no_grad (fast paths)
-        report = analyze(
-            resolved.model, inputs, convention=args.convention, execution=args.execution
-        )
+    def analyze_at(inputs: object) -> Report:
+        with torch.no_grad():  # inference: the kernels PyTorch picks under no_grad (fast paths)
+            return analyze(
+                resolved.model, inputs, convention=args.convention, execution=args.execution
+            )
+
+    if args.memory_budget is not None:
+        return _plan(args.memory_budget, shapes, resolved.kwarg_names, analyze_at)
+    report = analyze_at(_inputs(shapes, resolved.kwarg_names))
     if args.explain is not None:
         return report.explain(args.explain or None)
     return render(report, args.format, args.depth)
+
+
+def _inputs(shapes: list[Shaped], names: tuple[str, ...]) -> object:
+    from netcost.inputs import shape_only
+
+    tensors = [shape_only(*s) for s in shapes]
+    if names and len(tensors) <= len(names):
+        return dict(zip(names, tensors, strict=False))
+    return tuple(tensors)
+
+
+def _plan(
+    budget_text: str,
+    shapes: list[Shaped],
+    names: tuple[str, ...],
+    analyze_at: Callable[[object], Report],
+) -> str:
+    """Every input's first dimension is the batch."""
+    from netcost.planning import largest_batch, parse_size
+    from netcost.render._format import binary_size, count
+
+    budget = parse_size(budget_text)
+
+    def at(batch: int) -> Report:
+        return analyze_at(_inputs([((batch, *s[1:]), d) for s, d in shapes], names))
+
+    plan = largest_batch(at, budget)
+    if plan.batch == 0:
+        return (
+            f"Not even batch 1 fits {binary_size(budget)} for inference: its peak is "
+            f"{binary_size(plan.peak)}.\n"
+        )
+    return (
+        f"Largest batch for inference within {binary_size(budget)}: {count(plan.batch)} "
+        f"(peak {binary_size(plan.peak)}; batch {count(plan.batch + 1)} would need "
+        f"{binary_size(plan.next_peak)}).\n"
+    )
 
 
 def _resolve_spec(args: argparse.Namespace) -> Resolved:

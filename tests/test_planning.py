@@ -1,0 +1,50 @@
+"""The largest batch that fits a memory budget, by analysis, checked by hand arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import netcost
+from netcost.cli import run
+from netcost.planning import largest_batch, parse_size
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("16GiB", 16 * 2**30), ("512 MiB", 512 * 2**20), ("8GB", 8 * 10**9), ("1.5KiB", 1536)],
+)
+def test_sizes(text, size):
+    assert parse_size(text) == size
+
+
+def test_bad_size():
+    with pytest.raises(netcost.NetcostError, match="cannot read memory size 'lots'"):
+        parse_size("lots")
+
+
+def test_largest_batch_by_hand():
+    """Linear(256, 1024) then ReLU: at batch b the peak holds the weights, the input and two
+    b x 1024 float buffers (the linear's output is alive while the ReLU writes its own)."""
+    model = nn.Sequential(nn.Linear(256, 1024), nn.ReLU()).eval()
+    params = (256 * 1024 + 1024) * 4
+
+    def analyze_at(b: int) -> netcost.Report:
+        with torch.no_grad():
+            return netcost.analyze(model, input_size=(b, 256))
+
+    per_sample = 256 * 4 + 2 * 1024 * 4
+    budget = params + 100 * per_sample + per_sample // 2
+    plan = largest_batch(analyze_at, budget)
+    assert plan.batch == 100
+    assert plan.peak == params + 100 * per_sample <= budget < plan.next_peak
+    assert largest_batch(analyze_at, params).batch == 0  # not even one sample fits
+
+
+def test_cli_memory_budget():
+    text = run(["examples:simple_cnn", "--memory-budget", "100KiB"])
+    # simple_cnn per sample: input 28·28 floats + two 4·14·14 float buffers; 6,722 float params
+    per_sample = (28 * 28 + 2 * 4 * 14 * 14) * 4
+    batch = (100 * 1024 - 6_722 * 4) // per_sample
+    assert text.startswith(f"Largest batch for inference within 100.00 KiB: {batch} ")
