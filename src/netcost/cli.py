@@ -154,7 +154,7 @@ def _plan(
 ) -> str:
     """Every input's first dimension is the batch."""
     from netcost.planning import largest_batch, parse_size
-    from netcost.render._format import binary_size, count
+    from netcost.text import binary_size, count
 
     budget = parse_size(budget_text)
 

@@ -210,7 +210,7 @@ def diagnose(model: nn.Sequential, shape: tuple[int, ...]) -> str | None:
 
     import torch
 
-    from netcost.render._format import shape as fmt
+    from netcost.text import shape as fmt
 
     layers = list(copy.deepcopy(model).to("meta"))
     x = torch.empty(shape, device="meta")

@@ -12,8 +12,8 @@ from math import prod
 from netcost.analysis.geometry import Window, dim_names, windows
 from netcost.capture.trace import TensorSpec
 from netcost.formulas import lookup
-from netcost.render._format import binary_size, count, shape
 from netcost.report import Layer, OpRecord, ReceptiveField, Report
+from netcost.text import binary_size, count, shape
 
 
 @dataclass(frozen=True)

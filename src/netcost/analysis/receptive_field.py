@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from netcost.analysis.geometry import windows
+from netcost.analysis.geometry import Window, windows
 from netcost.capture.trace import OpEvent, TensorSpec, Trace
 from netcost.cost import Cost
 from netcost.formulas import lookup
@@ -150,8 +150,8 @@ def _elementwise(
     return Field(tuple(dims), exact)
 
 
-def _window(field: Field, record: OpRecord, nd: int) -> Field:
-    geometry = (windows(record) or [])[-nd:]
+def _window(field: Field, geometry: list[Window], nd: int) -> Field:
+    geometry = geometry[-nd:]
     if len(geometry) != nd:
         return Field(field.dims, False)
     dims, exact = [], field.exact
@@ -210,11 +210,13 @@ def _rule(event: OpEvent, inputs: list[TensorSpec], fields: dict[int, Field], nd
     name = event.packet.split(".")[-1]
     out = event.outputs[0]
     data = _data(event)
-    record = OpRecord(event.op, family, event.args, tuple(t.shape for t in event.outputs), Cost())
     if data is not None and data.tid in fields:
         field = fields[data.tid]
-        if family in ("conv", "pool") and windows(record):
-            return _window(field, record, nd)
+        if family in ("conv", "pool"):
+            shapes = tuple(t.shape for t in event.outputs)
+            geometry = windows(OpRecord(event.op, family, event.args, shapes, Cost()))
+            if geometry:
+                return _window(field, geometry, nd)
         if name.startswith(("_adaptive_avg_pool", "adaptive_max_pool", "adaptive_avg_pool")):
             return _adaptive(field, data, out, nd)
         if name.startswith("upsample") or name.startswith("_upsample"):
@@ -225,7 +227,7 @@ def _rule(event: OpEvent, inputs: list[TensorSpec], fields: dict[int, Field], nd
         if family == "free" or name in COPIES:
             return _view(field, data, out, nd, name, event.args)
         if family == "norm":
-            return _norm(field, event, data, inputs, fields, nd)
+            return _norm(field, event, data, nd)
         if name in ("_softmax", "_log_softmax", "_safe_softmax"):
             return _along(field, data, event.args.get("dim"), nd)
     if family == "pointwise":
@@ -304,14 +306,7 @@ def _along(field: Field, data: TensorSpec, dim: Any, nd: int) -> Field:
     return Field(tuple(dims), field.exact)
 
 
-def _norm(
-    field: Field,
-    event: OpEvent,
-    data: TensorSpec,
-    inputs: list[TensorSpec],
-    fields: dict[int, Field],
-    nd: int,
-) -> Field:
+def _norm(field: Field, event: OpEvent, data: TensorSpec, nd: int) -> Field:
     """Batch norm with running statistics is element-wise. Statistics computed over space reach
     every position along it: layer norm over the dims it normalises; training batch norm,
     instance norm and group norm over all spatial dims."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from netcost.render import _format as fmt
+from netcost import text as fmt
 from netcost.render import rows
 from netcost.report import Report
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from netcost.analysis.explain import Explanation
-from netcost.render._format import shapes
+from netcost.text import shapes
 
 LABEL_WIDTH = 15
 

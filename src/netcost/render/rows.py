@@ -3,7 +3,7 @@ markdown so the three never disagree."""
 
 from __future__ import annotations
 
-from netcost.render import _format as fmt
+from netcost import text as fmt
 from netcost.report import Layer, Report
 
 COLUMNS = ("Layer", "Type", "Output shape", "RF/jump", "Params", "MACs", "FLOPs", "Bytes moved")

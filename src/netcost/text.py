@@ -1,5 +1,5 @@
-"""Text forms of numbers and shapes, shared by every renderer (formatting only, no arithmetic
-on costs)."""
+"""Text forms of numbers, sizes, shapes and fields: shared by the explanations and every renderer
+(formatting only, no arithmetic on costs)."""
 
 from __future__ import annotations
 
