@@ -1,10 +1,12 @@
-"""Measure a forward pass's activation peak with glibc's allocator statistics (run as a script).
+"""Measure memory peaks with glibc's allocator statistics (run as a script).
 
-    MALLOC_ARENA_MAX=1 python tests/memory_probe.py NAME    -> prints the peak in bytes
+    MALLOC_ARENA_MAX=1 python tests/memory_probe.py NAME              -> forward's activation peak
+    MALLOC_ARENA_MAX=1 python tests/memory_probe.py NAME OPT[,OPT...] -> training steps' peaks,
+                                                                         one line each
 
-In-use heap bytes (mallinfo2: uordblks + hblkhd) are sampled after every op of a forward pass
-under no_grad; the peak above the level before the pass is the activations' peak. Both this and
-netcost see memory at op boundaries.
+In-use heap bytes (mallinfo2: uordblks + hblkhd) are sampled after every op: of a forward pass
+under no_grad, or of a whole training step (forward, backward, optimizer step). The peak above
+the level before is what netcost estimates; both see memory at op boundaries only.
 """
 
 from __future__ import annotations
@@ -79,6 +81,51 @@ def measure(name: str) -> int:
     return sampler.peak - base
 
 
+OPTIMIZERS = {
+    "sgd": lambda ps: torch.optim.SGD(ps, lr=0.01, foreach=True),
+    "momentum": lambda ps: torch.optim.SGD(ps, lr=0.01, momentum=0.9, foreach=True),
+    "adam": lambda ps: torch.optim.Adam(ps, foreach=True),
+    "adamw": lambda ps: torch.optim.AdamW(ps, foreach=True),
+}
+
+
+def _loss(out: object) -> torch.Tensor:
+    """The sum of every output tensor (nested tuples too)."""
+    if isinstance(out, torch.Tensor):
+        return out.sum()
+    return sum((_loss(o) for o in out), torch.zeros(()))  # type: ignore[attr-defined]
+
+
+def measure_step(name: str, optimizer: str) -> int:
+    """Peak bytes above parameters, buffers, inputs and optimizer state during one training step
+    (forward, backward of the outputs' sum, optimizer step) after a first full step, with
+    gradients set to None between steps."""
+    build, shape = SUITE[name]
+    torch.manual_seed(0)
+    model, x = build().train(), torch.randn(shape)
+    opt = OPTIMIZERS[optimizer](list(model.parameters()))
+
+    def step() -> None:
+        _loss(model(x)).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    with _Sampler():
+        step()
+    step()
+    gc.collect()
+    base = in_use()
+    sampler = _Sampler()
+    with sampler:
+        _loss(model(x)).backward()
+        opt.step()
+    return sampler.peak - base
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    print(measure(sys.argv[1]))
+    if len(sys.argv) > 2:
+        for optimizer in sys.argv[2].split(","):
+            print(measure_step(sys.argv[1], optimizer))
+    else:
+        print(measure(sys.argv[1]))

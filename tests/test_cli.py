@@ -25,6 +25,8 @@ def netcost(*args: str) -> subprocess.CompletedProcess[str]:
         ([], "simple_cnn.txt"),
         (["examples:nin", "--depth", "1", "--format", "markdown"], "nin_depth1.md"),
         (["examples:get_cnn_model", "--format", "csv"], "get_cnn_model.csv"),
+        (["examples:simple_cnn", "--train", "--optimizer", "momentum"], "simple_cnn_train.txt"),
+        (["examples:nin", "--memory"], "nin_memory.txt"),
     ],
 )
 def test_golden_outputs(argv, golden, monkeypatch):

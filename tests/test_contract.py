@@ -48,3 +48,42 @@ def test_cli_json_is_the_same_contract():
     with torch.no_grad():  # the command line analyses inference
         expected = netcost.analyze(model, torch.empty(64, 1, 28, 28, device="meta")).to_dict()
     assert d == expected
+
+
+def test_json_memory_object():
+    """Inference and training peaks, breakdowns and where they happen; per-GPU when asked."""
+    d = json.loads(run(["examples:simple_cnn", "--format", "json", "--train", "--gpus", "2"]))
+    memory = d["memory"]
+    assert {"peak_bytes", "activation_peak_bytes", "peak_layer", "peak_op"} <= set(
+        memory["inference"]
+    )
+    training = memory["training"]
+    assert {
+        "optimizer",
+        "precision",
+        "peak_bytes",
+        "peak_phase",
+        "peak_layer",
+        "peak_op",
+        "breakdown",
+        "saved_activation_bytes",
+        "phases",
+        "notes",
+    } <= set(training)
+    assert (training["optimizer"], training["precision"]) == ("adamw", "fp32")
+    assert [p["phase"] for p in training["phases"]] == ["forward", "backward", "optimizer step"]
+    assert sum(training["breakdown"].values()) == training["peak_bytes"]
+    assert training["peak_bytes"] == max(p["peak_bytes"] for p in training["phases"])
+    assert set(training["breakdown"]) == {
+        "parameters_bytes",
+        "buffers_bytes",
+        "inputs_bytes",
+        "optimizer_state_bytes",
+        "gradients_bytes",
+        "activations_bytes",
+        "weight_copies_bytes",
+        "temporaries_bytes",
+    }
+    per_gpu = memory["per_gpu"]
+    assert (per_gpu["gpus"], per_gpu["sharding"]) == (2, "ddp")
+    assert sum(per_gpu["breakdown"].values()) == per_gpu["peak_bytes"]

@@ -48,3 +48,25 @@ def test_cli_memory_budget():
     per_sample = (28 * 28 + 2 * 4 * 14 * 14) * 4
     batch = (100 * 1024 - 6_722 * 4) // per_sample
     assert text.startswith(f"Largest batch for inference within 100.00 KiB: {batch} ")
+
+
+def test_largest_batch_for_training_is_verified_at_it_and_the_next():
+    model = nn.Sequential(nn.Linear(256, 1024), nn.ReLU(), nn.Linear(1024, 10))
+
+    def analyze_at(b: int) -> netcost.Report:
+        with torch.no_grad():
+            return netcost.analyze(model, input_size=(b, 256), train=True, optimizer="adam")
+
+    budget = 8 * 2**20
+    plan = largest_batch(analyze_at, budget, train=True)
+    assert plan.peak == analyze_at(plan.batch).training.peak_bytes <= budget
+    assert plan.next_peak == analyze_at(plan.batch + 1).training.peak_bytes > budget
+    # Adam's step alone holds five copies of the parameters (weights, two moments, gradients,
+    # the sqrt of the second moment)
+    params = (256 * 1024 + 1024 + 1024 * 10 + 10) * 4
+    assert plan.peak >= 5 * params
+
+
+def test_cli_memory_budget_for_training():
+    text = run(["examples:simple_cnn", "--train", "--memory-budget", "1MiB"])
+    assert text.startswith("Largest batch for a training step within 1.00 MiB: ")

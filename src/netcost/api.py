@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import torch
 from torch import nn
 
 from netcost.analysis import build_report
+from netcost.analysis.memory import step_memory
 from netcost.capture import capture
+from netcost.capture.training import OPTIMIZERS, PRECISIONS, capture_step, check_choice
 from netcost.errors import NetcostError
 from netcost.inputs import shape_only
 from netcost.report import Report
@@ -26,6 +29,10 @@ def analyze(
     dtype: torch.dtype = torch.float32,
     convention: str = "netcost",
     execution: str = "auto",
+    train: bool = False,
+    optimizer: str = "adamw",
+    precision: str = "fp32",
+    loss: Callable[[Any], torch.Tensor] | None = None,
 ) -> Report:
     """What every layer of `model` costs for one call on `inputs`.
 
@@ -35,6 +42,10 @@ def analyze(
     convention: how FLOPs are counted — "netcost", "macs" or "torch" (docs/conventions.md).
     execution: "auto" (fake tensors; real CPU execution only if fake execution cannot proceed and
     the model is small), "fake" or "real".
+    train: also simulate one training step on fake tensors (Report.training): forward in train
+    mode, backward of `loss(outputs)` (default: the sum of the outputs), then the `optimizer`
+    step ("sgd", "momentum", "adam", "adamw"; PyTorch's foreach implementations) at `precision`
+    ("fp32", "bf16-mixed", "fp16-mixed": autocast with fp32 weights, "bf16": bf16 weights).
 
     The model is left exactly as it was: same parameters, buffers, mode, device, and no hooks.
     """
@@ -42,8 +53,14 @@ def analyze(
         raise NetcostError(f"expected a torch.nn.Module, got {type(model).__name__}")
     args, kwargs = _arguments(inputs, input_size, dtype)
     names = _input_names(model, args, kwargs)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_choice("precision", precision, PRECISIONS)
     trace = capture(model, args, kwargs, input_names=names, execution=execution)
-    return build_report(trace, convention)
+    report = build_report(trace, convention)
+    if not train:
+        return report
+    step = capture_step(model, args, kwargs, optimizer=optimizer, precision=precision, loss=loss)
+    return replace(report, training=step_memory(step))
 
 
 def _arguments(

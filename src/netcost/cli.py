@@ -25,6 +25,8 @@ FORMATS = ("table", "json", "csv", "markdown")
 
 def parser(spec: bool = False) -> argparse.ArgumentParser:
     from netcost.analysis.conventions import CONVENTIONS
+    from netcost.analysis.sharding import SHARDINGS
+    from netcost.capture.training import OPTIMIZERS, PRECISIONS
     from netcost.examples import DEFAULT, EXAMPLES
 
     if spec:
@@ -88,10 +90,36 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         help="fake tensors (auto falls back to real CPU tensors for small models that need it)",
     )
     p.add_argument(
+        "-m",
+        "--memory",
+        action="store_true",
+        help="show memory: the inference peak and, with --train, a training step's",
+    )
+    p.add_argument(
+        "--train",
+        action="store_true",
+        help="simulate one training step (forward, backward of the outputs' sum, optimizer step)",
+    )
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adamw")
+    p.add_argument(
+        "--precision",
+        choices=list(PRECISIONS),
+        default="fp32",
+        help="of the training step: fp32, autocast with fp32 weights (bf16-mixed, fp16-mixed) "
+        "or bf16 weights",
+    )
+    p.add_argument(
         "--memory-budget",
         metavar="SIZE",
-        help="find the largest batch whose inference peak fits SIZE (e.g. 16GiB), verified by "
-        "analysis at that batch",
+        help="find the largest batch whose peak (inference, or the training step's with --train) "
+        "fits SIZE (e.g. 16GiB), verified by analysis at that batch",
+    )
+    p.add_argument("--gpus", type=int, help="with --train: memory per GPU for N GPUs")
+    p.add_argument(
+        "--sharding",
+        choices=SHARDINGS,
+        default="ddp",
+        help="with --gpus: ddp, ZeRO stage 1 or 2, or zero3 (= FSDP full sharding)",
     )
     p.add_argument("-o", "--output", type=Path, help="write the result to this file")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -123,17 +151,39 @@ def run(argv: list[str] | None = None) -> str:
         shapes = _spec_shapes(resolved.model, shapes, args.batch)
     import torch
 
+    if args.gpus is not None and not args.train:
+        raise NetcostError("--gpus needs --train: it splits a training step's memory")
+
     def analyze_at(inputs: object) -> Report:
         with torch.no_grad():  # inference: the kernels PyTorch picks under no_grad (fast paths)
             return analyze(
-                resolved.model, inputs, convention=args.convention, execution=args.execution
+                resolved.model,
+                inputs,
+                convention=args.convention,
+                execution=args.execution,
+                train=args.train,
+                optimizer=args.optimizer,
+                precision=args.precision,
             )
 
     if args.memory_budget is not None:
-        return _plan(args.memory_budget, shapes, resolved.kwarg_names, analyze_at)
+        return _plan(args.memory_budget, shapes, resolved.kwarg_names, analyze_at, args.train)
     report = analyze_at(_inputs(shapes, resolved.kwarg_names))
     if args.explain is not None:
         return report.explain(args.explain or None)
+    per_gpu = None
+    if args.gpus is not None:
+        from netcost.analysis.sharding import per_gpu as split
+
+        per_gpu = split(report, args.gpus, args.sharding)
+    if args.format == "json":
+        from netcost.render.json import render_json
+
+        return render_json(report, per_gpu) + "\n"
+    if args.memory or args.train:
+        from netcost.render.memory import render_memory
+
+        return render_memory(report, per_gpu)
     return render(report, args.format, args.depth)
 
 
@@ -151,6 +201,7 @@ def _plan(
     shapes: list[Shaped],
     names: tuple[str, ...],
     analyze_at: Callable[[object], Report],
+    train: bool,
 ) -> str:
     """Every input's first dimension is the batch."""
     from netcost.planning import largest_batch, parse_size
@@ -161,14 +212,15 @@ def _plan(
     def at(batch: int) -> Report:
         return analyze_at(_inputs([((batch, *s[1:]), d) for s, d in shapes], names))
 
-    plan = largest_batch(at, budget)
+    plan = largest_batch(at, budget, train=train)
+    what = "a training step" if train else "inference"
     if plan.batch == 0:
         return (
-            f"Not even batch 1 fits {binary_size(budget)} for inference: its peak is "
+            f"Not even batch 1 fits {binary_size(budget)} for {what}: its peak is "
             f"{binary_size(plan.peak)}.\n"
         )
     return (
-        f"Largest batch for inference within {binary_size(budget)}: {count(plan.batch)} "
+        f"Largest batch for {what} within {binary_size(budget)}: {count(plan.batch)} "
         f"(peak {binary_size(plan.peak)}; batch {count(plan.batch + 1)} would need "
         f"{binary_size(plan.next_peak)}).\n"
     )

@@ -1,4 +1,4 @@
-"""Planning: the largest batch whose inference peak fits a memory budget.
+"""Planning: the largest batch whose peak (inference, or a training step's) fits a budget.
 
 peak(b) = resident + b · per_sample for the batch-dependent part (inputs and activations scale
 with the batch; parameters and buffers do not). Two analyses (batch 1 and 2) give the line; the
@@ -32,22 +32,30 @@ def parse_size(text: str) -> int:
 class BatchPlan:
     budget: int
     batch: int  # 0 when not even one sample fits
-    peak: int  # inference peak at `batch` (at batch 1 when none fits)
-    next_peak: int  # inference peak at batch + 1
+    peak: int  # the peak at `batch` (at batch 1 when none fits)
+    next_peak: int  # the peak at batch + 1
 
 
 def largest_batch(
-    analyze_at: Callable[[int], Report], budget: int, limit: int = 1 << 20
+    analyze_at: Callable[[int], Report],
+    budget: int,
+    limit: int = 1 << 20,
+    *,
+    train: bool = False,
 ) -> BatchPlan:
-    """The largest batch b ≤ limit with peak(b) ≤ budget; analyze_at(b) analyses at batch b under
-    no_grad."""
+    """The largest batch b ≤ limit with peak(b) ≤ budget; analyze_at(b) analyses at batch b (under
+    no_grad, and with a training step when `train`)."""
     peaks: dict[int, int] = {}
 
     def peak(b: int) -> int:
         if b not in peaks:
-            memory = analyze_at(b).memory
+            report = analyze_at(b)
+            memory = report.training if train else report.memory
             if memory is None:
-                raise NetcostError("memory planning needs an analysis under no_grad")
+                raise NetcostError(
+                    "memory planning needs an analysis under no_grad"
+                    + (" with a training step" if train else "")
+                )
             peaks[b] = memory.peak_bytes
         return peaks[b]
 

@@ -141,6 +141,45 @@ class Memory:
 
 
 @dataclass(frozen=True)
+class PhasePeak:
+    """The largest memory of one phase of a training step, what it is made of and where it is.
+    `breakdown`: parameters, buffers, inputs and optimizer state (resident), then gradients,
+    activations (created in forward: saved for backward, outputs, loss), weight copies (autocast's
+    low-precision casts of parameters) and temporaries (created in backward or in the optimizer
+    step), each storage once; the parts add up to `peak_bytes`."""
+
+    phase: str  # forward, backward or optimizer step
+    peak_bytes: int
+    breakdown: tuple[tuple[str, int], ...]
+    layer: str  # the layer whose op made the peak ("" when no layer: loss, optimizer)
+    op: str
+
+    def part(self, name: str) -> int:
+        return dict(self.breakdown)[name]
+
+
+@dataclass(frozen=True)
+class TrainingMemory:
+    """Bytes alive during one steady-state training step: forward with autograd, backward of the
+    loss, optimizer step, with the optimizer state created beforehand and gradients None at the
+    start. Peaks are at op boundaries, as for inference."""
+
+    optimizer: str
+    precision: str
+    phases: tuple[PhasePeak, ...]  # forward, backward, optimizer step
+    saved_bytes: int  # activations alive when forward ends: what backward will read
+    notes: tuple[str, ...] = ()  # what could not be sized (the peak is then a lower bound)
+
+    @property
+    def peak(self) -> PhasePeak:
+        return max(self.phases, key=lambda p: p.peak_bytes)
+
+    @property
+    def peak_bytes(self) -> int:
+        return self.peak.peak_bytes
+
+
+@dataclass(frozen=True)
 class Report:
     """What each layer of one model costs for one input. Render it with the methods below."""
 
@@ -153,6 +192,7 @@ class Report:
     convention: str
     execution: str
     memory: Memory | None = None  # inference memory; None when captured with autograd on
+    training: TrainingMemory | None = None  # a training step's memory, when asked for
 
     @property
     def complete(self) -> bool:

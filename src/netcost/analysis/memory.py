@@ -1,9 +1,11 @@
-"""Inference memory from tensor lifetimes: what is alive after each op of one forward pass."""
+"""Memory from tensor lifetimes: what is alive after each op of a forward pass (inference) or of
+a training step."""
 
 from __future__ import annotations
 
-from netcost.capture.trace import Trace
-from netcost.report import Memory
+from netcost.capture.lifetimes import Block, live_after
+from netcost.capture.trace import StepTrace, Trace
+from netcost.report import Memory, PhasePeak, TrainingMemory
 
 
 def inference_memory(trace: Trace) -> Memory | None:
@@ -52,3 +54,73 @@ def live_after_layers(trace: Trace) -> dict[int, int]:
         if ends:
             last[call.index] = max(ends)
     return {call: live_after[index] for call, index in last.items()}
+
+
+#: The breakdown of a training peak, in the order it is shown.
+PARTS = (
+    "parameters",
+    "buffers",
+    "inputs",
+    "optimizer state",
+    "gradients",
+    "activations",
+    "weight copies",
+    "temporaries",
+)
+_PART_OF_KIND = {
+    "gradient": "gradients",
+    "activation": "activations",
+    "weight copy": "weight copies",
+    "temporary": "temporaries",
+}
+
+
+def step_memory(trace: StepTrace) -> TrainingMemory:
+    """Each phase's peak and what is alive at it: after op i, the resident state plus every block
+    with born <= i <= died (capture/lifetimes.py)."""
+    n = len(trace.ops)
+    live = live_after(trace.blocks, n)
+    bounds = (
+        ("forward", 0, trace.backward_start),
+        ("backward", trace.backward_start, trace.optimizer_start),
+        ("optimizer step", trace.optimizer_start, n),
+    )
+    phases = tuple(
+        _peak_of(trace, name, max(range(start, stop), key=live.__getitem__))
+        for name, start, stop in bounds
+        if stop > start
+    )
+    end_of_forward = trace.backward_start - 1
+    saved = sum(
+        b.nbytes
+        for b in trace.blocks
+        if b.kind in ("activation", "weight copy") and _alive(b, end_of_forward)
+    )
+    return TrainingMemory(
+        optimizer=trace.optimizer,
+        precision=trace.precision,
+        phases=phases,
+        saved_bytes=saved,
+        notes=tuple(trace.notes),
+    )
+
+
+def _alive(block: Block, op: int) -> bool:
+    return block.born <= op and (block.died is None or block.died >= op)
+
+
+def _peak_of(trace: StepTrace, phase: str, at: int) -> PhasePeak:
+    parts = dict.fromkeys(PARTS, 0)
+    parts["parameters"] = trace.params_bytes
+    parts["buffers"] = trace.buffers_bytes
+    parts["inputs"] = trace.inputs_bytes
+    parts["optimizer state"] = trace.state_bytes
+    for b in trace.blocks:
+        if _alive(b, at):
+            parts[_PART_OF_KIND[b.kind]] += b.nbytes
+    call = trace.op_calls[at]
+    layer = ""
+    if 0 <= call < len(trace.calls):
+        c = trace.calls[call]
+        layer = c.path or c.type
+    return PhasePeak(phase, sum(parts.values()), tuple(parts.items()), layer, trace.ops[at])

@@ -197,7 +197,6 @@ def _record(
                 torch.func.functional_call(
                     model, state, args, kwargs, tie_weights=True, strict=False
                 )  # the result is dropped here: its storages are freed after the last op
-            recorder.finish()
     except NetcostError:
         raise
     except Exception as error:
@@ -205,7 +204,7 @@ def _record(
         if failure is not None and isinstance(failure.error, fake_errors):
             raise _FakeUnsupported(failure, calls) from error
         raise _model_error(error, failure, calls) from error
-    return calls, recorder.events, inputs, (recorder.allocated, recorder.freed)
+    return calls, recorder.events, inputs, recorder.memory()
 
 
 def _where(calls: list[ModuleCall], failure: Failure) -> str:

@@ -8,7 +8,6 @@ path the model really takes.
 
 from __future__ import annotations
 
-import weakref
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from netcost.capture.lifetimes import Ledger, per_op
 from netcost.capture.specs import bind, plain, spec_of, tensor_specs, tensors_in
 from netcost.capture.trace import ModuleCall, OpEvent
 
@@ -31,9 +31,8 @@ class Failure:
 
 
 class Recorder(TorchDispatchMode):
-    """Records ops in dispatch order, and the memory their results hold: bytes of each new
-    storage an op's results bring (allocated[i]) and of storages whose last tensor the program
-    dropped after op i (freed[i]). Knows nothing of what ops cost."""
+    """Records ops in dispatch order, and the storages their results hold (capture/lifetimes.py).
+    Knows nothing of what ops cost."""
 
     def __init__(self, calls: list[ModuleCall], resident: frozenset[int] = frozenset()) -> None:
         super().__init__()
@@ -41,12 +40,7 @@ class Recorder(TorchDispatchMode):
         self.stack: list[int] = []
         self.events: list[OpEvent] = []
         self.failure: Failure | None = None
-        self.allocated: list[int] = []
-        self.freed: list[int] = []
-        self._resident = resident  # storages alive throughout: parameters, buffers, inputs
-        self._live: dict[int, list[int]] = {}  # storage -> [bytes, tensors still holding it]
-        self._counted: dict[int, Any] = {}  # id(tensor) -> weakref, tensors already counted
-        self._pending = 0  # bytes freed since the last op
+        self.ledger = Ledger(resident)
 
     @property
     def current(self) -> int:
@@ -64,11 +58,7 @@ class Recorder(TorchDispatchMode):
                     str(func), self.current, _safe_bind(func, args, kwargs), error
                 )
             raise
-        if self.freed:
-            self.freed[-1] += self._pending
-        self._pending = 0
-        self.allocated.append(self._hold(out))
-        self.freed.append(0)
+        self.ledger.hold(out, len(self.events))
         self.events.append(
             OpEvent(
                 index=len(self.events),
@@ -81,43 +71,9 @@ class Recorder(TorchDispatchMode):
         )
         return out
 
-    def finish(self) -> None:
-        """Book the frees that happened after the last op (the run's end)."""
-        if self.freed:
-            self.freed[-1] += self._pending
-        self._pending = 0
-
-    def _hold(self, out: Any) -> int:
-        """Count the results' storages; a storage is freed when its last tensor object dies."""
-        new = 0
-        for t in tensors_in(out):
-            ref = self._counted.get(id(t))
-            if ref is not None and ref() is t:
-                continue  # an in-place op's result: the same tensor
-            self._counted[id(t)] = weakref.ref(t)
-            try:
-                storage = t.untyped_storage()
-            except RuntimeError:  # tensors without a storage (sparse, nested)
-                continue
-            key = storage._cdata
-            if key in self._resident:
-                continue
-            entry = self._live.get(key)
-            if entry is None:
-                entry = self._live[key] = [storage.nbytes(), 0]
-                new += entry[0]
-            entry[1] += 1
-            weakref.finalize(t, self._release, key)
-        return new
-
-    def _release(self, key: int) -> None:
-        entry = self._live.get(key)
-        if entry is None:
-            return
-        entry[1] -= 1
-        if entry[1] == 0:
-            self._pending += entry[0]
-            del self._live[key]
+    def memory(self) -> tuple[list[int], list[int]]:
+        """Bytes allocated by each op and freed after it (call after the run's result is gone)."""
+        return per_op(self.ledger.blocks, len(self.events))
 
 
 def _safe_bind(func: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
@@ -133,8 +89,19 @@ class ModuleTracker:
     """Global pre/post forward hooks for the duration of one run, building the call tree of one
     model's modules (other modules are ignored)."""
 
-    def __init__(self, model: nn.Module, recorder: Recorder, param_keys: set[int]) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        recorder: Any,
+        param_keys: set[int],
+        nodes: dict[int, int] | None = None,
+    ) -> None:
+        """recorder: a Recorder, or any mode with `calls` and `stack`. nodes: when given, every
+        autograd node a call's outputs lead back to, not yet claimed by an inner call, is mapped
+        to that call (backward ops then know their layer)."""
         self.model = model
+        self.nodes = nodes
+        self._pinned: list[Any] = []  # the nodes' Python objects, alive so their ids stay unique
         self.recorder = recorder
         self.calls = recorder.calls
         self.paths = {id(m): name for name, m in model.named_modules()}
@@ -195,7 +162,21 @@ class ModuleTracker:
             if self.calls[index].module_key == id(module):
                 self.calls[index].inputs = tensor_specs((args, kwargs))
                 self.calls[index].outputs = tensor_specs(output)
+                if self.nodes is not None:
+                    self._claim(output, index)
                 break
+
+    def _claim(self, output: Any, call: int) -> None:
+        todo = [t.grad_fn for t in tensors_in(output) if t.grad_fn is not None]
+        nodes = self.nodes
+        assert nodes is not None
+        while todo:
+            node = todo.pop()
+            if node is None or id(node) in nodes:
+                continue
+            nodes[id(node)] = call
+            self._pinned.append(node)
+            todo.extend(next_node for next_node, _ in node.next_functions)
 
 
 def _describe(module: nn.Module) -> str:

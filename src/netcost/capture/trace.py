@@ -100,3 +100,24 @@ class Trace:
     grad_enabled: bool = False  # autograd on during capture: saved tensors are not followed
     allocated: list[int] = field(default_factory=list)  # bytes of new storages op i created
     freed: list[int] = field(default_factory=list)  # bytes released after op i
+
+
+@dataclass
+class StepTrace:
+    """What one simulated training step did to memory: each op's name and module call, the phase
+    boundaries, every storage's lifetime, and the bytes resident throughout."""
+
+    model_name: str
+    optimizer: str
+    precision: str
+    ops: list[str]
+    op_calls: list[int]  # the module call each op ran in (backward: the call that made its node)
+    calls: list[ModuleCall]
+    backward_start: int  # index of the first op of backward
+    optimizer_start: int  # index of the first op of the optimizer step
+    blocks: list[Any]  # capture.lifetimes.Block
+    params_bytes: int
+    buffers_bytes: int
+    inputs_bytes: int
+    state_bytes: int  # optimizer state, created before the step (a steady-state step)
+    notes: list[str] = field(default_factory=list)  # what could not be sized

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netcost.analysis.conventions import CONVENTIONS
-from netcost.report import SCHEMA_VERSION, Layer, Report
+from netcost.report import SCHEMA_VERSION, Layer, PhasePeak, Report
+
+if TYPE_CHECKING:
+    from netcost.analysis.sharding import PerGpu
 
 
 def _layer(m: Layer) -> dict[str, Any]:
@@ -91,11 +94,12 @@ def report_to_dict(report: Report) -> dict[str, Any]:
 
 
 def _memory(report: Report) -> dict[str, Any] | None:
-    m = report.memory
-    if m is None:
+    m, t = report.memory, report.training
+    if m is None and t is None:
         return None
-    return {
-        "inference": {
+    out: dict[str, Any] = {}
+    if m is not None:
+        out["inference"] = {
             "peak_bytes": m.peak_bytes,
             "params_bytes": m.params_bytes,
             "buffers_bytes": m.buffers_bytes,
@@ -104,8 +108,37 @@ def _memory(report: Report) -> dict[str, Any] | None:
             "peak_layer": m.peak_layer,
             "peak_op": m.peak_op,
         }
+    if t is not None:
+        out["training"] = {
+            "optimizer": t.optimizer,
+            "precision": t.precision,
+            "peak_bytes": t.peak_bytes,
+            **_phase(t.peak, "peak_"),
+            "saved_activation_bytes": t.saved_bytes,
+            "phases": [_phase(p, "") for p in t.phases],
+            "notes": list(t.notes),
+        }
+    return out
+
+
+def _phase(p: PhasePeak, prefix: str) -> dict[str, Any]:
+    return {
+        f"{prefix}phase": p.phase,
+        f"{prefix}layer": p.layer,
+        f"{prefix}op": p.op,
+        **({} if prefix else {"peak_bytes": p.peak_bytes}),
+        "breakdown": {name.replace(" ", "_") + "_bytes": n for name, n in p.breakdown},
     }
 
 
-def render_json(report: Report) -> str:
-    return json.dumps(report_to_dict(report), indent=2)
+def render_json(report: Report, per_gpu: PerGpu | None = None) -> str:
+    data = report_to_dict(report)
+    if per_gpu is not None:
+        data["memory"]["per_gpu"] = {
+            "gpus": per_gpu.gpus,
+            "sharding": per_gpu.sharding,
+            "peak_bytes": per_gpu.peak_bytes,
+            "peak_phase": per_gpu.phase,
+            "breakdown": {name.replace(" ", "_") + "_bytes": n for name, n in per_gpu.breakdown},
+        }
+    return json.dumps(data, indent=2)

@@ -1,0 +1,261 @@
+"""One training step on fake tensors: forward with autograd, backward, optimizer step.
+
+The step is a steady-state one: the optimizer's state exists before it starts (one warm-up step
+on zero gradients creates it, unrecorded) and gradients start as None (zero_grad's default). The
+optimizer runs PyTorch's own foreach implementation — the default on GPUs — so its temporaries
+(Adam's sqrt of the second moment, for one) are whatever PyTorch allocates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from netcost.capture.lifetimes import Ledger
+from netcost.capture.recorder import ModuleTracker
+from netcost.capture.specs import tensors_in
+from netcost.capture.state import named_state, param_table, stand_ins
+from netcost.capture.trace import ModuleCall, StepTrace
+from netcost.capture.workspaces import sized_workspace
+from netcost.errors import NetcostError
+
+#: --optimizer names: the optimizer class and its arguments (foreach, as on GPUs).
+OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "sgd": ("SGD", {"lr": 0.01}),
+    "momentum": ("SGD", {"lr": 0.01, "momentum": 0.9}),
+    "adam": ("Adam", {}),
+    "adamw": ("AdamW", {}),
+}
+
+#: --precision names: the dtype parameters are stored in, and the autocast dtype (None: none).
+PRECISIONS: dict[str, tuple[torch.dtype, torch.dtype | None]] = {
+    "fp32": (torch.float32, None),
+    "bf16-mixed": (torch.float32, torch.bfloat16),
+    "fp16-mixed": (torch.float32, torch.float16),
+    "bf16": (torch.bfloat16, None),
+}
+
+Loss = Callable[[Any], torch.Tensor]
+
+
+def check_choice(kind: str, value: str, choices: dict[str, Any]) -> None:
+    if value not in choices:
+        raise NetcostError(f"unknown {kind} {value!r}; choose one of: {', '.join(choices)}")
+
+
+class StepRecorder(TorchDispatchMode):
+    """Follows storages through the step and remembers where each op ran. During backward the op's
+    layer is the module call whose forward created the autograd node now running."""
+
+    def __init__(self, calls: list[ModuleCall], ledger: Ledger) -> None:
+        super().__init__()
+        self.calls = calls
+        self.stack: list[int] = []
+        self.ledger = ledger
+        self.ops: list[str] = []
+        self.op_calls: list[int] = []
+        self.nodes: dict[int, int] = {}  # id(autograd node) -> module call that created it
+        self.phase = "warm-up"  # warm-up (not recorded), forward, backward, optimizer
+        self.weights: frozenset[int] = frozenset()  # parameter storages: casts of them are copies
+        self.error: tuple[str, int, BaseException] | None = None
+        self.notes: list[str] = []  # what the step could not size
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        kwargs = kwargs or {}
+        if func.namespace in ("prim", "profiler"):  # metadata queries, profiler ranges: no data
+            return func(*args, **kwargs)
+        if func is torch.ops.aten._local_scalar_dense.default and self.phase in (
+            "warm-up",
+            "optimizer",
+        ):
+            # The optimizer reads its step count (bias correction): values do not move memory.
+            constant = getattr(args[0], "constant", None)
+            return constant.item() if constant is not None else 1
+        call = self._call()
+        try:
+            out = func(*args, **kwargs)
+        except Exception as error:
+            if self.error is None:
+                self.error = (str(func), call, error)
+            raise
+        if self.phase == "warm-up":
+            return out
+        out, note = sized_workspace(func, args, kwargs, out)
+        if note is not None and note not in self.notes:
+            self.notes.append(note)
+        self.ops.append(str(func))
+        self.op_calls.append(call)
+        self.ledger.hold(out, len(self.ops) - 1, self._kind(func, args))
+        return out
+
+    def _call(self) -> int:
+        if self.phase == "forward":  # outside the model's call: the loss
+            return self.stack[-1] if self.stack else -1
+        if self.phase == "backward":
+            node = torch._C._current_autograd_node()
+            return self.nodes.get(id(node), -1) if node is not None else -1
+        return -1
+
+    def _kind(self, func: Any, args: tuple) -> str:
+        if self.phase != "forward":
+            return "temporary"
+        if func is torch.ops.aten._to_copy.default and args:
+            source = args[0]
+            if source.untyped_storage()._cdata in self.weights:
+                return "weight copy"
+        return "activation"
+
+
+def capture_step(
+    model: nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    optimizer: str = "adamw",
+    precision: str = "fp32",
+    loss: Loss | None = None,
+) -> StepTrace:
+    """Simulate one training step of `model(*args, **kwargs)` in train mode; the model itself is
+    left as it was (its modules' train/eval flags included)."""
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_choice("precision", precision, PRECISIONS)
+    modes = {m: m.training for m in model.modules()}
+    try:
+        model.train()
+        with torch.inference_mode(False), torch.enable_grad():
+            return _step(model, args, kwargs, optimizer, precision, loss)
+    finally:
+        for m, training in modes.items():
+            m.training = training
+
+
+def _step(
+    model: nn.Module,
+    args: tuple,
+    kwargs: dict,
+    optimizer: str,
+    precision: str,
+    loss: Loss | None,
+) -> StepTrace:
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    stored, autocast = PRECISIONS[precision]
+    params = param_table(model)
+    mode = FakeTensorMode(allow_non_fake_inputs=True)
+
+    def make(t: torch.Tensor) -> torch.Tensor:
+        dtype = stored if t.dtype.is_floating_point else t.dtype
+        out = torch.empty_strided(tuple(t.shape), tuple(t.stride()), dtype=dtype, device="cpu")
+        return out.requires_grad_(True) if t.requires_grad else out
+
+    originals = named_state(model)
+    with mode:
+        state, (new_args, new_kwargs) = stand_ins(originals, make, args, kwargs)
+    trainable = list({id(t): t for t in state.values() if t.requires_grad}.values())
+    if not trainable:
+        raise NetcostError(f"{type(model).__name__} has no trainable parameters to train")
+    name, options = OPTIMIZERS[optimizer]
+    opt = getattr(torch.optim, name)(trainable, foreach=True, **options)
+
+    calls: list[ModuleCall] = []
+    inputs = list({id(t): t for t in tensors_in((new_args, new_kwargs))}.values())
+    recorder = StepRecorder(calls, Ledger())
+    with mode, recorder:
+        for p in trainable:  # warm-up: the optimizer creates its state
+            p.grad = torch.zeros_like(p)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    state_tensors = {
+        t.untyped_storage()._cdata: t.untyped_storage().nbytes()
+        for s in opt.state.values()
+        for t in s.values()
+        if isinstance(t, torch.Tensor)
+    }
+    resident = {t.untyped_storage()._cdata: t for t in [*state.values(), *inputs]}
+    recorder.ledger = Ledger(frozenset(resident) | frozenset(state_tensors))
+    recorder.weights = frozenset(t.untyped_storage()._cdata for t in trainable)
+
+    autocast_ctx = torch.autocast("cpu", dtype=autocast) if autocast is not None else nullcontext()
+    try:
+        with mode, recorder:
+            recorder.phase = "forward"
+            tracker = ModuleTracker(model, recorder, set(params), nodes=recorder.nodes)
+            with tracker, autocast_ctx:
+                out = torch.func.functional_call(
+                    model, state, new_args, new_kwargs, tie_weights=True, strict=False
+                )
+                value = loss(out) if loss is not None else sum_of_outputs(out)
+            del out
+            backward_start = len(recorder.ops)
+            recorder.phase = "backward"
+            value.backward()
+            del value
+            grads = {p.grad.untyped_storage()._cdata for p in trainable if p.grad is not None}
+            for key in grads:
+                block = recorder.ledger.live_block(key)
+                if block is not None:
+                    block.kind = "gradient"
+            optimizer_start = len(recorder.ops)
+            recorder.phase = "optimizer"
+            opt.step()
+    except NetcostError:
+        raise
+    except Exception as error:
+        raise _step_error(error, recorder) from error
+    return StepTrace(
+        model_name=type(model).__name__,
+        optimizer=optimizer,
+        precision=precision,
+        ops=recorder.ops,
+        op_calls=recorder.op_calls,
+        calls=calls,
+        backward_start=backward_start,
+        optimizer_start=optimizer_start,
+        blocks=recorder.ledger.blocks,
+        params_bytes=_bytes_of(
+            state, {n for n, _ in model.named_parameters(remove_duplicate=False)}
+        ),
+        buffers_bytes=_bytes_of(state, {n for n, _ in model.named_buffers(remove_duplicate=False)}),
+        inputs_bytes=sum(_nbytes(t) for t in inputs),
+        state_bytes=sum(state_tensors.values()),
+        notes=recorder.notes,
+    )
+
+
+def _nbytes(t: torch.Tensor) -> int:
+    return t.numel() * t.element_size()
+
+
+def _bytes_of(state: dict[str, torch.Tensor], names: set[str]) -> int:
+    """Bytes of the stand-ins under these names, each tensor once (tied ones share)."""
+    return sum(_nbytes(t) for t in {id(t): t for n, t in state.items() if n in names}.values())
+
+
+def sum_of_outputs(out: Any) -> torch.Tensor:
+    """The default loss: the sum of every floating-point output that requires grad."""
+    parts = [t.sum() for t in tensors_in(out) if t.requires_grad and t.is_floating_point()]
+    if not parts:
+        raise NetcostError("the model's outputs do not require grad: nothing to train")
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
+
+
+def _step_error(error: Exception, recorder: StepRecorder) -> NetcostError:
+    """One line: the phase, the layer and the op that failed, and PyTorch's complaint."""
+    lines = str(error).strip().splitlines()
+    reason = f"{type(error).__name__}: {lines[0] if lines else ''}"
+    if recorder.error is None:
+        return NetcostError(f"training step ({recorder.phase}): {reason}")
+    op, call, _ = recorder.error
+    where = "the model"
+    if 0 <= call < len(recorder.calls):
+        c = recorder.calls[call]
+        where = f"{c.path} ({c.type})" if c.path else c.type
+    return NetcostError(f"training step ({recorder.phase}) in {where}: {op} failed: {reason}")
