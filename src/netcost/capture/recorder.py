@@ -37,14 +37,14 @@ class Recorder(TorchDispatchMode):
     def __init__(self, calls: list[ModuleCall], resident: frozenset[int] = frozenset()) -> None:
         super().__init__()
         self.calls = calls
-        self.stack: list[int] = []
+        self.call_stack: list[int] = []
         self.events: list[OpEvent] = []
         self.failure: Failure | None = None
         self.ledger = Ledger(resident)
 
     @property
     def current(self) -> int:
-        return self.stack[-1] if self.stack else 0
+        return self.call_stack[-1] if self.call_stack else 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
         kwargs = kwargs or {}
@@ -96,7 +96,7 @@ class ModuleTracker:
         param_keys: set[int],
         nodes: dict[int, int] | None = None,
     ) -> None:
-        """recorder: a Recorder, or any mode with `calls` and `stack`. nodes: when given, every
+        """recorder: a Recorder, or any mode with `calls` and `call_stack`. nodes: when given, every
         autograd node a call's outputs lead back to, not yet claimed by an inner call, is mapped
         to that call (backward ops then know their layer)."""
         self.model = model
@@ -133,7 +133,7 @@ class ModuleTracker:
     def _pre(self, module: nn.Module, args: tuple) -> None:
         if id(module) not in self.paths:
             return
-        stack = self.recorder.stack
+        stack = self.recorder.call_stack
         parent = stack[-1] if stack else None
         call = ModuleCall(
             index=len(self.calls),
@@ -155,7 +155,7 @@ class ModuleTracker:
     def _post(self, module: nn.Module, args: tuple, kwargs: dict, output: Any = None) -> None:
         if id(module) not in self.paths:
             return
-        stack = self.recorder.stack
+        stack = self.recorder.call_stack
         # Pop back to this module's call: a hook that raised may have left deeper calls open.
         while stack:
             index = stack.pop()
