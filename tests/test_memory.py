@@ -69,3 +69,14 @@ def test_per_layer_timeline_by_hand():
     assert r.layer("0.1").live_bytes == 2 * a1  # the conv's output is dropped after the ReLU
     assert r.layer("1.0").live_bytes == a1 + a2  # the ReLU's output feeds the next conv
     assert r.to_dict()["layers"][0]["live_bytes"] == a1
+
+
+def test_inference_at_bf16_by_hand():
+    """--precision bf16: parameters, inputs and activations in two bytes each."""
+    from netcost.examples import simple_cnn
+
+    with torch.no_grad():
+        m = netcost.analyze(simple_cnn(), input_size=(64, 1, 28, 28), precision="bf16").memory
+    assert m.params_bytes == 6_722 * 2
+    assert m.inputs_bytes == 64 * 28 * 28 * 2
+    assert m.activation_peak_bytes == 2 * 64 * 4 * 14 * 14 * 2

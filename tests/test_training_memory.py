@@ -199,3 +199,22 @@ def test_per_gpu_arithmetic():
     assert dict(zero3.breakdown)["parameters"] == PARAMS // n + largest_layer
     with pytest.raises(NetcostError, match="needs a training step"):
         per_gpu(netcost.analyze(mlp(), input_size=(3, 4)), 2, "ddp")
+
+
+def test_nin_against_the_rule_of_thumb():
+    """docs/examples.md: 2 x activations + 3 x parameters overestimates NiN's step threefold."""
+    from netcost.examples import nin
+
+    report = netcost.analyze(nin(), input_size=(128, 1, 224, 224), train=True)
+    per_sample = (
+        6 * 96 * 54 * 54 + 96 * 26 * 26  # block 1: three convs, three ReLUs; max-pool
+        + 6 * 256 * 26 * 26 + 256 * 12 * 12
+        + 6 * 384 * 12 * 12 + 384 * 5 * 5
+        + 384 * 5 * 5  # dropout
+        + 6 * 10 * 5 * 5 + 10 + 10  # last block, global pool, flatten
+    )  # fmt: skip
+    activations = sum(layer.activation_bytes for layer in report.layers)
+    assert activations == 128 * per_sample * 4 == 1_624_170_496
+    assert report.total.param_bytes == 1_992_166 * 4
+    rule = 2 * activations + 3 * report.total.param_bytes
+    assert 3 * report.training.peak_bytes < rule

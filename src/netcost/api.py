@@ -13,7 +13,8 @@ from torch import nn
 from netcost.analysis import build_report
 from netcost.analysis.memory import step_memory
 from netcost.capture import capture
-from netcost.capture.training import OPTIMIZERS, PRECISIONS, capture_step, check_choice
+from netcost.capture.precision import PRECISIONS, check_choice
+from netcost.capture.training import OPTIMIZERS, capture_step
 from netcost.errors import NetcostError
 from netcost.inputs import shape_only
 from netcost.report import Report
@@ -42,10 +43,11 @@ def analyze(
     convention: how FLOPs are counted — "netcost", "macs" or "torch" (docs/conventions.md).
     execution: "auto" (fake tensors; real CPU execution only if fake execution cannot proceed and
     the model is small), "fake" or "real".
+    precision: "fp32" (the model's and inputs' own dtypes), "bf16-mixed" / "fp16-mixed" (the
+    forward under autocast) or "bf16" (floating-point parameters, buffers and inputs in bf16).
     train: also simulate one training step on fake tensors (Report.training): forward in train
     mode, backward of `loss(outputs)` (default: the sum of the outputs), then the `optimizer`
-    step ("sgd", "momentum", "adam", "adamw"; PyTorch's foreach implementations) at `precision`
-    ("fp32", "bf16-mixed", "fp16-mixed": autocast with fp32 weights, "bf16": bf16 weights).
+    step ("sgd", "momentum", "adam", "adamw"; PyTorch's foreach implementations), at `precision`.
 
     The model is left exactly as it was: same parameters, buffers, mode, device, and no hooks.
     """
@@ -55,7 +57,9 @@ def analyze(
     names = _input_names(model, args, kwargs)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     check_choice("precision", precision, PRECISIONS)
-    trace = capture(model, args, kwargs, input_names=names, execution=execution)
+    trace = capture(
+        model, args, kwargs, input_names=names, execution=execution, precision=precision
+    )
     report = build_report(trace, convention)
     if not train:
         return report

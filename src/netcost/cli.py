@@ -26,7 +26,8 @@ FORMATS = ("table", "json", "csv", "markdown")
 def parser(spec: bool = False) -> argparse.ArgumentParser:
     from netcost.analysis.conventions import CONVENTIONS
     from netcost.analysis.sharding import SHARDINGS
-    from netcost.capture.training import OPTIMIZERS, PRECISIONS
+    from netcost.capture.precision import PRECISIONS
+    from netcost.capture.training import OPTIMIZERS
     from netcost.examples import DEFAULT, EXAMPLES
 
     if spec:
@@ -105,8 +106,8 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         "--precision",
         choices=list(PRECISIONS),
         default="fp32",
-        help="of the training step: fp32, autocast with fp32 weights (bf16-mixed, fp16-mixed) "
-        "or bf16 weights",
+        help="fp32 (the model's own dtypes), autocast with fp32 weights (bf16-mixed, "
+        "fp16-mixed) or bf16 weights and inputs; for the analysis and the training step",
     )
     p.add_argument(
         "--memory-budget",

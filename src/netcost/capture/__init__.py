@@ -8,7 +8,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from netcost.capture.recorder import Failure, ModuleTracker, Recorder
+from netcost.capture.precision import PRECISIONS, autocast, check_choice, stored_dtype
+from netcost.capture.recorder import Failure, FakeRecorder, ModuleTracker, Recorder
 from netcost.capture.specs import tensor_ids, tensor_specs, tensors_in
 from netcost.capture.state import (
     buffers_bytes,
@@ -62,20 +63,22 @@ def capture(
     input_names: tuple[str, ...],
     execution: str = "auto",
     real_limit: int = REAL_FALLBACK_LIMIT,
+    precision: str = "fp32",
 ) -> Trace:
     """Record one forward pass of `model(*args, **kwargs)`.
 
     execution: "fake" (shapes only), "real" (CPU copies) or "auto": fake, and real only when fake
     execution cannot proceed (data-dependent shapes, an op with no fake kernel) and the state is at
-    most `real_limit` bytes.
+    most `real_limit` bytes. precision: capture/precision.py (bf16 stand-ins, or autocast).
     """
+    check_choice("precision", precision, PRECISIONS)
     if execution not in ("auto", "fake", "real"):
         raise NetcostError(f"execution must be auto, fake or real, not {execution!r}")
     # Under inference_mode PyTorch skips the Autograd key, where composite ops (linear, conv2d)
     # are decomposed, and its tensors carry no such key: run as no_grad instead, the same kernels.
     grad = torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
     with torch.inference_mode(False), torch.set_grad_enabled(grad):
-        return _capture(model, args, kwargs, input_names, execution, real_limit)
+        return _capture(model, args, kwargs, input_names, execution, real_limit, precision)
 
 
 def _capture(
@@ -85,19 +88,24 @@ def _capture(
     input_names: tuple[str, ...],
     execution: str,
     real_limit: int,
+    precision: str,
 ) -> Trace:
     state = named_state(model)
-    params = param_table(model)
+
+    def stored(t: torch.Tensor) -> torch.dtype:
+        return stored_dtype(precision, t)
+
+    params = param_table(model, stored)
     base = dict(
         model_name=type(model).__name__,
         input_names=input_names,
         grad_enabled=torch.is_grad_enabled(),
         params=params,
-        buffers_bytes=buffers_bytes(model),
+        buffers_bytes=buffers_bytes(model, stored),
     )
     if execution == "real":
         calls, events, inputs, (allocated, freed) = _run(
-            model, state, args, kwargs, params, fake=False
+            model, state, args, kwargs, params, precision, fake=False
         )
         return Trace(
             **base, inputs=inputs, calls=calls, events=events, execution="real",
@@ -106,7 +114,7 @@ def _capture(
 
     try:
         calls, events, inputs, (allocated, freed) = _run(
-            model, state, args, kwargs, params, fake=True
+            model, state, args, kwargs, params, precision, fake=True
         )
         return Trace(
             **base, inputs=inputs, calls=calls, events=events, execution="fake",
@@ -128,7 +136,7 @@ def _capture(
                 f"{real_limit / 2**20:,.0f} MiB limit"
             ) from None
         calls, events, inputs, (allocated, freed) = _run(
-            model, state, args, kwargs, params, fake=False
+            model, state, args, kwargs, params, precision, fake=False
         )
         note = (
             f"ran on real CPU tensors: {where} calls {failure.op}, which fake tensors cannot run "
@@ -153,47 +161,37 @@ def _run(
     args: tuple,
     kwargs: dict,
     params: dict[int, ParamInfo],
+    precision: str,
     *,
     fake: bool,
 ) -> Recorded:
     """Record one pass on stand-ins: fake tensors (shapes only), or real CPU copies."""
+    calls: list[ModuleCall] = []
+    recorder: Recorder
     if fake:
-        from torch._subclasses.fake_tensor import FakeTensorMode
-
-        # constants a model keeps as plain attributes (anchors, masks) become fake on first use
-        mode: Any = FakeTensorMode(allow_non_fake_inputs=True)
-        make: Any = fake_like
-    else:
-        mode, generator = None, torch.Generator().manual_seed(0)
+        recorder = FakeRecorder(calls)  # the stand-ins are made in the recording fake mode
 
         def make(t: torch.Tensor) -> torch.Tensor:
-            return real_like(t, generator)
+            return fake_like(t, stored_dtype(precision, t))
+    else:
+        recorder, generator = Recorder(calls), torch.Generator().manual_seed(0)
 
-    with mode or nullcontext():
-        new_state, (new_args, new_kwargs) = stand_ins(state, make, args, kwargs)
+        def make(t: torch.Tensor) -> torch.Tensor:
+            out = real_like(t, generator)
+            dtype = stored_dtype(precision, t)
+            return out if dtype == out.dtype else out.to(dtype).requires_grad_(t.requires_grad)
+
+    with recorder if fake else nullcontext():
+        state, (args, kwargs) = stand_ins(state, make, args, kwargs)
     resident = frozenset(
-        t.untyped_storage()._cdata
-        for t in [*new_state.values(), *tensors_in((new_args, new_kwargs))]
+        t.untyped_storage()._cdata for t in [*state.values(), *tensors_in((args, kwargs))]
     )
-    return _record(model, new_state, new_args, new_kwargs, params, mode, resident)
-
-
-def _record(
-    model: nn.Module,
-    state: dict[str, torch.Tensor],
-    args: tuple,
-    kwargs: dict,
-    params: dict[int, ParamInfo],
-    mode: Any,
-    resident: frozenset[int],
-) -> Recorded:
-    calls: list[ModuleCall] = []
-    recorder = Recorder(calls, resident)
     fake_errors = _fake_errors()
     try:
         with tensor_ids():
             inputs = tensor_specs((args, kwargs))
-            with ModuleTracker(model, recorder, set(params)), mode or nullcontext(), recorder:
+            recorder.start(resident)
+            with ModuleTracker(model, recorder, set(params)), recorder, autocast(precision):
                 torch.func.functional_call(
                     model, state, args, kwargs, tie_weights=True, strict=False
                 )  # the result is dropped here: its storages are freed after the last op

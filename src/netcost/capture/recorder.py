@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
+from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from netcost.capture.lifetimes import Ledger, per_op
@@ -34,13 +35,23 @@ class Recorder(TorchDispatchMode):
     """Records ops in dispatch order, and the storages their results hold (capture/lifetimes.py).
     Knows nothing of what ops cost."""
 
-    def __init__(self, calls: list[ModuleCall], resident: frozenset[int] = frozenset()) -> None:
-        super().__init__()
+    def __init__(self, calls: list[ModuleCall], **mode_options: Any) -> None:
+        super().__init__(**mode_options)
         self.calls = calls
         self.call_stack: list[int] = []
         self.events: list[OpEvent] = []
         self.failure: Failure | None = None
+        self.ledger = Ledger()
+        self.recording = False  # off while stand-ins are made
+        self._inside = False  # within a recorded op: what it dispatches is part of it
+
+    def start(self, resident: frozenset[int]) -> None:
+        """Record from now on; these storages (parameters, buffers, inputs) are resident."""
         self.ledger = Ledger(resident)
+        self.recording = True
+
+    def _dispatch(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
+        return func(*args, **kwargs)
 
     @property
     def current(self) -> int:
@@ -48,16 +59,20 @@ class Recorder(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
         kwargs = kwargs or {}
-        if func.namespace == "prim":  # metadata queries (prim.device) of fake tensors: no data
-            return func(*args, **kwargs)
+        # metadata queries (prim.device) of fake tensors hold no data
+        if func.namespace == "prim" or self._inside or not self.recording:
+            return self._dispatch(func, types, args, kwargs)
+        self._inside = True
         try:
-            out = func(*args, **kwargs)
+            out = self._dispatch(func, types, args, kwargs)
         except Exception as error:
             if self.failure is None:
                 self.failure = Failure(
                     str(func), self.current, _safe_bind(func, args, kwargs), error
                 )
             raise
+        finally:
+            self._inside = False
         self.ledger.hold(out, len(self.events))
         self.events.append(
             OpEvent(
@@ -74,6 +89,18 @@ class Recorder(TorchDispatchMode):
     def memory(self) -> tuple[list[int], list[int]]:
         """Bytes allocated by each op and freed after it (call after the run's result is gone)."""
         return per_op(self.ledger.blocks, len(self.events))
+
+
+class FakeRecorder(Recorder, FakeTensorMode):
+    """The Recorder as the fake tensor mode itself: every op and metadata query crosses one Python
+    dispatch layer instead of two, and the ops a fake kernel decomposes into stay part of it.
+    Plain attributes a model keeps as real tensors (anchors, masks) become fake on first use."""
+
+    def __init__(self, calls: list[ModuleCall]) -> None:
+        super().__init__(calls, allow_non_fake_inputs=True)
+
+    def _dispatch(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
+        return FakeTensorMode.__torch_dispatch__(self, func, types, args, kwargs)
 
 
 def _safe_bind(func: Any, args: tuple, kwargs: dict) -> dict[str, Any]:

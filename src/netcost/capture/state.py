@@ -24,16 +24,21 @@ def named_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return state
 
 
-def param_table(model: nn.Module) -> dict[int, ParamInfo]:
-    """Each distinct parameter once, keyed by identity: shared and tied parameters count once."""
+def _itemsize(t: torch.Tensor, dtype: Any) -> int:
+    return (dtype(t) if dtype is not None else t.dtype).itemsize
+
+
+def param_table(model: nn.Module, dtype: Any = None) -> dict[int, ParamInfo]:
+    """Each distinct parameter once, keyed by identity: shared and tied parameters count once.
+    dtype(t): the dtype its stand-in has, when not its own."""
     table: dict[int, ParamInfo] = {}
     for name, p in model.named_parameters():
-        table[id(p)] = ParamInfo(p.numel(), p.requires_grad, p.numel() * p.element_size(), name)
+        table[id(p)] = ParamInfo(p.numel(), p.requires_grad, p.numel() * _itemsize(p, dtype), name)
     return table
 
 
-def buffers_bytes(model: nn.Module) -> int:
-    return sum(b.numel() * b.element_size() for b in model.buffers())
+def buffers_bytes(model: nn.Module, dtype: Any = None) -> int:
+    return sum(b.numel() * _itemsize(b, dtype) for b in model.buffers())
 
 
 #: Stand-ins live on the CPU, whatever the model's device: that also decides which kernels PyTorch
@@ -41,10 +46,11 @@ def buffers_bytes(model: nn.Module) -> int:
 SIMULATED_DEVICE = torch.device("cpu")
 
 
-def fake_like(t: torch.Tensor) -> torch.Tensor:
-    """Call inside a FakeTensorMode: a tensor of the same shape, strides and dtype, no storage."""
+def fake_like(t: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Call inside a FakeTensorMode: a tensor of the same shape and strides and of its dtype (or
+    `dtype`), no storage."""
     out = torch.empty_strided(
-        tuple(t.shape), tuple(t.stride()), dtype=t.dtype, device=SIMULATED_DEVICE
+        tuple(t.shape), tuple(t.stride()), dtype=dtype or t.dtype, device=SIMULATED_DEVICE
     )
     if t.requires_grad:
         out.requires_grad_(True)

@@ -9,7 +9,6 @@ optimizer runs PyTorch's own foreach implementation — the default on GPUs — 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -17,9 +16,10 @@ from torch import nn
 from torch._subclasses.fake_tensor import FakeTensorMode
 
 from netcost.capture.lifetimes import Ledger
+from netcost.capture.precision import PRECISIONS, autocast, check_choice, stored_dtype
 from netcost.capture.recorder import ModuleTracker
 from netcost.capture.specs import tensors_in
-from netcost.capture.state import named_state, param_table, stand_ins
+from netcost.capture.state import fake_like, named_state, param_table, stand_ins
 from netcost.capture.trace import ModuleCall, StepTrace
 from netcost.capture.workspaces import sized_workspace
 from netcost.errors import NetcostError
@@ -32,20 +32,7 @@ OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
     "adamw": ("AdamW", {}),
 }
 
-#: --precision names: the dtype parameters are stored in, and the autocast dtype (None: none).
-PRECISIONS: dict[str, tuple[torch.dtype, torch.dtype | None]] = {
-    "fp32": (torch.float32, None),
-    "bf16-mixed": (torch.float32, torch.bfloat16),
-    "fp16-mixed": (torch.float32, torch.float16),
-    "bf16": (torch.bfloat16, None),
-}
-
 Loss = Callable[[Any], torch.Tensor]
-
-
-def check_choice(kind: str, value: str, choices: dict[str, Any]) -> None:
-    if value not in choices:
-        raise NetcostError(f"unknown {kind} {value!r}; choose one of: {', '.join(choices)}")
 
 
 class StepRecorder(FakeTensorMode):
@@ -148,15 +135,12 @@ def _step(
     precision: str,
     loss: Loss | None,
 ) -> StepTrace:
-    stored, autocast = PRECISIONS[precision]
     params = param_table(model)
     calls: list[ModuleCall] = []
     recorder = StepRecorder(calls, Ledger())
 
     def make(t: torch.Tensor) -> torch.Tensor:
-        dtype = stored if t.dtype.is_floating_point else t.dtype
-        out = torch.empty_strided(tuple(t.shape), tuple(t.stride()), dtype=dtype, device="cpu")
-        return out.requires_grad_(True) if t.requires_grad else out
+        return fake_like(t, stored_dtype(precision, t))
 
     originals = named_state(model)
     with recorder:
@@ -183,12 +167,11 @@ def _step(
     recorder.ledger = Ledger(frozenset(resident) | frozenset(state_tensors))
     recorder.weights = frozenset(t.untyped_storage()._cdata for t in trainable)
 
-    autocast_ctx = torch.autocast("cpu", dtype=autocast) if autocast is not None else nullcontext()
     try:
         with recorder:
             recorder.phase = "forward"
             tracker = ModuleTracker(model, recorder, set(params), nodes=recorder.nodes)
-            with tracker, autocast_ctx:
+            with tracker, autocast(precision):
                 out = torch.func.functional_call(
                     model, state, new_args, new_kwargs, tie_weights=True, strict=False
                 )
