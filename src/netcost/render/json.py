@@ -127,8 +127,13 @@ def _phase(p: PhasePeak, prefix: str) -> dict[str, Any]:
         f"{prefix}layer": p.layer,
         f"{prefix}op": p.op,
         **({} if prefix else {"peak_bytes": p.peak_bytes}),
-        "breakdown": {name.replace(" ", "_") + "_bytes": n for name, n in p.breakdown},
+        "breakdown": _breakdown(p.breakdown),
     }
+
+
+def _breakdown(parts: tuple[tuple[str, int], ...]) -> dict[str, int]:
+    """("optimizer state", n) -> {"optimizer_state_bytes": n}"""
+    return {name.replace(" ", "_") + "_bytes": n for name, n in parts}
 
 
 def render_json(report: Report, per_gpu: PerGpu | None = None) -> str:
@@ -139,6 +144,6 @@ def render_json(report: Report, per_gpu: PerGpu | None = None) -> str:
             "sharding": per_gpu.sharding,
             "peak_bytes": per_gpu.peak_bytes,
             "peak_phase": per_gpu.phase,
-            "breakdown": {name.replace(" ", "_") + "_bytes": n for name, n in per_gpu.breakdown},
+            "breakdown": _breakdown(per_gpu.breakdown),
         }
     return json.dumps(data, indent=2)
