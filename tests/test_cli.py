@@ -79,6 +79,8 @@ def test_no_argument_analyses_the_default_example():
         (["missing.py:Net"], "no such file: missing.py"),
         (["examples:simple_cnn", "--input", "64by1"], "cannot read input '64by1'"),
         (["examples:simple_cnn", "--input", "2x3:float8"], "unknown dtype 'float8'"),
+        (["examples:simple_cnn", "--gpus", "2"], "--gpus needs --train"),
+        (["examples:simple_cnn", "--train", "--gpus", "0"], "--gpus must be 1 or more"),
     ],
 )
 def test_errors_are_one_line_with_exit_status_2(argv, message, tmp_path):
