@@ -27,6 +27,7 @@ def netcost(*args: str) -> subprocess.CompletedProcess[str]:
         (["examples:get_cnn_model", "--format", "csv"], "get_cnn_model.csv"),
         (["examples:simple_cnn", "--train", "--optimizer", "momentum"], "simple_cnn_train.txt"),
         (["examples:nin", "--memory"], "nin_memory.txt"),
+        (["torchvision:resnet18", "--stages"], "resnet18_stages.txt"),
     ],
 )
 def test_golden_outputs(argv, golden, monkeypatch):

@@ -91,6 +91,17 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         help="fake tensors (auto falls back to real CPU tensors for small models that need it)",
     )
     p.add_argument(
+        "-s",
+        "--stages",
+        nargs="?",
+        type=int,
+        const=1,
+        metavar="DEPTH",
+        help="where the compute goes: the calls at DEPTH (default 1, the model's children) with "
+        "their shares of MACs, parameters, activations and bytes moved, and the heaviest layers",
+    )
+    p.add_argument("--top", type=int, default=5, help="with --stages: how many heaviest layers")
+    p.add_argument(
         "-m",
         "--memory",
         action="store_true",
@@ -181,6 +192,13 @@ def run(argv: list[str] | None = None) -> str:
         from netcost.render.json import render_json
 
         return render_json(report, per_gpu) + "\n"
+    if args.stages is not None:
+        from netcost.analysis.stages import stages
+        from netcost.render.stages import render_stages
+
+        if args.stages < 1 or args.top < 0:
+            raise NetcostError("--stages takes a depth of 1 or more, --top 0 or more")
+        return render_stages(stages(report, args.stages, args.top), report.model, _width())
     if args.memory or args.train:
         from netcost.render.memory import render_memory
 

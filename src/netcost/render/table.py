@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from netcost.render import rows
+from netcost.render.console import NullFile, recording_console
 from netcost.report import Report
 
 TEXT_MIN_WIDTH = (24, 12, 14, 7)  # Layer, Type, Output shape, RF/jump
@@ -33,19 +34,11 @@ def render_table(report: Report, depth: int | None = None, width: int = 120) -> 
     """The table as text, `width` columns wide, or wider when its numbers need it: a number is
     never cut."""
     table = build(report, depth)
-    needed = Console(width=10_000, file=_Null()).measure(table).minimum
-    console = Console(width=max(width, needed), record=True, file=_Null(), color_system=None)
+    needed = Console(width=10_000, file=NullFile()).measure(table).minimum
+    console = recording_console(max(width, needed))
     console.print(table)
     for line in rows.summary_lines(report):
         console.print(line, highlight=False, markup=False)
     for line in rows.diagnostic_lines(report):
         console.print(line, highlight=False, markup=False)
     return console.export_text()
-
-
-class _Null:
-    def write(self, _: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass

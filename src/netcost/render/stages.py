@@ -1,0 +1,69 @@
+"""The stage breakdown as text: a rich table of shares, then the heaviest layers by each measure."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from netcost import text as fmt
+from netcost.analysis.stages import Breakdown, Stage, value_of
+from netcost.render.console import NullFile, recording_console
+from netcost.report import Layer
+
+_TITLES = {
+    "macs": "MACs",
+    "params": "parameters",
+    "activation_bytes": "activation bytes",
+    "bytes_moved": "bytes moved",
+}
+
+
+def render_stages(breakdown: Breakdown, model: str, width: int = 120) -> str:
+    table = Table(
+        title=f"{model}: where the compute goes (calls at depth {breakdown.depth})",
+        title_justify="left",
+    )
+    total = breakdown.total
+    shown = [(s, _cells(s, total)) for s in (*breakdown.stages, total)]
+    names = ("Stage", "Type", "MACs", "%", "Params", "%", "Activations", "%", "Bytes moved", "%")
+    for i, name in enumerate((*names, "FLOP/B")):
+        widest = max([len(name)] + [len(cells[i]) for _, cells in shown])
+        table.add_column(name, justify="left" if i < 2 else "right", no_wrap=True, min_width=widest)
+    for s, cells in shown:
+        table.add_row(*cells, style="bold" if s is total else None)
+    needed = Console(width=10_000, file=NullFile()).measure(table).minimum
+    console = recording_console(max(width, needed))
+    console.print(table)
+    for measure, layers in breakdown.top:
+        console.print(f"Heaviest layers by {_TITLES[measure]}:", highlight=False, markup=False)
+        for layer in layers:
+            console.print("  " + _top_line(layer, measure, total), highlight=False, markup=False)
+    return console.export_text()
+
+
+def _cells(s: Stage, total: Stage) -> tuple[str, ...]:
+    def pct(measure: str) -> str:
+        return f"{100 * s.share(measure, total):.1f}"
+
+    intensity = s.intensity
+    return (
+        s.name,
+        s.type,
+        fmt.count(s.macs),
+        pct("macs"),
+        fmt.count(s.params),
+        pct("params"),
+        fmt.binary_size(s.activation_bytes),
+        pct("activation_bytes"),
+        fmt.binary_size(s.bytes_moved),
+        pct("bytes_moved"),
+        "-" if intensity is None else f"{intensity:.1f}",
+    )
+
+
+def _top_line(layer: Layer, measure: str, total: Stage) -> str:
+    value = value_of(layer, measure)
+    whole = getattr(total, measure)
+    shown = fmt.count(value) if measure in ("macs", "params") else fmt.binary_size(value)
+    share = f"{100 * value / whole:.1f} %" if whole else "-"
+    return f"{layer.name:<28} {layer.type:<18} {shown:>16}  {share}"
