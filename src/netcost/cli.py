@@ -138,7 +138,24 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
     return p
 
 
+def compare_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="netcost compare",
+        description="Models (or one model at several inputs) side by side: totals and MACs per "
+        "stage, with ratios and differences against the first. A model may carry its own "
+        "inputs: torchvision:resnet50@1x3x448x448 (several: SPEC,SPEC).",
+    )
+    p.add_argument("models", nargs="+", metavar="MODEL[@INPUTS]")
+    p.add_argument("-i", "--input", action="append", metavar="SPEC", help="inputs for every model")
+    p.add_argument("-s", "--stages", type=int, default=1, metavar="DEPTH", help="stage depth")
+    p.add_argument("-o", "--output", type=Path, help="write the result to this file")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
+    if argv and argv[0] == "compare":
+        return compare_parser().parse_args(argv[1:])
     spec = bool(argv) and argv[0] == "spec"
     return parser(spec).parse_args(argv[1:] if spec else argv)
 
@@ -147,6 +164,8 @@ def run(argv: list[str] | None = None) -> str:
     """Everything main() does, returning the text instead of printing it."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse(argv)
+    if argv and argv[0] == "compare":
+        return _compare(args)
     if args.depth is not None and args.depth < 0:
         raise NetcostError("--depth must be 0 or more")
     from netcost.api import analyze
@@ -204,6 +223,32 @@ def run(argv: list[str] | None = None) -> str:
 
         return render_memory(report, per_gpu)
     return render(report, args.format, args.depth)
+
+
+def _compare(args: argparse.Namespace) -> str:
+    """`netcost compare A B ...`: each model analysed for inference, then side by side."""
+    import torch
+
+    from netcost.analysis.compare import compare
+    from netcost.api import analyze
+    from netcost.inputs import parse_input
+    from netcost.render.compare import render_compare
+    from netcost.sources import resolve
+
+    if len(args.models) < 2:
+        raise NetcostError("compare needs two models or more")
+    reports, labels = [], []
+    for item in args.models:
+        source, _, own = item.partition("@")
+        resolved = resolve(source)
+        specs = tuple(own.split(",")) if own else tuple(args.input or resolved.inputs)
+        if not specs:
+            raise NetcostError(f"{source}: give its input shape, e.g. {source}@1x3x224x224")
+        shapes = [parse_input(s) for s in specs]
+        with torch.no_grad():
+            reports.append(analyze(resolved.model, _inputs(shapes, resolved.kwarg_names)))
+        labels.append(f"{source} at {', '.join(specs)}")
+    return render_compare(compare(reports, labels, args.stages), _width())
 
 
 def _inputs(shapes: list[Shaped], names: tuple[str, ...]) -> object:

@@ -1,8 +1,12 @@
-"""A rich console that records text instead of printing it (for every rich renderer)."""
+"""Rich helpers shared by the renderers: tables sized to their cells (numbers are never cut) and
+a console that records text instead of printing it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.console import Console
+from rich.table import Table
 
 
 class NullFile:
@@ -15,3 +19,37 @@ class NullFile:
 
 def recording_console(width: int) -> Console:
     return Console(width=width, record=True, file=NullFile(), color_system=None)
+
+
+def fitted_table(
+    title: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    left: int = 1,
+    bold_last: bool = False,
+) -> Table:
+    """A table whose columns are at least as wide as their widest cell; the first `left`
+    columns are left-aligned text, the rest right-aligned numbers."""
+    table = Table(title=title, title_justify="left")
+    for i, name in enumerate(headers):
+        widest = max([len(name)] + [len(r[i]) for r in rows])
+        table.add_column(
+            name, justify="left" if i < left else "right", no_wrap=True, min_width=widest
+        )
+    for n, row in enumerate(rows):
+        table.add_row(*row, style="bold" if bold_last and n == len(rows) - 1 else None)
+    return table
+
+
+def render_text(parts: Sequence[Table | str], width: int) -> str:
+    """Tables and lines as text, `width` columns wide or as wide as the widest table needs."""
+    measure = Console(width=10_000, file=NullFile())
+    needed = max((measure.measure(p).minimum for p in parts if isinstance(p, Table)), default=width)
+    console = recording_console(max(width, needed))
+    for part in parts:
+        if isinstance(part, Table):
+            console.print(part)
+        else:
+            console.print(part, highlight=False, markup=False)
+    return console.export_text()

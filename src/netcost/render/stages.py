@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.table import Table
 
 from netcost import text as fmt
 from netcost.analysis.stages import Breakdown, Stage, value_of
-from netcost.render.console import NullFile, recording_console
+from netcost.render.console import fitted_table, render_text
 from netcost.report import Layer
 
 _TITLES = {
@@ -19,26 +18,16 @@ _TITLES = {
 
 
 def render_stages(breakdown: Breakdown, model: str, width: int = 120) -> str:
-    table = Table(
-        title=f"{model}: where the compute goes (calls at depth {breakdown.depth})",
-        title_justify="left",
-    )
     total = breakdown.total
-    shown = [(s, _cells(s, total)) for s in (*breakdown.stages, total)]
-    names = ("Stage", "Type", "MACs", "%", "Params", "%", "Activations", "%", "Bytes moved", "%")
-    for i, name in enumerate((*names, "FLOP/B")):
-        widest = max([len(name)] + [len(cells[i]) for _, cells in shown])
-        table.add_column(name, justify="left" if i < 2 else "right", no_wrap=True, min_width=widest)
-    for s, cells in shown:
-        table.add_row(*cells, style="bold" if s is total else None)
-    needed = Console(width=10_000, file=NullFile()).measure(table).minimum
-    console = recording_console(max(width, needed))
-    console.print(table)
+    headers = ("Stage", "Type", "MACs", "%", "Params", "%", "Activations", "%", "Bytes moved",
+               "%", "FLOP/B")  # fmt: skip
+    rows = [_cells(s, total) for s in (*breakdown.stages, total)]
+    title = f"{model}: where the compute goes (calls at depth {breakdown.depth})"
+    parts: list[Table | str] = [fitted_table(title, headers, rows, left=2, bold_last=True)]
     for measure, layers in breakdown.top:
-        console.print(f"Heaviest layers by {_TITLES[measure]}:", highlight=False, markup=False)
-        for layer in layers:
-            console.print("  " + _top_line(layer, measure, total), highlight=False, markup=False)
-    return console.export_text()
+        parts.append(f"Heaviest layers by {_TITLES[measure]}:")
+        parts += ["  " + _top_line(layer, measure, total) for layer in layers]
+    return render_text(parts, width)
 
 
 def _cells(s: Stage, total: Stage) -> tuple[str, ...]:

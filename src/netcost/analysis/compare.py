@@ -1,0 +1,56 @@
+"""Several reports side by side: totals and per-stage figures, with ratios and differences
+against the first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netcost.analysis.stages import stages
+from netcost.report import Report
+
+#: (label, how to read it from a report, bytes?) for the totals compared.
+TOTALS = (
+    ("parameters", lambda r: r.total.params, False),
+    ("MACs", lambda r: r.total.macs, False),
+    ("FLOPs", lambda r: r.total.flops, False),
+    ("bytes moved", lambda r: r.total.cost.bytes_moved, True),
+    ("activations written", lambda r: sum(m.activation_bytes for m in r.layers), True),
+    ("inference peak memory", lambda r: r.memory.peak_bytes if r.memory else None, True),
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    measure: str
+    values: tuple[int | None, ...]  # one per report; None where it has no such figure
+    is_bytes: bool
+
+    def ratio(self, i: int) -> float | None:
+        """values[i] / values[0]."""
+        base, v = self.values[0], self.values[i]
+        return v / base if base and v is not None else None
+
+    def difference(self, i: int) -> int | None:
+        """values[i] − values[0]."""
+        base, v = self.values[0], self.values[i]
+        return v - base if base is not None and v is not None else None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    labels: tuple[str, ...]
+    totals: tuple[Row, ...]
+    stage_macs: tuple[Row, ...]  # MACs of the stages (calls at `depth`), matched by name
+    depth: int
+
+
+def compare(reports: list[Report], labels: list[str], depth: int = 1) -> Comparison:
+    totals = tuple(
+        Row(label, tuple(read(r) for r in reports), is_bytes) for label, read, is_bytes in TOTALS
+    )
+    per_report = [{s.name: s.macs for s in stages(r, depth, top=0).stages} for r in reports]
+    names = list(dict.fromkeys(name for rows in per_report for name in rows))
+    stage_rows = tuple(
+        Row(name, tuple(rows.get(name) for rows in per_report), False) for name in names
+    )
+    return Comparison(tuple(labels), totals, stage_rows, depth)
