@@ -28,11 +28,19 @@ def netcost(*args: str) -> subprocess.CompletedProcess[str]:
         (["examples:simple_cnn", "--train", "--optimizer", "momentum"], "simple_cnn_train.txt"),
         (["examples:nin", "--memory"], "nin_memory.txt"),
         (["torchvision:resnet18", "--stages"], "resnet18_stages.txt"),
+        (["examples:simple_cnn", "--style", "keras"], "simple_cnn_keras.txt"),
     ],
 )
 def test_golden_outputs(argv, golden, monkeypatch):
     monkeypatch.setenv("COLUMNS", "120")
     assert run(argv) == (GOLDEN / golden).read_text()
+
+
+def test_fastai_style_is_the_summary_in_the_seed_thread():
+    """tests/golden/fastai_resnet18_seed002.txt is fastai's own learn.summary() of a resnet18
+    learner on 64x3x28x28, copied from ../shared/seeds/002 (the text, trailing spaces and all)."""
+    text = run(["examples:fastai_resnet18", "--input", "64x3x28x28", "--style", "fastai"])
+    assert text == (GOLDEN / "fastai_resnet18_seed002.txt").read_text()
 
 
 def test_table_numbers_are_the_arithmetic():

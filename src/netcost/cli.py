@@ -70,6 +70,12 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
     p.add_argument("-d", "--depth", type=int, default=None, help="show modules down to depth N")
     p.add_argument("-f", "--format", choices=FORMATS, default="table")
     p.add_argument(
+        "--style",
+        choices=("netcost", "fastai", "keras"),
+        default="netcost",
+        help="lay the table out like fastai's learn.summary() or Keras's model.summary()",
+    )
+    p.add_argument(
         "-e",
         "--explain",
         nargs="?",
@@ -211,6 +217,10 @@ def run(argv: list[str] | None = None) -> str:
         from netcost.render.json import render_json
 
         return render_json(report, per_gpu) + "\n"
+    if args.style != "netcost":
+        from netcost.render.styles import render_fastai, render_keras
+
+        return (render_fastai if args.style == "fastai" else render_keras)(report)
     if args.stages is not None:
         from netcost.analysis.stages import stages
         from netcost.render.stages import render_stages

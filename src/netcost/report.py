@@ -69,6 +69,7 @@ class Layer:
     warnings: tuple[str, ...] = ()  # window arithmetic worth knowing (analysis/conv_arithmetic.py)
     receptive_field: ReceptiveField | None = None  # None: the output does not see the input
     live_bytes: int | None = None  # activations alive as the call ends (inference, no_grad)
+    module_order: int = -1  # the module's position in model.named_modules() (registration)
 
     @property
     def is_leaf(self) -> bool:

@@ -126,6 +126,7 @@ def _tree(
                 parent=call.parent,
                 children=tuple(call.children),
                 call_number=call.call_number,
+                module_order=call.module_order,
                 input_shapes=tuple(t.shape for t in call.inputs),
                 output_shapes=tuple(t.shape for t in call.outputs),
                 params=sum(p.numel for p in info),

@@ -132,6 +132,7 @@ class ModuleTracker:
         self.recorder = recorder
         self.calls = recorder.calls
         self.paths = {id(m): name for name, m in model.named_modules()}
+        self.order = {id(m): i for i, (_, m) in enumerate(model.named_modules())}
         self._handles: list[Any] = []
         self._counts: Counter[int] = Counter()
         # Read before the run: functional_call swaps the parameters for stand-ins during it.
@@ -170,6 +171,7 @@ class ModuleTracker:
             parent=parent,
             depth=len(stack),
             module_key=id(module),
+            module_order=self.order[id(module)],
             call_number=self._counts[id(module)],
             params=self._params.get(id(module), ()),
         )

@@ -78,6 +78,7 @@ class ModuleCall:
     depth: int
     module_key: int  # the same module called twice has the same key
     call_number: int  # 0 for its first call, 1 for the second, ...
+    module_order: int = -1  # the module's position in model.named_modules() (registration)
     inputs: tuple[TensorSpec, ...] = ()
     outputs: tuple[TensorSpec, ...] = ()
     params: tuple[int, ...] = ()  # keys into Trace.params, this module and its children, once each
