@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from netcost.api import analyze
 from netcost.cli import main, run
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -128,3 +129,29 @@ def test_the_command_line_analyses_inference_kernels(tmp_path):
 
     d = json.loads(run([f"{path}:Encoder", "--input", "2x10x64", "--format", "json"]))
     assert [o["op"] for o in d["ops"]] == ["aten._transformer_encoder_layer_fwd.default"]
+
+
+def test_an_80_column_terminal_drops_columns_not_numbers(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    text = run(["torchvision:resnet18", "--depth", "2"])
+    table = text.split("\nInput:")[0].splitlines()
+    assert max(len(line.rstrip()) for line in table) <= 80
+    header = table[2]
+    for kept in ("Layer", "Output shape", "Params", "MACs", "% MACs", "Activations"):
+        assert kept in header
+    assert "118,013,952" in text  # conv1's MACs, whole: 64·3·7·7·112·112
+
+
+def test_share_and_trainable_cells(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    from torch import nn
+
+    from netcost.render import rows
+
+    model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4), nn.ReLU())
+    model[1].weight.requires_grad_(False)
+    report = analyze(model, input_size=(2, 4))
+    cells = [dict(zip(rows.COLUMNS, rows.cells(m, indent=False, total_macs=report.total.macs),
+                      strict=True)) for m in report.layers]  # fmt: skip
+    assert [c["Trainable"] for c in cells] == ["yes", "part", "-"]
+    assert [c["% MACs"] for c in cells] == ["50.0", "50.0", "0.0"]  # 2·4·4 MACs each

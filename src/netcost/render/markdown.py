@@ -15,7 +15,9 @@ def render_markdown(report: Report, depth: int | None = None) -> str:
         "| " + " | ".join(aligns) + " |",
     ]
     for m in rows.visible(report, depth):
-        cells = [c.replace("|", "\\|") for c in rows.cells(m, indent=False)]
+        cells = [
+            c.replace("|", "\\|") for c in rows.cells(m, indent=False, total_macs=report.total.macs)
+        ]
         cells[0] = f"`{cells[0]}`"
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")

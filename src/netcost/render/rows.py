@@ -6,8 +6,11 @@ from __future__ import annotations
 from netcost import text as fmt
 from netcost.report import Layer, Report
 
-COLUMNS = ("Layer", "Type", "Output shape", "RF/jump", "Params", "MACs", "FLOPs", "Bytes moved")
-FIRST_NUMBER = 4  # columns from here on are right-aligned numbers
+COLUMNS = ("Layer", "Type", "Output shape", "RF/jump", "Trainable", "Params", "MACs", "% MACs",
+           "FLOPs", "Activations", "Bytes moved")  # fmt: skip
+FIRST_NUMBER = 5  # columns from here on are right-aligned numbers
+#: Dropped in this order, one at a time, while a table is wider than the terminal.
+OPTIONAL = ("Trainable", "RF/jump", "Bytes moved", "FLOPs", "Type")
 
 
 def visible(report: Report, depth: int | None) -> list[Layer]:
@@ -18,7 +21,7 @@ def visible(report: Report, depth: int | None) -> list[Layer]:
     return [m for m in report.modules if m.depth >= 1 and (depth is None or m.depth <= depth)]
 
 
-def cells(m: Layer, *, indent: bool) -> tuple[str, ...]:
+def cells(m: Layer, *, indent: bool, total_macs: int) -> tuple[str, ...]:
     name = m.name
     if m.call_number:
         name += f" (call {m.call_number + 1})"
@@ -29,11 +32,23 @@ def cells(m: Layer, *, indent: bool) -> tuple[str, ...]:
         m.type,
         fmt.shapes(m.output_shapes),
         _field(m),
+        _trainable(m),
         fmt.count(m.params),
         fmt.count(m.cost.macs),
+        f"{100 * m.cost.macs / total_macs:.1f}" if total_macs else "-",
         fmt.count(m.cost.flops),
+        fmt.binary_size(m.activation_bytes),
         fmt.binary_size(m.cost.bytes_moved),
     )
+
+
+def _trainable(m: Layer) -> str:
+    """yes, no, part (some of its parameters are frozen), or - (it has none)."""
+    if not m.params:
+        return "-"
+    if m.trainable_params == m.params:
+        return "yes"
+    return "part" if m.trainable_params else "no"
 
 
 def _field(m: Layer) -> str:
@@ -48,6 +63,8 @@ def summary_lines(report: Report) -> list[str]:
         f"Input: {inputs or '-'}",
         f"Params: {fmt.count(t.params)} ({fmt.count(t.trainable_params)} trainable, "
         f"{fmt.count(t.params - t.trainable_params)} frozen), {fmt.binary_size(t.param_bytes)}",
+        f"Activations written: {fmt.binary_size(sum(m.activation_bytes for m in report.layers))} "
+        "(every layer's outputs)",
         f"MACs: {fmt.count(t.cost.macs)}",
         f"FLOPs: {fmt.count(t.cost.flops)}  ({report.convention} convention)",
         f"Bytes moved: {fmt.binary_size(t.cost.bytes_moved)} "

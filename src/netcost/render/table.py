@@ -9,32 +9,42 @@ from netcost.render import rows
 from netcost.render.console import NullFile, recording_console
 from netcost.report import Report
 
-TEXT_MIN_WIDTH = (24, 12, 14, 7)  # Layer, Type, Output shape, RF/jump
+TEXT_MIN_WIDTH = {"Layer": 24, "Type": 12, "Output shape": 14, "RF/jump": 7, "Trainable": 5}
 
 
-def build(report: Report, depth: int | None = None) -> Table:
+def build(report: Report, depth: int | None = None, drop: tuple[str, ...] = ()) -> Table:
     table = Table(title=f"{report.model}", title_justify="left", show_lines=False)
-    shown = [rows.cells(m, indent=True) for m in rows.visible(report, depth)]
-    for i, name in enumerate(rows.COLUMNS):
+    keep = [i for i, name in enumerate(rows.COLUMNS) if name not in drop]
+    total = report.total.macs
+    shown = [rows.cells(m, indent=True, total_macs=total) for m in rows.visible(report, depth)]
+    for i in keep:
+        name = rows.COLUMNS[i]
         widest = max([len(name)] + [len(cells[i]) for cells in shown])
         numeric = i >= rows.FIRST_NUMBER  # numbers are never cut; text folds past a readable width
         table.add_column(
             name,
             justify="right" if numeric else "left",
             no_wrap=numeric,
-            min_width=widest if numeric else min(widest, TEXT_MIN_WIDTH[i]),
+            min_width=widest if numeric else min(widest, TEXT_MIN_WIDTH.get(name, 12)),
             overflow="fold",
         )
     for m, cells in zip(rows.visible(report, depth), shown, strict=True):
-        table.add_row(*cells, style="dim" if not m.is_leaf else None)
+        table.add_row(*(cells[i] for i in keep), style="dim" if not m.is_leaf else None)
     return table
 
 
 def render_table(report: Report, depth: int | None = None, width: int = 120) -> str:
     """The table as text, `width` columns wide, or wider when its numbers need it: a number is
     never cut."""
+    measure = Console(width=10_000, file=NullFile())
+    drop: tuple[str, ...] = ()
     table = build(report, depth)
-    needed = Console(width=10_000, file=NullFile()).measure(table).minimum
+    for name in rows.OPTIONAL:  # narrow terminal: drop the optional columns one by one
+        if measure.measure(table).minimum <= width:
+            break
+        drop += (name,)
+        table = build(report, depth, drop)
+    needed = measure.measure(table).minimum
     console = recording_console(max(width, needed))
     console.print(table)
     for line in rows.summary_lines(report):
