@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 PIP     := $(BIN)/pip
 PIN     := -c constraints-dev.txt
 
-.PHONY: demo test install install-dev lint format bench docs clean
+.PHONY: demo test install install-dev lint format bench docs clean browser
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,8 +33,16 @@ format: install-dev
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-test: lint
-	$(BIN)/python -m pytest
+# The HTML report is tested in a real headless browser: Debian's chromium and its driver.
+browser:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
+	  { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null || \
+	    { $$SUDO apt-get update -q >/dev/null && \
+	      $$SUDO apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null; }; }
+
+test: lint browser
+	NETCOST_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
 
 bench: install-dev
 	$(BIN)/python benchmarks/run.py

@@ -139,6 +139,18 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         default="ddp",
         help="with --gpus: ddp, ZeRO stage 1 or 2, or zero3 (= FSDP full sharding)",
     )
+    p.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE",
+        help="also save per-layer bars and cumulative shares as FILE.png or FILE.svg (matplotlib)",
+    )
+    p.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="also write a self-contained HTML report (sortable tables, stages, plots)",
+    )
     p.add_argument("-o", "--output", type=Path, help="write the result to this file")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
@@ -206,6 +218,12 @@ def run(argv: list[str] | None = None) -> str:
     if args.memory_budget is not None:
         return _plan(args.memory_budget, shapes, resolved.kwarg_names, analyze_at, args.train)
     report = analyze_at(_inputs(shapes, resolved.kwarg_names))
+    if args.plot is not None:
+        from netcost.render.plots import save_plot
+
+        save_plot(report, args.plot)
+    if args.html is not None:
+        _write_html(report, args.html)
     if args.explain is not None:
         return report.explain(args.explain or None)
     per_gpu = None
@@ -259,6 +277,21 @@ def _compare(args: argparse.Namespace) -> str:
             reports.append(analyze(resolved.model, _inputs(shapes, resolved.kwarg_names)))
         labels.append(f"{source} at {', '.join(specs)}")
     return render_compare(compare(reports, labels, args.stages), _width())
+
+
+def _write_html(report: Report, path: Path) -> None:
+    """The page, with the plots when matplotlib is installed."""
+    from netcost.render.html import render_html
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        svg = None
+    else:
+        from netcost.render.plots import render_plot
+
+        svg = render_plot(report, "svg").decode()
+    path.write_text(render_html(report, svg), encoding="utf-8")
 
 
 def _inputs(shapes: list[Shaped], names: tuple[str, ...]) -> object:

@@ -236,3 +236,22 @@ class Report:
 
     def __str__(self) -> str:
         return self.table()
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the report as HTML: summary, sortable layers, stages, diagnostics."""
+        from netcost.render.html import render_html_fragment
+
+        return render_html_fragment(self)
+
+    def to_pandas(self):  # type: ignore[no-untyped-def]
+        """Every module call as a row of a pandas DataFrame (the CSV's columns; needs pandas)."""
+        from netcost.render.csv import to_records
+
+        try:
+            import pandas
+        except ImportError:
+            from netcost.errors import NetcostError
+
+            raise NetcostError("to_pandas() needs pandas: pip install 'netcost[pandas]'") from None
+        header, records = to_records(self)
+        return pandas.DataFrame.from_records(records, columns=list(header))

@@ -19,9 +19,17 @@ HEADER = (
 def render_csv(report: Report, depth: int | None = None) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(HEADER)
+    header, records = to_records(report, depth)
+    writer.writerow(header)
+    writer.writerows(records)
+    return buffer.getvalue()
+
+
+def to_records(report: Report, depth: int | None = None) -> tuple[tuple[str, ...], list[tuple]]:
+    """The header and one tuple per visible module call: what CSV and to_pandas() hold."""
+    records = []
     for m in rows.visible(report, depth):
-        writer.writerow(
+        records.append(
             (
                 m.path,
                 m.type,
@@ -39,4 +47,4 @@ def render_csv(report: Report, depth: int | None = None) -> str:
                 "x".join(map(str, f.jump)) if f else "",
             )
         )
-    return buffer.getvalue()
+    return HEADER, records

@@ -42,6 +42,14 @@ def cells(m: Layer, *, indent: bool, total_macs: int) -> tuple[str, ...]:
     )
 
 
+def sort_values(m: Layer) -> tuple[int | float | None, ...]:
+    """The numbers behind cells(): what an interactive table sorts by (None: sort as text)."""
+    return (
+        None, None, None, None, None,
+        m.params, m.cost.macs, m.cost.macs, m.cost.flops, m.activation_bytes, m.cost.bytes_moved,
+    )  # fmt: skip
+
+
 def _trainable(m: Layer) -> str:
     """yes, no, part (some of its parameters are frozen), or - (it has none)."""
     if not m.params:
