@@ -30,6 +30,8 @@ def netcost(*args: str) -> subprocess.CompletedProcess[str]:
         (["examples:nin", "--memory"], "nin_memory.txt"),
         (["torchvision:resnet18", "--stages"], "resnet18_stages.txt"),
         (["examples:simple_cnn", "--style", "keras"], "simple_cnn_keras.txt"),
+        (["examples:nin"], "nin.txt"),
+        (["torchvision:resnet18", "--depth", "2"], "resnet18_depth2.txt"),
     ],
 )
 def test_golden_outputs(argv, golden, monkeypatch):

@@ -13,7 +13,16 @@ from netcost.cli import run
 
 def test_public_api_is_pinned():
     assert sorted(netcost.__all__) == sorted(
-        ["Cost", "Diagnostic", "Layer", "NetcostError", "Report", "__version__", "analyze"]
+        [
+            "Cost",
+            "Diagnostic",
+            "Layer",
+            "NetcostError",
+            "Report",
+            "__version__",
+            "analyze",
+            "compare",
+        ]
     )
 
 

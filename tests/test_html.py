@@ -109,3 +109,20 @@ def test_plots_are_images(tmp_path):
     assert width > 1000 and height > 600
     with pytest.raises(netcost.NetcostError, match=r"name a \.png or \.svg file"):
         run(["examples:nin", "--plot", str(tmp_path / "nin.gif")])
+
+
+def test_the_python_api_gives_the_same_views(tmp_path):
+    from netcost.examples import simple_cnn
+
+    with torch.no_grad():
+        a = netcost.analyze(simple_cnn().eval(), input_size=(64, 1, 28, 28))
+        b = netcost.analyze(simple_cnn().eval(), input_size=(128, 1, 28, 28))
+    assert a.stages().total.macs == a.total.macs
+    a.plot(tmp_path / "a.svg")
+    assert b"<svg" in (tmp_path / "a.svg").read_bytes()[:1000]
+    page = a.to_html()
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page
+    comparison = netcost.compare([a, b])
+    assert comparison.labels == ("Sequential", "Sequential")
+    assert {r.measure: r.ratio(1) for r in comparison.totals}["MACs"] == 2.0
+    assert "2.000×" in str(comparison)

@@ -7,6 +7,7 @@
 True
 """
 
+from netcost.analysis.compare import compare
 from netcost.api import analyze
 from netcost.cost import Cost
 from netcost.errors import NetcostError
@@ -14,4 +15,13 @@ from netcost.report import Diagnostic, Layer, Report
 
 __version__ = "0.1.0"
 
-__all__ = ["Cost", "Diagnostic", "Layer", "NetcostError", "Report", "__version__", "analyze"]
+__all__ = [
+    "Cost",
+    "Diagnostic",
+    "Layer",
+    "NetcostError",
+    "Report",
+    "__version__",
+    "analyze",
+    "compare",
+]

@@ -223,7 +223,7 @@ def run(argv: list[str] | None = None) -> str:
 
         save_plot(report, args.plot)
     if args.html is not None:
-        _write_html(report, args.html)
+        args.html.write_text(report.to_html(), encoding="utf-8")
     if args.explain is not None:
         return report.explain(args.explain or None)
     per_gpu = None
@@ -260,7 +260,6 @@ def _compare(args: argparse.Namespace) -> str:
     from netcost.analysis.compare import compare
     from netcost.api import analyze
     from netcost.inputs import parse_input
-    from netcost.render.compare import render_compare
     from netcost.sources import resolve
 
     if len(args.models) < 2:
@@ -276,22 +275,7 @@ def _compare(args: argparse.Namespace) -> str:
         with torch.no_grad():
             reports.append(analyze(resolved.model, _inputs(shapes, resolved.kwarg_names)))
         labels.append(f"{source} at {', '.join(specs)}")
-    return render_compare(compare(reports, labels, args.stages), _width())
-
-
-def _write_html(report: Report, path: Path) -> None:
-    """The page, with the plots when matplotlib is installed."""
-    from netcost.render.html import render_html
-
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        svg = None
-    else:
-        from netcost.render.plots import render_plot
-
-        svg = render_plot(report, "svg").decode()
-    path.write_text(render_html(report, svg), encoding="utf-8")
+    return compare(reports, labels, args.stages).table(_width())
 
 
 def _inputs(shapes: list[Shaped], names: tuple[str, ...]) -> object:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from netcost.cost import Cost
@@ -236,6 +237,26 @@ class Report:
 
     def __str__(self) -> str:
         return self.table()
+
+    def stages(self, depth: int = 1, top: int = 5):  # type: ignore[no-untyped-def]
+        """Where the compute goes: the calls at `depth` with their shares, and the `top`
+        heaviest layers by each measure (analysis/stages.py)."""
+        from netcost.analysis.stages import stages
+
+        return stages(self, depth, top)
+
+    def plot(self, path: str | Path) -> None:
+        """Save per-layer bars and cumulative shares as a .png or .svg (needs matplotlib)."""
+        from netcost.render.plots import save_plot
+
+        save_plot(self, Path(path))
+
+    def to_html(self) -> str:
+        """The self-contained HTML page (with the plot when matplotlib is installed)."""
+        from netcost.render.html import render_html
+        from netcost.render.plots import optional_svg
+
+        return render_html(self, optional_svg(self))
 
     def _repr_html_(self) -> str:
         """Jupyter shows the report as HTML: summary, sortable layers, stages, diagnostics."""

@@ -43,8 +43,19 @@ class Comparison:
     stage_macs: tuple[Row, ...]  # MACs of the stages (calls at `depth`), matched by name
     depth: int
 
+    def table(self, width: int = 120) -> str:
+        from netcost.render.compare import render_compare
 
-def compare(reports: list[Report], labels: list[str], depth: int = 1) -> Comparison:
+        return render_compare(self, width)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def compare(reports: list[Report], labels: list[str] | None = None, depth: int = 1) -> Comparison:
+    """Reports side by side (labels default to their models' names); stages at `depth`."""
+    if labels is None:
+        labels = [r.model for r in reports]
     totals = tuple(
         Row(label, tuple(read(r) for r in reports), is_bytes) for label, read, is_bytes in TOTALS
     )

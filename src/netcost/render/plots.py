@@ -110,3 +110,12 @@ def save_plot(report: Report, path: Path) -> None:
         raise NetcostError(f"--plot {path}: name a .png or .svg file")
     data = render_plot(report, kind)
     path.write_bytes(data)
+
+
+def optional_svg(report: Report) -> str | None:
+    """The plot as SVG text, or None when matplotlib is not installed."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return None
+    return render_plot(report, "svg").decode()
