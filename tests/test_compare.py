@@ -20,7 +20,7 @@ def test_resnet18_vs_resnet34_by_hand():
     with torch.device("meta"):
         a, b = analyzed(resnet18()), analyzed(resnet34())
     c = compare([a, b], ["resnet18", "resnet34"])
-    stage = {row.measure: row for row in c.stage_macs}
+    stage = {row.measure: row for row in c.stage_rows}
     conv = 115_605_504  # one 64->64 3x3 conv at 56x56: 64·64·9·56·56
     assert stage["layer1"].values == (4 * conv, 6 * conv)  # 2 blocks vs 3, two convs each
     assert stage["layer1"].ratio(1) == 1.5
@@ -51,3 +51,15 @@ def test_one_model_at_two_batches_on_the_command_line():
 def test_compare_needs_two_models():
     with pytest.raises(netcost.NetcostError, match="compare needs two models or more"):
         run(["compare", "examples:simple_cnn"])
+
+
+def test_stages_compared_by_parameters():
+    with torch.device("meta"):
+        a, b = analyzed(resnet18()), analyzed(resnet34())
+    c = compare([a, b], measure="params")
+    stage = {row.measure: row for row in c.stage_rows}
+    block = 2 * 64 * 64 * 9 + 2 * 2 * 64  # two 3x3 convs and two batch norms
+    assert stage["layer1"].values == (2 * block, 3 * block)
+    assert c.labels == ("ResNet", "ResNet")
+    with pytest.raises(netcost.NetcostError, match="unknown measure 'flops'"):
+        compare([a, b], measure="flops")

@@ -166,6 +166,12 @@ def compare_parser() -> argparse.ArgumentParser:
     p.add_argument("models", nargs="+", metavar="MODEL[@INPUTS]")
     p.add_argument("-i", "--input", action="append", metavar="SPEC", help="inputs for every model")
     p.add_argument("-s", "--stages", type=int, default=1, metavar="DEPTH", help="stage depth")
+    p.add_argument(
+        "--measure",
+        choices=("macs", "params", "activation_bytes", "bytes_moved"),
+        default="macs",
+        help="what the per-stage table compares (default macs)",
+    )
     p.add_argument("-o", "--output", type=Path, help="write the result to this file")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
@@ -275,7 +281,7 @@ def _compare(args: argparse.Namespace) -> str:
         with torch.no_grad():
             reports.append(analyze(resolved.model, _inputs(shapes, resolved.kwarg_names)))
         labels.append(f"{source} at {', '.join(specs)}")
-    return compare(reports, labels, args.stages).table(_width())
+    return compare(reports, labels, args.stages, args.measure).table(_width())
 
 
 def _inputs(shapes: list[Shaped], names: tuple[str, ...]) -> object:

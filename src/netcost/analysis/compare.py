@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netcost.analysis.stages import stages
+from netcost.analysis.stages import MEASURES, stages
+from netcost.errors import NetcostError
 from netcost.report import Report
 
 #: (label, how to read it from a report, bytes?) for the totals compared.
@@ -40,8 +41,9 @@ class Row:
 class Comparison:
     labels: tuple[str, ...]
     totals: tuple[Row, ...]
-    stage_macs: tuple[Row, ...]  # MACs of the stages (calls at `depth`), matched by name
+    stage_rows: tuple[Row, ...]  # one measure of the stages (calls at `depth`), by name
     depth: int
+    measure: str = "macs"  # which: analysis/stages.py MEASURES
 
     def table(self, width: int = 120) -> str:
         from netcost.render.compare import render_compare
@@ -52,16 +54,24 @@ class Comparison:
         return self.table()
 
 
-def compare(reports: list[Report], labels: list[str] | None = None, depth: int = 1) -> Comparison:
-    """Reports side by side (labels default to their models' names); stages at `depth`."""
+def compare(
+    reports: list[Report], labels: list[str] | None = None, depth: int = 1, measure: str = "macs"
+) -> Comparison:
+    """Reports side by side (labels default to their models' names); the stages at `depth`
+    compared by `measure`: macs, params, activation_bytes or bytes_moved."""
+    if measure not in MEASURES:
+        raise NetcostError(f"unknown measure {measure!r}; choose one of: {', '.join(MEASURES)}")
     if labels is None:
         labels = [r.model for r in reports]
     totals = tuple(
         Row(label, tuple(read(r) for r in reports), is_bytes) for label, read, is_bytes in TOTALS
     )
-    per_report = [{s.name: s.macs for s in stages(r, depth, top=0).stages} for r in reports]
+    per_report = [
+        {s.name: getattr(s, measure) for s in stages(r, depth, top=0).stages} for r in reports
+    ]
     names = list(dict.fromkeys(name for rows in per_report for name in rows))
+    is_bytes = measure in ("activation_bytes", "bytes_moved")
     stage_rows = tuple(
-        Row(name, tuple(rows.get(name) for rows in per_report), False) for name in names
+        Row(name, tuple(rows.get(name) for rows in per_report), is_bytes) for name in names
     )
-    return Comparison(tuple(labels), totals, stage_rows, depth)
+    return Comparison(tuple(labels), totals, stage_rows, depth, measure)

@@ -9,7 +9,13 @@ import torch
 from torch import nn
 
 from netcost.capture.precision import PRECISIONS, autocast, check_choice, stored_dtype
-from netcost.capture.recorder import Failure, FakeRecorder, ModuleTracker, Recorder
+from netcost.capture.recorder import (
+    Failure,
+    FakeRecorder,
+    ModuleTracker,
+    Recorder,
+    quiet_fake_tensor_log,
+)
 from netcost.capture.specs import tensor_ids, tensor_specs, tensors_in
 from netcost.capture.state import (
     buffers_bytes,
@@ -77,7 +83,7 @@ def capture(
     # Under inference_mode PyTorch skips the Autograd key, where composite ops (linear, conv2d)
     # are decomposed, and its tensors carry no such key: run as no_grad instead, the same kernels.
     grad = torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
-    with torch.inference_mode(False), torch.set_grad_enabled(grad):
+    with torch.inference_mode(False), torch.set_grad_enabled(grad), quiet_fake_tensor_log():
         return _capture(model, args, kwargs, input_names, execution, real_limit, precision)
 
 

@@ -8,7 +8,10 @@ path the model really takes.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +104,19 @@ class FakeRecorder(Recorder, FakeTensorMode):
 
     def _dispatch(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
         return FakeTensorMode.__torch_dispatch__(self, func, types, args, kwargs)
+
+
+@contextmanager
+def quiet_fake_tensor_log() -> Iterator[None]:
+    """PyTorch logs a traceback when a meta kernel rejects its inputs; netcost reports that
+    failure itself, in one line, so the log stays quiet during a capture."""
+    log = logging.getLogger("torch._subclasses.fake_tensor")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _safe_bind(func: Any, args: tuple, kwargs: dict) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from torch._subclasses.fake_tensor import FakeTensorMode
 
 from netcost.capture.lifetimes import Ledger
 from netcost.capture.precision import PRECISIONS, autocast, check_choice, stored_dtype
-from netcost.capture.recorder import ModuleTracker
+from netcost.capture.recorder import ModuleTracker, quiet_fake_tensor_log
 from netcost.capture.specs import tensors_in
 from netcost.capture.state import fake_like, named_state, param_table, stand_ins
 from netcost.capture.trace import ModuleCall, StepTrace
@@ -120,7 +120,7 @@ def capture_step(
     modes = {m: m.training for m in model.modules()}
     try:
         model.train()
-        with torch.inference_mode(False), torch.enable_grad():
+        with torch.inference_mode(False), torch.enable_grad(), quiet_fake_tensor_log():
             return _step(model, args, kwargs, optimizer, precision, loss)
     finally:
         for m, training in modes.items():

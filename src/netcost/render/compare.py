@@ -8,6 +8,13 @@ from netcost import text as fmt
 from netcost.analysis.compare import Comparison, Row
 from netcost.render.console import fitted_table, render_text
 
+_TITLES = {
+    "macs": "MACs",
+    "params": "Parameters",
+    "activation_bytes": "Activations written",
+    "bytes_moved": "Bytes moved",
+}
+
 
 def render_compare(c: Comparison, width: int = 120) -> str:
     letters = [chr(ord("A") + i) for i in range(len(c.labels))]
@@ -15,7 +22,8 @@ def render_compare(c: Comparison, width: int = 120) -> str:
         f"{letter}: {label}" for letter, label in zip(letters, c.labels, strict=True)
     ]
     parts.append(_table("Totals", c.totals, letters))
-    parts.append(_table(f"MACs per stage (calls at depth {c.depth})", c.stage_macs, letters))
+    title = f"{_TITLES[c.measure]} per stage (calls at depth {c.depth})"
+    parts.append(_table(title, c.stage_rows, letters))
     return render_text(parts, width)
 
 
