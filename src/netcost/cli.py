@@ -51,7 +51,8 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
             description="What every layer of a PyTorch model costs: shapes, parameters, MACs, "
             "FLOPs and bytes moved, computed exactly on fake tensors.",
             epilog=f"Built-in examples: {', '.join(EXAMPLES)}. With no MODEL: "
-            f"examples:{DEFAULT}. Layer lists: netcost spec --help.",
+            f"examples:{DEFAULT}. Layer lists: netcost spec --help. Side by side: netcost compare "
+            "--help. Memory in detail: docs/memory.md.",
         )
         p.add_argument(
             "model",
@@ -118,7 +119,12 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         action="store_true",
         help="simulate one training step (forward, backward of the outputs' sum, optimizer step)",
     )
-    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adamw")
+    p.add_argument(
+        "--optimizer",
+        choices=list(OPTIMIZERS),
+        default="adamw",
+        help="of the training step, PyTorch's foreach implementation (default adamw)",
+    )
     p.add_argument(
         "--precision",
         choices=list(PRECISIONS),
