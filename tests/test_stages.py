@@ -28,6 +28,10 @@ def test_resnet18_stages_by_hand():
     )
     # a basic block's leaf calls: conv, bn, relu, conv, bn, relu (the ReLU module runs twice)
     assert rows["layer1"].activation_bytes == 2 * 6 * 64 * 56 * 56 * 4
+    # conv1 (no bias): 2 FLOPs per MAC over its input, weights read and output written once
+    moved = (3 * 224 * 224 + 64 * 3 * 7 * 7 + 64 * 112 * 112) * 4
+    assert rows["conv1"].bytes_moved == moved
+    assert rows["conv1"].intensity == 2 * 64 * 3 * 7 * 7 * 112 * 112 / moved
     assert rows["layer4"].params == 8_393_728 and rows["fc"].params == 512 * 1000 + 1000
     for measure in ("macs", "flops", "params", "activation_bytes", "bytes_moved"):
         assert sum(getattr(s, measure) for s in b.stages) == getattr(b.total, measure)

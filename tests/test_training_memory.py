@@ -215,6 +215,7 @@ def test_nin_against_the_rule_of_thumb():
     )  # fmt: skip
     activations = sum(layer.activation_bytes for layer in report.layers)
     assert activations == 128 * per_sample * 4 == 1_624_170_496
+    assert report.total.activation_bytes == activations  # the table's "Activations written"
     assert report.total.param_bytes == 1_992_166 * 4
     rule = 2 * activations + 3 * report.total.param_bytes
     assert 3 * report.training.peak_bytes < rule

@@ -112,6 +112,7 @@ class Totals:
     param_bytes: int
     buffer_bytes: int
     cost: Cost
+    activation_bytes: int = 0  # every leaf layer's outputs, summed: the activations written
 
     @property
     def macs(self) -> int:

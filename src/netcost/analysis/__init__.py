@@ -70,6 +70,7 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
         param_bytes=sum(p.nbytes for p in params),
         buffer_bytes=trace.buffers_bytes,
         cost=grand,
+        activation_bytes=sum(m.activation_bytes for m in modules if m.is_leaf),
     )
     ops = tuple(
         OpSummary(op, family, calls, cost)

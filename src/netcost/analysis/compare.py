@@ -15,7 +15,7 @@ TOTALS = (
     ("MACs", lambda r: r.total.macs, False),
     ("FLOPs", lambda r: r.total.flops, False),
     ("bytes moved", lambda r: r.total.cost.bytes_moved, True),
-    ("activations written", lambda r: sum(m.activation_bytes for m in r.layers), True),
+    ("activations written", lambda r: r.total.activation_bytes, True),
     ("inference peak memory", lambda r: r.memory.peak_bytes if r.memory else None, True),
 )
 

@@ -60,7 +60,7 @@ def stages(report: Report, depth: int = 1, top: int = 5) -> Breakdown:
         macs=report.total.macs,
         flops=report.total.flops,
         params=report.total.params,
-        activation_bytes=sum(layer.activation_bytes for layer in leaves),
+        activation_bytes=report.total.activation_bytes,
         bytes_moved=report.total.cost.bytes_moved,
     )
     rest = Stage(

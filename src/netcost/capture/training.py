@@ -19,7 +19,7 @@ from netcost.capture.lifetimes import Ledger
 from netcost.capture.precision import PRECISIONS, autocast, check_choice, stored_dtype
 from netcost.capture.recorder import ModuleTracker, quiet_fake_tensor_log
 from netcost.capture.specs import tensors_in
-from netcost.capture.state import fake_like, named_state, param_table, stand_ins
+from netcost.capture.state import buffers_bytes, fake_like, named_state, param_table, stand_ins
 from netcost.capture.trace import ModuleCall, StepTrace
 from netcost.capture.workspaces import sized_workspace
 from netcost.errors import NetcostError
@@ -139,8 +139,11 @@ def _step(
     calls: list[ModuleCall] = []
     recorder = StepRecorder(calls, Ledger())
 
+    def stored(t: torch.Tensor) -> torch.dtype:
+        return stored_dtype(precision, t)
+
     def make(t: torch.Tensor) -> torch.Tensor:
-        return fake_like(t, stored_dtype(precision, t))
+        return fake_like(t, stored(t))
 
     originals = named_state(model)
     with recorder:
@@ -203,23 +206,12 @@ def _step(
         backward_start=backward_start,
         optimizer_start=optimizer_start,
         blocks=recorder.ledger.blocks,
-        params_bytes=_bytes_of(
-            state, {n for n, _ in model.named_parameters(remove_duplicate=False)}
-        ),
-        buffers_bytes=_bytes_of(state, {n for n, _ in model.named_buffers(remove_duplicate=False)}),
-        inputs_bytes=sum(_nbytes(t) for t in inputs),
+        params_bytes=sum(p.nbytes for p in param_table(model, stored).values()),
+        buffers_bytes=buffers_bytes(model, stored),
+        inputs_bytes=sum(t.numel() * t.element_size() for t in inputs),
         state_bytes=sum(state_tensors.values()),
         notes=recorder.notes,
     )
-
-
-def _nbytes(t: torch.Tensor) -> int:
-    return t.numel() * t.element_size()
-
-
-def _bytes_of(state: dict[str, torch.Tensor], names: set[str]) -> int:
-    """Bytes of the stand-ins under these names, each tensor once (tied ones share)."""
-    return sum(_nbytes(t) for t in {id(t): t for n, t in state.items() if n in names}.values())
 
 
 def sum_of_outputs(out: Any) -> torch.Tensor:

@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from torch.utils._pytree import tree_map
 
+from netcost.capture.specs import tensors_in
+
 #: Real inputs up to this many bytes are made to ask oneDNN for its workspace size.
 PROBE_LIMIT = 256 << 20
 
@@ -27,11 +29,7 @@ def sized_workspace(func: Any, args: tuple, kwargs: dict, out: Any) -> tuple[Any
         return out, None
     key = _signature(args, kwargs)
     if key not in _sizes:
-        nbytes = sum(
-            t.numel() * t.element_size()
-            for t in tree_map(lambda a: a, args)
-            if isinstance(t, torch.Tensor)
-        )
+        nbytes = sum(t.numel() * t.element_size() for t in tensors_in(args))
         if nbytes > PROBE_LIMIT:
             return out, (
                 "aten.mkldnn_rnn_layer: oneDNN's training workspace is not counted (fake "

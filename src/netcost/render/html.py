@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from html import escape
 
-from netcost import text as fmt
 from netcost.analysis.stages import Breakdown, stages
 from netcost.render import rows
+from netcost.render.stages import stage_cells
 from netcost.report import Report
 
 _STYLE = """
@@ -78,28 +78,16 @@ def _stage_table(b: Breakdown) -> str:
     head = "".join(f'<th class="{"num" if i >= 2 else ""}">{h}</th>' for i, h in enumerate(headers))
     body = []
     for s in (*b.stages, b.total):  # the total goes in the footer: sorting leaves it last
-        intensity = s.intensity
-        cells = (
-            (s.name, None),
-            (s.type, None),
-            (fmt.count(s.macs), s.macs),
-            (f"{100 * s.share('macs', b.total):.1f}", s.share("macs", b.total)),
-            (fmt.count(s.params), s.params),
-            (f"{100 * s.share('params', b.total):.1f}", s.share("params", b.total)),
-            (fmt.binary_size(s.activation_bytes), s.activation_bytes),
-            (
-                f"{100 * s.share('activation_bytes', b.total):.1f}",
-                s.share("activation_bytes", b.total),
-            ),
-            (fmt.binary_size(s.bytes_moved), s.bytes_moved),
-            (f"{100 * s.share('bytes_moved', b.total):.1f}", s.share("bytes_moved", b.total)),
-            ("-" if intensity is None else f"{intensity:.1f}", intensity),
-        )
+        values = (
+            None, None, s.macs, s.share("macs", b.total), s.params, s.share("params", b.total),
+            s.activation_bytes, s.share("activation_bytes", b.total), s.bytes_moved,
+            s.share("bytes_moved", b.total), s.intensity,
+        )  # fmt: skip
         tds = "".join(
             f'<td class="{"num" if i >= 2 else ""}"'
             + (f' data-value="{v}"' if v is not None else "")
             + f">{escape(text)}</td>"
-            for i, (text, v) in enumerate(cells)
+            for i, (text, v) in enumerate(zip(stage_cells(s, b.total), values, strict=True))
         )
         body.append(f"<tr>{tds}</tr>")
     return (

@@ -71,6 +71,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "flops": t.cost.flops,
             "bytes_read": t.cost.bytes_read,
             "bytes_written": t.cost.bytes_written,
+            "activation_bytes": t.activation_bytes,
         },
         "layers": [_layer(m) for m in report.layers],
         "modules": [_module(m) for m in report.modules],

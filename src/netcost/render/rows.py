@@ -71,8 +71,7 @@ def summary_lines(report: Report) -> list[str]:
         f"Input: {inputs or '-'}",
         f"Params: {fmt.count(t.params)} ({fmt.count(t.trainable_params)} trainable, "
         f"{fmt.count(t.params - t.trainable_params)} frozen), {fmt.binary_size(t.param_bytes)}",
-        f"Activations written: {fmt.binary_size(sum(m.activation_bytes for m in report.layers))} "
-        "(every layer's outputs)",
+        f"Activations written: {fmt.binary_size(t.activation_bytes)} (every layer's outputs)",
         f"MACs: {fmt.count(t.cost.macs)}",
         f"FLOPs: {fmt.count(t.cost.flops)}  ({report.convention} convention)",
         f"Bytes moved: {fmt.binary_size(t.cost.bytes_moved)} "

@@ -21,7 +21,7 @@ def render_stages(breakdown: Breakdown, model: str, width: int = 120) -> str:
     total = breakdown.total
     headers = ("Stage", "Type", "MACs", "%", "Params", "%", "Activations", "%", "Bytes moved",
                "%", "FLOP/B")  # fmt: skip
-    rows = [_cells(s, total) for s in (*breakdown.stages, total)]
+    rows = [stage_cells(s, total) for s in (*breakdown.stages, total)]
     title = f"{model}: where the compute goes (calls at depth {breakdown.depth})"
     parts: list[Table | str] = [fitted_table(title, headers, rows, left=2, bold_last=True)]
     for measure, layers in breakdown.top:
@@ -30,7 +30,7 @@ def render_stages(breakdown: Breakdown, model: str, width: int = 120) -> str:
     return render_text(parts, width)
 
 
-def _cells(s: Stage, total: Stage) -> tuple[str, ...]:
+def stage_cells(s: Stage, total: Stage) -> tuple[str, ...]:
     def pct(measure: str) -> str:
         return f"{100 * s.share(measure, total):.1f}"
 
