@@ -62,20 +62,23 @@ class Recorder(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
         kwargs = kwargs or {}
-        # metadata queries (prim.device) of fake tensors hold no data
-        if func.namespace == "prim" or self._inside or not self.recording:
+        # metadata queries (prim.device) and profiler ranges hold no data
+        if func.namespace in ("prim", "profiler") or self._inside or not self.recording:
             return self._dispatch(func, types, args, kwargs)
+        call = self.current
         self._inside = True
         try:
             out = self._dispatch(func, types, args, kwargs)
         except Exception as error:
             if self.failure is None:
-                self.failure = Failure(
-                    str(func), self.current, _safe_bind(func, args, kwargs), error
-                )
+                self.failure = Failure(str(func), call, _safe_bind(func, args, kwargs), error)
             raise
         finally:
             self._inside = False
+        return self._record(func, args, kwargs, out, call)
+
+    def _record(self, func: Any, args: tuple, kwargs: dict, out: Any, call: int) -> Any:
+        """Keep what the op did; returns its (possibly completed) results."""
         self.ledger.hold(out, len(self.events))
         self.events.append(
             OpEvent(
@@ -84,7 +87,7 @@ class Recorder(TorchDispatchMode):
                 packet=str(func.overloadpacket),
                 args=_safe_bind(func, args, kwargs),
                 outputs=tensor_specs(out),
-                call=self.current,
+                call=call,
             )
         )
         return out

@@ -13,11 +13,9 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch._subclasses.fake_tensor import FakeTensorMode
 
-from netcost.capture.lifetimes import Ledger
 from netcost.capture.precision import PRECISIONS, autocast, check_choice, stored_dtype
-from netcost.capture.recorder import ModuleTracker, quiet_fake_tensor_log
+from netcost.capture.recorder import FakeRecorder, ModuleTracker, quiet_fake_tensor_log
 from netcost.capture.specs import tensors_in
 from netcost.capture.state import buffers_bytes, fake_like, named_state, param_table, stand_ins
 from netcost.capture.trace import ModuleCall, StepTrace
@@ -35,30 +33,21 @@ OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
 Loss = Callable[[Any], torch.Tensor]
 
 
-class StepRecorder(FakeTensorMode):
-    """The fake tensor mode of the step, following storages through it and remembering where each
-    op ran. During backward the op's layer is the module call whose forward created the autograd
-    node now running. (One mode, not a recorder above a fake mode: every op, and every metadata
-    query, then crosses one Python dispatch layer instead of two.)"""
+class StepRecorder(FakeRecorder):
+    """The step's fake tensor mode, recording (after the warm-up) each op's name, the layer it
+    ran in and the storages it made. During backward an op's layer is the module call whose
+    forward created the autograd node now running."""
 
-    def __init__(self, calls: list[ModuleCall], ledger: Ledger) -> None:
-        super().__init__(allow_non_fake_inputs=True)
-        self.calls = calls
-        self.call_stack: list[int] = []
-        self.ledger = ledger
+    def __init__(self, calls: list[ModuleCall]) -> None:
+        super().__init__(calls)
         self.ops: list[str] = []
         self.op_calls: list[int] = []
         self.nodes: dict[int, int] = {}  # id(autograd node) -> module call that created it
         self.phase = "warm-up"  # warm-up (not recorded), forward, backward, optimizer
         self.weights: frozenset[int] = frozenset()  # parameter storages: casts of them are copies
-        self.error: tuple[str, int, BaseException] | None = None
         self.notes: list[str] = []  # what the step could not size
-        self._inside = False  # within a recorded op: what it dispatches is part of it
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
-        kwargs = kwargs or {}
-        if func.namespace in ("prim", "profiler"):  # metadata queries, profiler ranges: no data
-            return super().__torch_dispatch__(func, types, args, kwargs)
         if func is torch.ops.aten._local_scalar_dense.default and self.phase in (
             "warm-up",
             "optimizer",
@@ -66,18 +55,9 @@ class StepRecorder(FakeTensorMode):
             # The optimizer reads its step count (bias correction): values do not move memory.
             constant = getattr(args[0], "constant", None)
             return constant.item() if constant is not None else 1
-        if self._inside or self.phase == "warm-up":  # ops of a fake kernel's own decomposition
-            return super().__torch_dispatch__(func, types, args, kwargs)
-        call = self._call()
-        self._inside = True
-        try:
-            out = super().__torch_dispatch__(func, types, args, kwargs)
-        except Exception as error:
-            if self.error is None:
-                self.error = (str(func), call, error)
-            raise
-        finally:
-            self._inside = False
+        return super().__torch_dispatch__(func, types, args, kwargs)
+
+    def _record(self, func: Any, args: tuple, kwargs: dict, out: Any, call: int) -> Any:
         out, note = sized_workspace(func, args, kwargs, out)
         if note is not None and note not in self.notes:
             self.notes.append(note)
@@ -85,6 +65,10 @@ class StepRecorder(FakeTensorMode):
         self.op_calls.append(call)
         self.ledger.hold(out, len(self.ops) - 1, self._kind(func, args))
         return out
+
+    @property
+    def current(self) -> int:
+        return self._call()
 
     def _call(self) -> int:
         if self.phase == "forward":  # outside the model's call: the loss
@@ -137,7 +121,7 @@ def _step(
 ) -> StepTrace:
     params = param_table(model)
     calls: list[ModuleCall] = []
-    recorder = StepRecorder(calls, Ledger())
+    recorder = StepRecorder(calls)
 
     def stored(t: torch.Tensor) -> torch.dtype:
         return stored_dtype(precision, t)
@@ -167,7 +151,7 @@ def _step(
         if isinstance(t, torch.Tensor)
     }
     resident = {t.untyped_storage()._cdata: t for t in [*state.values(), *inputs]}
-    recorder.ledger = Ledger(frozenset(resident) | frozenset(state_tensors))
+    recorder.start(frozenset(resident) | frozenset(state_tensors))
     recorder.weights = frozenset(t.untyped_storage()._cdata for t in trainable)
 
     try:
@@ -229,9 +213,10 @@ def _step_error(error: Exception, recorder: StepRecorder) -> NetcostError:
     """One line: the phase, the layer and the op that failed, and PyTorch's complaint."""
     lines = str(error).strip().splitlines()
     reason = f"{type(error).__name__}: {lines[0] if lines else ''}"
-    if recorder.error is None:
+    failure = recorder.failure
+    if failure is None:
         return NetcostError(f"training step ({recorder.phase}): {reason}")
-    op, call, _ = recorder.error
+    op, call = failure.op, failure.call
     where = "the model"
     if 0 <= call < len(recorder.calls):
         c = recorder.calls[call]
