@@ -138,7 +138,7 @@ def test_tied_parameters_count_once():
     assert r.total.macs == 2 * 7 * 16 * 100
 
 
-class DataDependent(nn.Module):
+class Masked(nn.Module):
     def __init__(self, width: int = 4) -> None:
         super().__init__()
         self.fc = nn.Linear(width, width)
@@ -148,14 +148,42 @@ class DataDependent(nn.Module):
         return y[y > 0].sum()
 
 
+def test_boolean_mask_is_costed_under_the_keep_all_scenario():
+    r = netcost.analyze(Masked(), torch.randn(3, 4), execution="fake")
+    assert r.execution == "fake"
+    scenario = [d.message for d in r.diagnostics if d.kind == "scenario"]
+    assert scenario[0].startswith("value-dependent ops costed under the keep-all scenario")
+    assert scenario[1:] == ["Masked: aten.index.Tensor kept 12"]  # all 3 · 4 elements
+    assert r.layer("fc").cost.macs == 3 * 4 * 4
+    # the sum reads every kept element: 3 · 4 adds
+    (total,) = [o for o in r.ops if o.op == "aten.sum.default"]
+    assert total.cost.flops == 3 * 4
+
+
+class DataDependent(nn.Module):
+    """Reads a value into Python: fake tensors cannot."""
+
+    def __init__(self, width: int = 4) -> None:
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+
+    def forward(self, x):
+        y = self.fc(x)
+        return y * float(y.mean())
+
+
 def test_data_dependent_model_falls_back_to_real_execution():
     r = netcost.analyze(DataDependent(), torch.randn(3, 4))
     assert r.execution == "real"
-    (note,) = r.diagnostics
+    note, read = r.diagnostics
     assert note.kind == "execution"
     assert note.message == (
-        "ran on real CPU tensors: DataDependent calls aten.index.Tensor, which fake tensors "
-        "cannot run (DynamicOutputShapeException)"
+        "ran on real CPU tensors: DataDependent calls aten._local_scalar_dense.default, which "
+        "fake tensors cannot run (DataDependentOutputException)"
+    )
+    assert read.message == (
+        "DataDependent: read 1 tensor value into Python (real execution: sizes that follow "
+        "depend on them)"
     )
     assert r.layer("fc").cost.macs == 3 * 4 * 4
 
@@ -165,7 +193,9 @@ def test_data_dependent_model_too_large_to_run_is_a_clear_error():
     from netcost.capture import capture
 
     args, kwargs = _arguments(torch.randn(3, 4), None, torch.float32)
-    with pytest.raises(NetcostError, match=r"^DataDependent: aten\.index\.Tensor .*limit$"):
+    with pytest.raises(
+        NetcostError, match=r"^DataDependent: aten\._local_scalar_dense\.default .*limit$"
+    ):
         capture(DataDependent(), args, kwargs, input_names=("x",), real_limit=10)
     with pytest.raises(NetcostError, match="cannot run on fake tensors"):
         netcost.analyze(DataDependent(), torch.randn(3, 4), execution="fake")

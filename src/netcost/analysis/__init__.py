@@ -8,6 +8,7 @@ from netcost.analysis import conventions
 from netcost.analysis.conv_arithmetic import warnings_for
 from netcost.analysis.memory import inference_memory, live_after_layers
 from netcost.analysis.receptive_field import layer_fields
+from netcost.analysis.scenario import scenario_diagnostics
 from netcost.capture.trace import Trace
 from netcost.cost import Cost
 from netcost.formulas import FormulaError, lookup
@@ -150,6 +151,7 @@ def _diagnostics(
     trace: Trace, uncounted: dict[str, list[int]], failed: dict[str, str]
 ) -> tuple[Diagnostic, ...]:
     found = [Diagnostic("execution", note) for note in trace.notes]
+    found += scenario_diagnostics(trace)
     for op, calls in uncounted.items():
         names = list(dict.fromkeys(trace.calls[c].path or trace.calls[c].type for c in calls))
         shown = ", ".join(names[:MAX_LAYERS_NAMED]) + (

@@ -16,17 +16,20 @@ from netcost.capture.recorder import (
     Recorder,
     quiet_fake_tensor_log,
 )
+from netcost.capture.scenario import one_nms_per_batch
 from netcost.capture.specs import tensor_ids, tensor_specs, tensors_in
 from netcost.capture.state import (
     buffers_bytes,
     fake_like,
+    initialised_state,
     named_state,
     param_table,
     real_like,
     stand_ins,
     state_nbytes,
 )
-from netcost.capture.trace import ModuleCall, OpEvent, ParamInfo, TensorSpec, Trace
+from netcost.capture.trace import Kept, ModuleCall, OpEvent, ParamInfo, TensorSpec, Trace
+from netcost.capture.untouched import Untouched
 from netcost.errors import NetcostError
 
 __all__ = ["ModuleCall", "OpEvent", "ParamInfo", "TensorSpec", "Trace", "capture"]
@@ -34,7 +37,11 @@ __all__ = ["ModuleCall", "OpEvent", "ParamInfo", "TensorSpec", "Trace", "capture
 #: What one recorded pass gives: the module calls, the ops, the stand-in inputs' specs, and the
 #: bytes allocated by each op and freed after it.
 Recorded = tuple[
-    list[ModuleCall], list[OpEvent], tuple[TensorSpec, ...], tuple[list[int], list[int]]
+    list[ModuleCall],
+    list[OpEvent],
+    tuple[TensorSpec, ...],
+    tuple[list[int], list[int]],
+    list[Kept],
 ]
 
 #: Real execution is the fallback only while parameters, buffers and inputs fit in this many bytes.
@@ -83,7 +90,12 @@ def capture(
     # Under inference_mode PyTorch skips the Autograd key, where composite ops (linear, conv2d)
     # are decomposed, and its tensors carry no such key: run as no_grad instead, the same kernels.
     grad = torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
-    with torch.inference_mode(False), torch.set_grad_enabled(grad), quiet_fake_tensor_log():
+    with (
+        Untouched(model),
+        torch.inference_mode(False),
+        torch.set_grad_enabled(grad),
+        quiet_fake_tensor_log(),
+    ):
         return _capture(model, args, kwargs, input_names, execution, real_limit, precision)
 
 
@@ -110,21 +122,21 @@ def _capture(
         buffers_bytes=buffers_bytes(model, stored),
     )
     if execution == "real":
-        calls, events, inputs, (allocated, freed) = _run(
+        calls, events, inputs, (allocated, freed), kept = _run(
             model, state, args, kwargs, params, precision, fake=False
         )
         return Trace(
             **base, inputs=inputs, calls=calls, events=events, execution="real",
-            allocated=allocated, freed=freed,
+            allocated=allocated, freed=freed, kept=kept,
         )  # fmt: skip
 
     try:
-        calls, events, inputs, (allocated, freed) = _run(
+        calls, events, inputs, (allocated, freed), kept = _run(
             model, state, args, kwargs, params, precision, fake=True
         )
         return Trace(
             **base, inputs=inputs, calls=calls, events=events, execution="fake",
-            allocated=allocated, freed=freed,
+            allocated=allocated, freed=freed, kept=kept,
         )  # fmt: skip
     except _FakeUnsupported as unsupported:
         failure = unsupported.failure
@@ -141,7 +153,7 @@ def _capture(
                 f"{reason}; real execution would need {size / 2**20:,.1f} MiB, over the "
                 f"{real_limit / 2**20:,.0f} MiB limit"
             ) from None
-        calls, events, inputs, (allocated, freed) = _run(
+        calls, events, inputs, (allocated, freed), kept = _run(
             model, state, args, kwargs, params, precision, fake=False
         )
         note = (
@@ -150,7 +162,7 @@ def _capture(
         )
         return Trace(
             **base, inputs=inputs, calls=calls, events=events, execution="real", notes=[note],
-            allocated=allocated, freed=freed,
+            allocated=allocated, freed=freed, kept=kept,
         )  # fmt: skip
 
 
@@ -181,9 +193,10 @@ def _run(
             return fake_like(t, stored_dtype(precision, t))
     else:
         recorder, generator = Recorder(calls), torch.Generator().manual_seed(0)
+        initialised = initialised_state(model, state)
 
         def make(t: torch.Tensor) -> torch.Tensor:
-            out = real_like(t, generator)
+            out = initialised.get(id(t)) if id(t) in initialised else real_like(t, generator)
             dtype = stored_dtype(precision, t)
             return out if dtype == out.dtype else out.to(dtype).requires_grad_(t.requires_grad)
 
@@ -197,7 +210,12 @@ def _run(
         with tensor_ids():
             inputs = tensor_specs((args, kwargs))
             recorder.start(resident)
-            with ModuleTracker(model, recorder, set(params)), recorder, autocast(precision):
+            with (
+                ModuleTracker(model, recorder, set(params)),
+                one_nms_per_batch(),
+                recorder,
+                autocast(precision),
+            ):
                 torch.func.functional_call(
                     model, state, args, kwargs, tie_weights=True, strict=False
                 )  # the result is dropped here: its storages are freed after the last op
@@ -208,7 +226,7 @@ def _run(
         if failure is not None and isinstance(failure.error, fake_errors):
             raise _FakeUnsupported(failure, calls) from error
         raise _model_error(error, failure, calls) from error
-    return calls, recorder.events, inputs, recorder.memory()
+    return calls, recorder.events, inputs, recorder.memory(), recorder.kept
 
 
 def _where(calls: list[ModuleCall], failure: Failure) -> str:

@@ -15,13 +15,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import nn
 from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from netcost.capture.kernels import cpu_only
 from netcost.capture.lifetimes import Ledger, per_op
+from netcost.capture.scenario import keep_all
 from netcost.capture.specs import bind, plain, spec_of, tensor_specs, tensors_in
-from netcost.capture.trace import ModuleCall, OpEvent
+from netcost.capture.trace import Kept, ModuleCall, OpEvent
+
+#: Reading a tensor's value into Python (.item(), int(t), if t: ...).
+VALUE_READ = torch.ops.aten._local_scalar_dense.default
 
 
 @dataclass
@@ -44,6 +50,7 @@ class Recorder(TorchDispatchMode):
         self.call_stack: list[int] = []
         self.events: list[OpEvent] = []
         self.failure: Failure | None = None
+        self.kept: list[Kept] = []  # value-dependent ops (and value reads) as they ran
         self.ledger = Ledger()
         self.recording = False  # off while stand-ins are made
         self._inside = False  # within a recorded op: what it dispatches is part of it
@@ -54,6 +61,21 @@ class Recorder(TorchDispatchMode):
         self.recording = True
 
     def _dispatch(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
+        """Run the op; a value-dependent one under the keep-all scenario (capture/scenario.py)."""
+
+        def run(op, op_args, op_kwargs):  # type: ignore[no-untyped-def]
+            return self._run_op(op, types, op_args, op_kwargs)
+
+        if self.recording:
+            handled, out, size = keep_all(func, args, kwargs, run)
+            if handled:
+                self.kept.append(Kept(str(func), self.current, size))
+                return out
+            if func is VALUE_READ:
+                self.kept.append(Kept(str(func), self.current, 1))
+        return run(func, args, kwargs)
+
+    def _run_op(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
         return func(*args, **kwargs)
 
     @property
@@ -105,8 +127,12 @@ class FakeRecorder(Recorder, FakeTensorMode):
     def __init__(self, calls: list[ModuleCall]) -> None:
         super().__init__(calls, allow_non_fake_inputs=True)
 
-    def _dispatch(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
-        return FakeTensorMode.__torch_dispatch__(self, func, types, args, kwargs)
+    def _run_op(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
+        def fake(op, op_args, op_kwargs):  # type: ignore[no-untyped-def]
+            return FakeTensorMode.__torch_dispatch__(self, op, types, op_args, op_kwargs)
+
+        handled, out = cpu_only(func, args, kwargs, fake)
+        return out if handled else fake(func, args, kwargs)
 
 
 @contextmanager

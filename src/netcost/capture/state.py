@@ -5,6 +5,7 @@ The user's tensors are never modified: the model runs through torch.func.functio
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 import torch
@@ -104,3 +105,55 @@ def state_nbytes(state: dict[str, torch.Tensor], *extra: Any) -> int:
             seen.add(id(t))
             total += t.numel() * t.element_size()
     return total
+
+
+def initialised_state(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[int, torch.Tensor]:
+    """Real CPU values for the model's tensors that have none (meta or fake), keyed by the
+    original tensor's identity, initialised as the model initialises itself: a copy of the model
+    is materialised on the CPU (`to_empty`), then every module's own `reset_parameters` runs
+    (BatchNorm's resets its running statistics: mean 0, variance 1), then the model's own
+    `init_weights` if it has one (transformers, timm). What no initialiser covers gets
+    `default_value`. Seeded: the same model always gets the same values. {} when every tensor
+    already has values; the model itself is not touched."""
+    import copy
+
+    if not any(t.device.type == "meta" or _is_fake(t) for t in state.values()):
+        return {}
+    with torch.random.fork_rng(), torch.no_grad():
+        torch.manual_seed(0)
+        try:
+            fresh = copy.deepcopy(model).to_empty(device="cpu")
+        except Exception:  # a model that cannot be copied: values by name alone
+            return {id(t): default_value(name, t) for name, t in state.items()}
+        fresh_state = named_state(fresh)
+        for name, t in fresh_state.items():
+            t.copy_(default_value(name, t))
+        for module in fresh.modules():
+            reset = getattr(module, "reset_parameters", None)
+            if callable(reset):
+                with suppress(Exception):  # an initialiser that needs more: keep the defaults
+                    reset()
+        init = getattr(fresh, "init_weights", None)
+        if callable(init):
+            with suppress(Exception):
+                init()
+    found: dict[int, torch.Tensor] = {}
+    for name, t in state.items():
+        if (t.device.type == "meta" or _is_fake(t)) and name in fresh_state:
+            found[id(t)] = fresh_state[name].detach().requires_grad_(t.requires_grad)
+    return found
+
+
+def default_value(name: str, t: torch.Tensor) -> torch.Tensor:
+    """A value for a tensor no initialiser sets: ones for norm scales and variances
+    (`...weight` of one dimension, `...var`), zeros for other vectors and integer tensors,
+    N(0, 0.02²) for matrices (the common transformer initialisation)."""
+    leaf = name.rsplit(".", 1)[-1]
+    shape = tuple(t.shape)
+    if not (t.dtype.is_floating_point or t.dtype.is_complex):
+        return torch.zeros(shape, dtype=t.dtype)
+    if leaf.endswith("var") or (leaf == "weight" and len(shape) == 1):
+        return torch.ones(shape, dtype=t.dtype)
+    if len(shape) < 2:
+        return torch.zeros(shape, dtype=t.dtype)
+    return torch.randn(shape, dtype=t.dtype) * 0.02

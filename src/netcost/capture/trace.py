@@ -59,6 +59,16 @@ class OpEvent:
 
 
 @dataclass(frozen=True)
+class Kept:
+    """A value-dependent op costed under the keep-all scenario (capture/scenario.py): where it
+    ran and the size it produced."""
+
+    op: str
+    call: int
+    size: int  # result rows (nonzero, nms, masks) or elements (unique)
+
+
+@dataclass(frozen=True)
 class ParamInfo:
     numel: int
     trainable: bool
@@ -98,6 +108,7 @@ class Trace:
     buffers_bytes: int
     execution: str  # "fake" or "real"
     notes: list[str] = field(default_factory=list)
+    kept: list[Kept] = field(default_factory=list)  # value-dependent ops under the scenario
     grad_enabled: bool = False  # autograd on during capture: saved tensors are not followed
     allocated: list[int] = field(default_factory=list)  # bytes of new storages op i created
     freed: list[int] = field(default_factory=list)  # bytes released after op i

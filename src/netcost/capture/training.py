@@ -19,6 +19,7 @@ from netcost.capture.recorder import FakeRecorder, ModuleTracker, quiet_fake_ten
 from netcost.capture.specs import tensors_in
 from netcost.capture.state import buffers_bytes, fake_like, named_state, param_table, stand_ins
 from netcost.capture.trace import ModuleCall, StepTrace
+from netcost.capture.untouched import Untouched
 from netcost.capture.workspaces import sized_workspace
 from netcost.errors import NetcostError
 
@@ -101,14 +102,14 @@ def capture_step(
     left as it was (its modules' train/eval flags included)."""
     check_choice("optimizer", optimizer, OPTIMIZERS)
     check_choice("precision", precision, PRECISIONS)
-    modes = {m: m.training for m in model.modules()}
-    try:
+    with (
+        Untouched(model),  # train/eval flags included
+        torch.inference_mode(False),
+        torch.enable_grad(),
+        quiet_fake_tensor_log(),
+    ):
         model.train()
-        with torch.inference_mode(False), torch.enable_grad(), quiet_fake_tensor_log():
-            return _step(model, args, kwargs, optimizer, precision, loss)
-    finally:
-        for m, training in modes.items():
-            m.training = training
+        return _step(model, args, kwargs, optimizer, precision, loss)
 
 
 def _step(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from netcost.formulas import (  # noqa: F401  (registration happens at import)
     attention,
     conv,
+    detection,
     free,
     interpolate,
     matmul,
@@ -17,6 +18,7 @@ from netcost.formulas import (  # noqa: F401  (registration happens at import)
     pool,
     reduction,
     rnn,
+    selection,
 )
 from netcost.formulas._registry import Entry, FormulaError, cost_of, formula, lookup, registered
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from math import prod
+from typing import Any
 
 from torch.ops import aten
 
@@ -118,3 +119,17 @@ def outer(self: TensorSpec, vec2: TensorSpec, *, out: TensorSpec, **_: object) -
 def int_mm(self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
     """int8 (M × K) @ (K × N) into int32: MACs = M · K · N."""
     return Cost.mac_op(prod(self.shape) * mat2.shape[1])
+
+
+@formula(aten._grouped_mm)
+def grouped_mm(
+    self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, bias: Any = None, **_: object
+) -> Cost:
+    """Σ_g m_g·k·n over the groups = M·K·N, whatever the offsets (the routing) are: each row of
+    the token matrix meets exactly one group's weights. 2-D × 2-D splits K: M·K·N as well.
+    Bias: +1 FLOP per output element."""
+    if len(self.shape) == 2 and len(mat2.shape) == 2:
+        macs = self.shape[0] * self.shape[1] * mat2.shape[1]
+    else:
+        macs = numel(out) * self.shape[-1]
+    return Cost.mac_op(macs, extra_flops=numel(out) if bias is not None else 0)

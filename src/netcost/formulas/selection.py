@@ -1,0 +1,78 @@
+"""Ordering and selection: sorts, top-k, nonzero, unique, masked selection.
+
+Comparisons count as FLOPs, as in reductions. A comparison sort of n keys does n·⌈log₂ n⌉
+comparisons (the information-theoretic bound a merge sort meets); top-k scans its n keys keeping
+a heap of k: n·⌈log₂(k + 1)⌉ comparisons; both per slice along `dim`. Nonzero, masked selection
+and unique's de-duplication read each element once: 1 FLOP per input element (the test against
+zero, the mask, or the previous value after unique's sort, which is counted as a sort).
+"""
+
+from __future__ import annotations
+
+from math import ceil, log2
+from typing import Any
+
+from torch.ops import aten
+
+from netcost.capture.trace import TensorSpec
+from netcost.cost import Cost
+from netcost.formulas._registry import formula
+from netcost.formulas._shapes import numel
+
+
+def _log2(n: int) -> int:
+    """⌈log₂ n⌉, 0 for n ≤ 1."""
+    return ceil(log2(n)) if n > 1 else 0
+
+
+def _length(t: TensorSpec, dim: int) -> int:
+    return t.shape[dim] if t.shape else 1
+
+
+def sort_comparisons(t: TensorSpec, dim: int) -> int:
+    """numel · ⌈log₂ n⌉ with n the length sorted."""
+    return numel(t) * _log2(_length(t, dim))
+
+
+@formula(aten.sort, aten.argsort, aten.msort)
+def sort(*, out: Any, **args: Any) -> Cost:
+    """n·⌈log₂ n⌉ comparisons per slice of length n along dim."""
+    x = args["self"]
+    return Cost.elementwise(sort_comparisons(x, args.get("dim", -1) if x.shape else 0))
+
+
+@formula(aten.topk, aten.kthvalue)
+def topk(*, out: Any, **args: Any) -> Cost:
+    """n·⌈log₂(k + 1)⌉ comparisons per slice of length n (a heap of k)."""
+    x = args["self"]
+    return Cost.elementwise(numel(x) * _log2(args["k"] + 1))
+
+
+@formula(aten.nonzero, aten.argwhere, aten.masked_select, aten.nonzero_static)
+def nonzero(*, out: Any, **args: Any) -> Cost:
+    """1 test per input element."""
+    x = args["self"]
+    mask = args.get("mask")
+    return Cost.elementwise(max(numel(x), numel(mask) if isinstance(mask, TensorSpec) else 0))
+
+
+@formula(aten._unique2, aten._unique, aten.unique_dim)
+def unique(*, out: Any, **args: Any) -> Cost:
+    """A sort of the n flattened elements (n·⌈log₂ n⌉), then 1 comparison per element with its
+    neighbour."""
+    n = numel(args["self"])
+    return Cost.elementwise(n * _log2(n) + n)
+
+
+@formula(aten.unique_consecutive)
+def unique_consecutive(*, out: Any, **args: Any) -> Cost:
+    """1 comparison per element with its neighbour (the input is not sorted)."""
+    return Cost.elementwise(numel(args["self"]))
+
+
+@formula(aten.repeat_interleave)
+def repeat_interleave(*, out: Any, **args: Any) -> Cost:
+    """No arithmetic on values; with a tensor of repeat counts, their cumulative sum:
+    1 add per count."""
+    repeats = args.get("repeats")
+    return Cost.elementwise(numel(repeats) if isinstance(repeats, TensorSpec) else 0)
