@@ -19,6 +19,7 @@ from netcost.formulas import (  # noqa: F401  (registration happens at import)
     reduction,
     rnn,
     selection,
+    spectral,
 )
 from netcost.formulas._registry import Entry, FormulaError, cost_of, formula, lookup, registered
 

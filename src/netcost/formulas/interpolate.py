@@ -7,6 +7,7 @@ taps = 2, 4, 8 for linear, bilinear, trilinear and 16 for bicubic.
 
 from __future__ import annotations
 
+from math import ceil
 from typing import Any
 
 from torch.ops import aten
@@ -39,3 +40,44 @@ linear = formula(aten.upsample_linear1d)(_interpolate(2))
 bilinear = formula(aten.upsample_bilinear2d)(_interpolate(4))
 trilinear = formula(aten.upsample_trilinear3d)(_interpolate(8))
 bicubic = formula(aten.upsample_bicubic2d)(_interpolate(16))
+
+
+@formula(aten.grid_sampler_2d, aten.grid_sampler_3d)
+def grid_sample(*, out: Any, interpolation_mode: int, **args: Any) -> Cost:
+    """Each output element blends the taps around its sampling point, as interpolation does:
+    bilinear 4 taps (7 FLOPs; 8 taps, 15, in 3-D), nearest 0, bicubic 16 (31). The grid's
+    coordinate arithmetic is not counted, as interpolation's index arithmetic is not."""
+    three_d = len(args["input"].shape) == 5
+    taps = {0: 8 if three_d else 4, 1: 1, 2: 16}[interpolation_mode]
+    return _interpolate(taps)(out=out)
+
+
+def _aa_taps(size_in: int, size_out: int, support: float) -> int:
+    """Taps per output along one axis of an antialiased resize: the kernel's support widens
+    by the downscale factor, window = 2·⌈support · max(in/out, 1)⌉ + 1 (PyTorch's
+    _compute_indices_weights_aa)."""
+    scale = size_in / size_out
+    return 2 * ceil(support * max(scale, 1.0)) + 1
+
+
+def _antialiased(support: float) -> Any:
+    def resize(*, out: Any, **args: Any) -> Cost:
+        x = args.get("self", args.get("input"))
+        n, c, h_in, w_in = x.shape
+        h_out, w_out = out.shape[-2:]
+        wide = _aa_taps(w_in, w_out, support)
+        high = _aa_taps(h_in, h_out, support)
+        horizontal = n * c * h_in * w_out * (2 * wide - 1)
+        vertical = n * c * h_out * w_out * (2 * high - 1)
+        return Cost.elementwise(horizontal + vertical)
+
+    resize.__doc__ = (
+        "Separable: a horizontal pass (N·C·H_in·W_out outputs) then a vertical one "
+        "(N·C·H_out·W_out), each output 2·taps − 1 FLOPs with taps = 2·⌈"
+        f"{support:g}·max(in/out, 1)⌉ + 1 along its axis."
+    )
+    return resize
+
+
+bilinear_aa = formula(aten._upsample_bilinear2d_aa)(_antialiased(1.0))
+bicubic_aa = formula(aten._upsample_bicubic2d_aa)(_antialiased(2.0))

@@ -133,3 +133,15 @@ def grouped_mm(
     else:
         macs = numel(out) * self.shape[-1]
     return Cost.mac_op(macs, extra_flops=numel(out) if bias is not None else 0)
+
+
+@formula(aten.linalg_solve_triangular)
+def solve_triangular(
+    self: TensorSpec, B: TensorSpec, *, out: TensorSpec, unitriangular: bool = False, **_: Any
+) -> Cost:
+    """Substitution with an n×n triangular A for each of the k right-hand sides (batched):
+    row i subtracts i known terms, n·(n − 1)/2 MACs, then divides by the diagonal (n FLOPs;
+    none when unitriangular)."""
+    n = self.shape[-1]
+    systems = numel(out) // n  # batch · k, whichever side B is on
+    return Cost.mac_op(systems * n * (n - 1) // 2, extra_flops=0 if unitriangular else numel(out))

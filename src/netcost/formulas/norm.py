@@ -136,3 +136,11 @@ def rms_norm(
     return Cost.elementwise(elements, per_element) + Cost.elementwise(
         elements // group, INV_STD_FLOPS
     )
+
+
+@formula(aten._weight_norm_interface)
+def weight_norm(*, out: Any, **args: Any) -> Cost:
+    """w = g · v / ‖v‖ with the norm over every dim but `dim`: 2 per element of v (square, add),
+    2 per norm (sqrt, g / norm), 1 per element of v (the multiply)."""
+    v, g = args["v"], args["g"]
+    return Cost.elementwise(3 * numel(v) + 2 * numel(g))

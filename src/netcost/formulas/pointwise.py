@@ -53,3 +53,15 @@ def _packets(name: str) -> list[Any]:
 one_flop = formula(*(p for name in ONE_FLOP.split() for p in _packets(name)))(_pointwise(1))
 for _name, _flops in COMPOUND.items():
     formula(*_packets(_name))(_pointwise(_flops))
+
+
+@formula(aten.log_sigmoid_forward)
+def log_sigmoid(*, out: Any, **args: Any) -> Cost:
+    """6 per element: min(x, 0) − log1p(exp(−|x|)): abs, negate, exp, log1p, min, subtract."""
+    return Cost.elementwise(numel(args["self"]), 6)
+
+
+@formula(aten.polar)
+def polar(*, out: Any, **args: Any) -> Cost:
+    """4 per element: cos, sin, and two multiplies by the magnitude."""
+    return Cost.elementwise(numel(first(out)), 4)

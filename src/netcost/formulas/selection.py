@@ -76,3 +76,25 @@ def repeat_interleave(*, out: Any, **args: Any) -> Cost:
     1 add per count."""
     repeats = args.get("repeats")
     return Cost.elementwise(numel(repeats) if isinstance(repeats, TensorSpec) else 0)
+
+
+@formula(aten.histc)
+def histc(*, out: Any, **args: Any) -> Cost:
+    """4 per input element: the bin index (subtract the minimum, multiply by bins/(max − min),
+    floor) and the add into the bin; + 2 per element (the min and max reductions) when the range
+    is taken from the data (min = max = 0)."""
+    n = numel(args["self"])
+    from_data = args.get("min", 0) == args.get("max", 0) == 0
+    return Cost.elementwise(n * (6 if from_data else 4))
+
+
+@formula(aten._is_all_true, aten._is_any_true)
+def all_true(*, out: Any, **args: Any) -> Cost:
+    """1 test per element."""
+    return Cost.elementwise(numel(args["self"]))
+
+
+@formula(aten._assert_async)
+def assert_async(*, out: Any, **args: Any) -> Cost:
+    """1 test of the one-element condition."""
+    return Cost.elementwise(1)

@@ -1,0 +1,151 @@
+"""Selection, detection, spectral, sampling and expert ops: exact counts by hand, and fake
+shapes equal to real PyTorch's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import torch
+from torch import nn
+
+import netcost
+
+
+class Fn(nn.Module):
+    def __init__(self, fn: Callable[..., torch.Tensor]) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *args: torch.Tensor) -> torch.Tensor:
+        return self.fn(*args)
+
+
+def op_cost(fn: Callable[..., torch.Tensor], *inputs: torch.Tensor, op: str):
+    """The summed cost of every call of `op` when `fn` runs on fake tensors."""
+    r = netcost.analyze(Fn(fn), tuple(inputs), execution="fake")
+    assert r.complete, [d.message for d in r.diagnostics]
+    (summary,) = [o for o in r.ops if o.op == op]
+    return summary.cost
+
+
+def test_sort_and_topk():
+    x = torch.randn(3, 8)
+    assert op_cost(lambda t: torch.sort(t).values, x, op="aten.sort.default").flops == 3 * 8 * 3
+    y = torch.randn(2, 10)
+    # a heap of k = 3: ⌈log₂ 4⌉ = 2 comparisons per element
+    assert op_cost(lambda t: t.topk(3).values, y, op="aten.topk.default").flops == 2 * 10 * 2
+
+
+def test_nonzero_keeps_every_element_on_fake_tensors():
+    r = netcost.analyze(Fn(lambda t: (t > 0).nonzero().float().sum()), torch.randn(4, 5))
+    (nz,) = [o for o in r.ops if o.op == "aten.nonzero.default"]
+    assert nz.cost.flops == 4 * 5
+    assert "Fn: aten.nonzero.default kept 20" in [d.message for d in r.diagnostics]
+
+
+def test_nms_and_roi_align():
+    ops = pytest.importorskip("torchvision.ops")
+    boxes = torch.tensor([[0, 0, 10, 10]] * 6, dtype=torch.float32) + torch.arange(6.0)[:, None]
+    scores = torch.rand(6)
+    cost = op_cost(lambda b, s: ops.nms(b, s, 0.5), boxes, scores, op="torchvision.nms.default")
+    # areas 3·6, sort 6·⌈log₂ 6⌉, every pair's IoU 13 · 6·5/2
+    assert cost.flops == 3 * 6 + 6 * 3 + 13 * 15
+    features = torch.randn(1, 4, 16, 16)
+    rois = torch.tensor([[0, 0, 0, 8, 8], [0, 2, 2, 12, 12]], dtype=torch.float32)
+
+    def align(f, r):
+        return ops.roi_align(f, r, (7, 7), sampling_ratio=2)
+
+    cost = op_cost(align, features, rois, op="torchvision.roi_align.default")
+    assert cost.flops == 2 * 4 * 7 * 7 * (8 * 2 * 2 + 1)
+
+
+def test_roi_align_with_adaptive_sampling_is_reported_not_guessed():
+    ops = pytest.importorskip("torchvision.ops")
+    features, rois = torch.randn(1, 4, 16, 16), torch.tensor([[0.0, 0, 0, 8, 8]])
+    r = netcost.analyze(Fn(lambda f, b: ops.roi_align(f, b, (7, 7))), (features, rois))
+    assert not r.complete
+    (d,) = [d for d in r.diagnostics if d.kind == "uncounted_op"]
+    assert "depends on the boxes' sizes" in d.message
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "offs", "macs"),
+    [
+        ((8, 16), (4, 16, 32), (2, 4, 6, 8), 8 * 16 * 32),  # tokens × experts' weights
+        ((4, 8, 16), (4, 16, 32), None, 4 * 8 * 16 * 32),  # batched
+        ((8, 32), (32, 16), (8, 16, 24, 32), 8 * 32 * 16),  # K split between groups
+    ],
+)
+def test_grouped_mm_in_float32_is_costed_whatever_the_routing(a, b, offs, macs):
+    """The CPU kernel runs float32 (PyTorch's meta kernel refuses it): fake shapes equal real."""
+    args = [torch.randn(a), torch.randn(b)]
+    if offs is not None:
+        args.append(torch.tensor(offs, dtype=torch.int32))
+
+    def grouped(x, w, o=None):
+        return torch._grouped_mm(x, w, offs=o)
+
+    real = grouped(*args)
+    r = netcost.analyze(Fn(grouped), tuple(args), execution="fake")
+    (op,) = [o for o in r.ops if o.op == "aten._grouped_mm.default"]
+    assert op.cost.macs == macs
+    assert r.modules[0].output_shapes == (tuple(real.shape),)
+
+
+def test_fft_family():
+    x = torch.randn(2, 16)
+    cost = op_cost(lambda t: torch.fft.rfft(t).abs(), x, op="aten._fft_r2c.default")
+    assert cost.flops == 5 * 2 * 16 * 4 // 2
+    z = torch.randn(2, 8, dtype=torch.complex64)
+    cost = op_cost(lambda t: torch.fft.fft(t, norm="ortho").abs(), z, op="aten._fft_c2c.default")
+    assert cost.flops == 5 * 2 * 8 * 3 + 2 * 8  # + the 1/√n normalisation
+    h = torch.randn(2, 9, dtype=torch.complex64)
+    cost = op_cost(lambda t: torch.fft.irfft(t), h, op="aten._fft_c2r.default")
+    assert cost.flops == 5 * 2 * 16 * 4 // 2 + 2 * 16  # backward norm divides by n
+
+
+def test_grid_sample_and_antialiased_resize():
+    x, grid = torch.randn(1, 3, 8, 8), torch.rand(1, 5, 5, 2) * 2 - 1
+    cost = op_cost(
+        lambda t, g: nn.functional.grid_sample(t, g, align_corners=False),
+        x,
+        grid,
+        op="aten.grid_sampler_2d.default",
+    )
+    assert cost.flops == 3 * 5 * 5 * 7
+    y = torch.randn(1, 1, 8, 8)
+
+    def down(t):
+        return nn.functional.interpolate(t, size=(4, 4), mode="bilinear", antialias=True)
+
+    cost = op_cost(down, y, op="aten._upsample_bilinear2d_aa.default")
+    taps = 2 * 2 + 1  # support 1 widened by the scale 2
+    assert cost.flops == 8 * 4 * (2 * taps - 1) + 4 * 4 * (2 * taps - 1)
+
+
+def test_small_families():
+    x = torch.randn(3, 4)
+    assert op_cost(nn.functional.logsigmoid, x, op="aten.log_sigmoid_forward.default").flops == 72
+    cost = op_cost(lambda t: torch.histc(t, bins=5, min=-1, max=1), x, op="aten.histc.default")
+    assert cost.flops == 12 * 4
+    a, b = torch.randn(4, 4).triu() + 4 * torch.eye(4), torch.randn(4, 3)
+    cost = op_cost(
+        lambda m, r: torch.linalg.solve_triangular(m, r, upper=True),
+        a,
+        b,
+        op="aten.linalg_solve_triangular.default",
+    )
+    assert (cost.macs, cost.flops) == (3 * 4 * 3 // 2, 2 * 18 + 12)
+    mag, ang = torch.rand(5), torch.rand(5)
+    assert (
+        op_cost(lambda m, t: torch.polar(m, t).abs(), mag, ang, op="aten.polar.default").flops == 20
+    )
+
+
+def test_weight_norm():
+    layer = nn.utils.parametrizations.weight_norm(nn.Linear(4, 8))
+    r = netcost.analyze(layer, torch.randn(2, 4), execution="fake")
+    (op,) = [o for o in r.ops if o.op == "aten._weight_norm_interface.default"]
+    assert op.cost.flops == 3 * 8 * 4 + 2 * 8
