@@ -67,3 +67,29 @@ def test_transformers_inputs_follow_the_models_main_input():
     block = 4 * 128 * 64 * 64 + 4 * 128 * 128 * (16 + 16)  # projections + dense-masked attention
     ffn = 2 * 128 * 64 * 128
     assert r.total.macs == 2 * (block + ffn) + 2 * (2 * block + ffn)  # encoder, decoder layers
+
+
+def test_misspelt_config_key_is_an_error_with_close_matches():
+    pytest.importorskip("transformers")
+    with pytest.raises(
+        netcost.NetcostError,
+        match=r"^hf:llama has no config key 'num_hiden_layers'; did you mean num_hidden_layers",
+    ):
+        resolve("hf:llama:num_hiden_layers=2")
+
+
+def test_config_value_the_model_rejects_keeps_its_cause():
+    pytest.importorskip("transformers")
+    with pytest.raises(netcost.NetcostError) as info:
+        resolve("hf:llama:hidden_size=65,num_attention_heads=4,num_hidden_layers=1")
+    message = str(info.value)
+    assert message.startswith("hf:llama: the config rejects")
+    assert "not a multiple of the number of attention heads" in message
+    assert "\n" not in message
+
+
+def test_import_error_names_the_missing_package():
+    from netcost.sources import cause
+
+    error = ImportError("\nLayoutLMv2Model requires the detectron2 library but it was not found.")
+    assert cause(error) == "LayoutLMv2Model requires the detectron2 library but it was not found."

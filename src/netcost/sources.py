@@ -116,8 +116,19 @@ def _on_meta(build: Any, *args: Any, **kwargs: Any) -> nn.Module:
             return build(*args, **kwargs)
     except Exception as error:
         raise NetcostError(
-            f"building {name} failed: {type(error).__name__}: {str(error).splitlines()[0]}"
+            f"building {name} failed: {type(error).__name__}: {cause(error)}"
         ) from None
+
+
+def cause(error: BaseException) -> str:
+    """The first non-empty line of an error's message (transformers' ImportErrors start with a
+    blank line, before the package they need)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    if lines[0].endswith(":") and len(lines) > 1:  # 'validation error for ...:' then the reason
+        return f"{lines[0]} {lines[1]}"
+    return lines[0]
 
 
 def _torchvision(name: str) -> Resolved:
@@ -173,14 +184,38 @@ def _hf(text: str) -> Resolved:
     transformers = require("transformers", "hf")
     model_type, _, overrides = text.partition(":")
     kwargs = _overrides(overrides)
+    known = list(transformers.CONFIG_MAPPING.keys())
+    if model_type not in known:
+        raise _unknown("transformers", model_type, known)
+    _check_config_keys(transformers.CONFIG_MAPPING[model_type], model_type, kwargs)
     try:
         config = transformers.AutoConfig.for_model(model_type, **kwargs)
-    except ValueError:
-        known = list(transformers.CONFIG_MAPPING.keys())
-        raise _unknown("transformers", model_type, known) from None
+    except Exception as error:
+        raise NetcostError(
+            f"hf:{model_type}: the config rejects {overrides!r}: {type(error).__name__}: "
+            f"{cause(error)}"
+        ) from None
     model = _on_meta(transformers.AutoModel.from_config, config)
     names, specs = hf_inputs(model, config)
     return Resolved(model.eval(), model_type, specs, names)
+
+
+def _check_config_keys(config_class: Any, model_type: str, kwargs: dict[str, Any]) -> None:
+    """A key the config does not know would be stored and ignored: refuse it, with the close
+    matches among the default config's attributes (and their aliases)."""
+    if not kwargs:
+        return
+    try:
+        default = config_class()
+    except Exception:  # a config that cannot be built without arguments: nothing to check
+        return
+    known = set(vars(default)) | set(getattr(config_class, "attribute_map", {}))
+    known |= {n for n in dir(config_class) if not n.startswith("_")}
+    for key in kwargs:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise NetcostError(f"hf:{model_type} has no config key {key!r}{hint}")
 
 
 def hf_inputs(model: nn.Module, config: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -1,0 +1,235 @@
+"""The zoo sweep: netcost over every model timm, torchvision and transformers list, as a user.
+
+    python benchmarks/zoo.py                          # all three libraries (hours on 2 cores)
+    python benchmarks/zoo.py --libs torchvision       # one library
+    python benchmarks/zoo.py --libs hf --match moe    # names containing a word
+    python benchmarks/zoo.py --summary                # the table from the results file alone
+
+Each model runs in its own subprocess with a time limit, built the way the CLI builds it
+(`torchvision:NAME`, `timm:NAME`, `hf:MODEL_TYPE`) at the CLI's default input. For each it
+records: the outcome (complete, incomplete — an op named as not counted — or error, with its
+one-line message), MACs and parameters, the parameters of the built model, MACs from
+PyTorch's FlopCounterMode on the meta device at the same input (÷ 2; where that can run), and
+whether the model was left untouched (no fake tensor reachable from any module, every
+parameter and buffer the same object). Results go to benchmarks/zoo_results.jsonl, one line a
+model; the summary (outcomes per library, agreement with FlopCounterMode, failure classes) is
+printed and written to benchmarks/zoo_summary.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "zoo_results.jsonl"
+SUMMARY = HERE / "zoo_summary.md"
+LIBS = ("torchvision", "timm", "hf")
+
+
+def names(lib: str) -> list[str]:
+    if lib == "torchvision":
+        from torchvision import models
+
+        return [f"torchvision:{n}" for n in models.list_models()]
+    if lib == "timm":
+        import timm
+
+        return [f"timm:{n}" for n in timm.list_models()]
+    import transformers
+
+    return [f"hf:{n}" for n in transformers.CONFIG_MAPPING]
+
+
+def _fake_tensors_reachable(model: Any) -> bool:
+    from torch._subclasses.fake_tensor import FakeTensor
+
+    seen: set[int] = set()
+    todo: list[tuple[Any, int]] = [(m, 0) for m in model.modules()]
+    while todo:
+        obj, depth = todo.pop()
+        if id(obj) in seen or depth > 6:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, FakeTensor):
+            return True
+        if isinstance(obj, dict):
+            todo += [(v, depth + 1) for v in obj.values()]
+        elif isinstance(obj, list | tuple | set):
+            todo += [(v, depth + 1) for v in obj]
+        elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+            todo += [(v, depth + 1) for v in vars(obj).values()]
+    return False
+
+
+def one(source: str) -> dict[str, Any]:
+    """Analyse one model (runs in the worker subprocess)."""
+    import torch
+
+    import netcost
+    from netcost.cli import _inputs  # the CLI's own way of feeding a model
+    from netcost.errors import NetcostError
+    from netcost.inputs import parse_input
+    from netcost.sources import resolve
+
+    row: dict[str, Any] = {"source": source}
+    start = time.perf_counter()
+    try:
+        resolved = resolve(source)
+    except NetcostError as error:
+        return row | {"outcome": "build_error", "error": str(error)}
+    except Exception as error:
+        return row | {"outcome": "build_error", "error": f"{type(error).__name__}: {error}"}
+    model = resolved.model
+    row["built_params"] = sum(p.numel() for p in model.parameters())
+    state = {k: v for k, v in model.state_dict(keep_vars=True).items()}
+    try:
+        shapes = [parse_input(s) for s in resolved.inputs]
+        inputs = _inputs(shapes, resolved.kwarg_names)
+        with torch.no_grad():
+            report = netcost.analyze(model, inputs)
+    except NetcostError as error:
+        return row | {"outcome": "error", "error": str(error)}
+    except Exception as error:
+        return row | {"outcome": "error", "error": f"unexpected {type(error).__name__}: {error}"}
+    row["seconds"] = round(time.perf_counter() - start, 2)
+    after = model.state_dict(keep_vars=True)
+    row["untouched"] = after.keys() == state.keys() and all(after[k] is v for k, v in state.items())
+    row["untouched"] = row["untouched"] and not _fake_tensors_reachable(model)
+    row |= {
+        "outcome": "complete" if report.complete else "incomplete",
+        "macs": report.total.cost.macs,
+        "params": report.total.params,
+        "execution": report.execution,
+        "uncounted": sorted({d.op for d in report.diagnostics if d.kind == "uncounted_op"}),
+        "scenario": any(d.kind == "scenario" for d in report.diagnostics),
+    }
+    row["flopcounter_macs"] = _flop_counter(model, inputs)
+    return row
+
+
+def _flop_counter(model: Any, inputs: Any) -> int | None:
+    """PyTorch's FlopCounterMode on the meta device, ÷ 2; None where it cannot run."""
+    import torch
+    from torch.utils._pytree import tree_map
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def meta(t: Any) -> Any:
+        return t.to("meta") if isinstance(t, torch.Tensor) else t
+
+    try:
+        model = model.to("meta")
+        args, kwargs = (inputs, {}) if not isinstance(inputs, dict) else ((), inputs)
+        args = args if isinstance(args, tuple) else (args,)
+        counter = FlopCounterMode(display=False)
+        with torch.no_grad(), counter:
+            model(*tree_map(meta, args), **tree_map(meta, kwargs))
+        return counter.get_total_flops() // 2
+    except Exception:
+        return None
+
+
+def sweep(sources: list[str], timeout: int, jobs: int) -> None:
+    done = set()
+    if RESULTS.exists():
+        done = {json.loads(line)["source"] for line in RESULTS.read_text().splitlines() if line}
+    todo = [s for s in sources if s not in done]
+    print(f"{len(todo)} to run ({len(done)} already in {RESULTS.name})", file=sys.stderr)
+
+    def run(source: str) -> dict[str, Any]:
+        try:
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", source],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+            lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+            if lines:
+                return json.loads(lines[-1])
+            tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+            return {"source": source, "outcome": "crash", "error": tail[:300]}
+        except subprocess.TimeoutExpired:
+            return {"source": source, "outcome": "timeout", "error": f"over {timeout} s"}
+
+    with ThreadPoolExecutor(jobs) as pool, RESULTS.open("a") as results:
+        for i, row in enumerate(pool.map(run, todo), 1):
+            results.write(json.dumps(row) + "\n")
+            results.flush()
+            print(f"[{i}/{len(todo)}] {row['source']}: {row['outcome']}", file=sys.stderr)
+
+
+def _class(error: str) -> str:
+    """A failure class: the message with names, numbers and shapes blanked."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", error)
+    text = re.sub(r"\b[\w.]+ \([\w]+\): ", "LAYER: ", text)
+    text = re.sub(r"\d+", "N", text)
+    return text[:110]
+
+
+def summary() -> str:
+    rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line]
+    lines = [
+        "| library | models | complete | incomplete | errors | untouched | MACs = FlopCounterMode"
+        " | MACs ≠ | params = built |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    failures: Counter[tuple[str, str]] = Counter()
+    uncounted: Counter[str] = Counter()
+    for lib in LIBS:
+        mine = [r for r in rows if r["source"].split(":")[0] == lib]
+        if not mine:
+            continue
+        outcomes = Counter(r["outcome"] for r in mine)
+        ran = [r for r in mine if r["outcome"] in ("complete", "incomplete")]
+        compared = [r for r in ran if r.get("flopcounter_macs") is not None]
+        equal = sum(r["macs"] == r["flopcounter_macs"] for r in compared)
+        errors = sum(n for o, n in outcomes.items() if o not in ("complete", "incomplete"))
+        lines.append(
+            f"| {lib} | {len(mine)} | {outcomes['complete']} | {outcomes['incomplete']} | "
+            f"{errors} | {sum(bool(r.get('untouched')) for r in ran)}/{len(ran)} | "
+            f"{equal}/{len(compared)} | {len(compared) - equal} | "
+            f"{sum(r['params'] == r['built_params'] for r in ran)}/{len(ran)} |"
+        )
+        for r in mine:
+            if r["outcome"] not in ("complete", "incomplete"):
+                failures[(lib, f"{r['outcome']}: {_class(r.get('error', ''))}")] += 1
+            for op in r.get("uncounted", []):
+                uncounted[f"{lib}: {op}"] += 1
+    lines += ["", "Failure classes (count, library, message with names and numbers blanked):", ""]
+    lines += [f"- {n} × {lib}: {text}" for (lib, text), n in failures.most_common()]
+    lines += ["", "Ops named as not counted (models):", ""]
+    lines += [f"- {n} × {op}" for op, n in uncounted.most_common()]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--libs", default=",".join(LIBS))
+    parser.add_argument("--match", default="", help="only names containing this")
+    parser.add_argument("--timeout", type=int, default=300, help="seconds per model")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--summary", action="store_true", help="only print the summary")
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one)))
+        return
+    if not args.summary:
+        sources = [s for lib in args.libs.split(",") for s in names(lib) if args.match in s]
+        sweep(sources, args.timeout, args.jobs)
+    text = summary()
+    SUMMARY.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
