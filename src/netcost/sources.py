@@ -138,7 +138,27 @@ def _torchvision(name: str) -> Resolved:
         raise _unknown("torchvision", name, known)
     crop = torchvision_crop(name)
     model = torchvision_model(name)
-    return Resolved(model, name, (f"1x3x{crop}x{crop}",))
+    return Resolved(model, name, torchvision_inputs(name, crop))
+
+
+#: Clip length for torchvision's video models: their published `_ops` are for 16-frame clips.
+VIDEO_FRAMES = 16
+#: Frame size for optical flow: torchvision's RAFT example resizes image pairs to 520 × 960
+#: (RAFT needs sides divisible by 8).
+FLOW_SIZE = (520, 960)
+
+
+def torchvision_inputs(name: str, crop: int) -> tuple[str, ...]:
+    """One image at the crop size; a 16-frame clip for video models; two frames for optical
+    flow."""
+    from torchvision import models
+
+    if name in models.list_models(module=models.video):
+        return (f"1x3x{VIDEO_FRAMES}x{crop}x{crop}",)
+    if name in models.list_models(module=models.optical_flow):
+        h, w = FLOW_SIZE
+        return (f"1x3x{h}x{w}", f"1x3x{h}x{w}")
+    return (f"1x3x{crop}x{crop}",)
 
 
 def torchvision_model(name: str) -> nn.Module:
