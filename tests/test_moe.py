@@ -32,3 +32,40 @@ def test_mixtral_costs_top_k_experts_per_token():
     per_token = projections + h * experts + k * 3 * h * f
     attention = heads * sum(i + 1 for i in range(tokens)) * 2 * head_dim
     assert r.total.macs == layers * (tokens * per_token + attention)
+
+
+def test_active_params_count_top_k_of_each_layers_experts():
+    """Qwen3-MoE: each token uses k of E experts per layer; everything else is shared."""
+    h, f, experts, k, layers, vocab = 32, 24, 8, 2, 2, 50
+    heads, kv_heads, head_dim = 4, 2, 8
+    source = (
+        f"hf:qwen3_moe:hidden_size={h},moe_intermediate_size={f},num_experts={experts},"
+        f"num_experts_per_tok={k},num_hidden_layers={layers},vocab_size={vocab},"
+        f"num_attention_heads={heads},num_key_value_heads={kv_heads},"
+        "decoder_sparse_step=1,mlp_only_layers=[]"
+    )
+    import torch
+
+    from netcost.inputs import shape_only
+
+    model = resolve(source).model
+    r = netcost.analyze(model, {"input_ids": shape_only((1, 8), torch.int64)})
+    expert = 3 * h * f  # gate, up and down projections of one expert
+    # q, o (heads), k, v (kv heads), and the q and k RMS norms over head_dim
+    attention = h * heads * head_dim * 2 + h * kv_heads * head_dim * 2 + 2 * head_dim
+    per_layer_shared = attention + h * experts + 2 * h  # + router + two RMS norms
+    shared = vocab * h + layers * per_layer_shared + h  # + embeddings and the final norm
+    assert r.total.params == shared + layers * experts * expert
+    assert r.total.active_params == shared + layers * k * expert
+    assert r.total.routing == (
+        f"top-{k} of {experts} experts in {layers} expert layers (config.num_experts_per_tok)"
+    )
+    d = r.to_dict()["total"]
+    assert (d["active_params"], d["routing"]) == (r.total.active_params, r.total.routing)
+
+
+def test_dense_model_has_no_active_params_line():
+    from torch import nn
+
+    r = netcost.analyze(nn.Linear(4, 4), input_size=(1, 4))
+    assert r.total.active_params is None and r.to_dict()["total"]["routing"] is None

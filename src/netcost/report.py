@@ -113,6 +113,8 @@ class Totals:
     buffer_bytes: int
     cost: Cost
     activation_bytes: int = 0  # every leaf layer's outputs, summed: the activations written
+    active_params: int | None = None  # those one token uses (mixture of experts), if known
+    routing: str = ""  # how active_params was counted: "top-2 of 8 experts in 32 layers (...)"
 
     @property
     def macs(self) -> int:

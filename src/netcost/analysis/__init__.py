@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from netcost.analysis import conventions
 from netcost.analysis.conv_arithmetic import warnings_for
+from netcost.analysis.experts import active_params
 from netcost.analysis.memory import inference_memory, live_after_layers
 from netcost.analysis.receptive_field import layer_fields
 from netcost.analysis.scenario import scenario_diagnostics
@@ -72,6 +73,7 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
         buffer_bytes=trace.buffers_bytes,
         cost=grand,
         activation_bytes=sum(m.activation_bytes for m in modules if m.is_leaf),
+        **active_params(trace),
     )
     ops = tuple(
         OpSummary(op, family, calls, cost)

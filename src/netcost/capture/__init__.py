@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from netcost.capture.experts import find_experts
 from netcost.capture.precision import PRECISIONS, autocast, check_choice, stored_dtype
 from netcost.capture.recorder import (
     Failure,
@@ -120,6 +121,7 @@ def _capture(
         grad_enabled=torch.is_grad_enabled(),
         params=params,
         buffers_bytes=buffers_bytes(model, stored),
+        experts=find_experts(model),
     )
     if execution == "real":
         calls, events, inputs, (allocated, freed), kept = _run(

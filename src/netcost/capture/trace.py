@@ -69,6 +69,34 @@ class Kept:
 
 
 @dataclass(frozen=True)
+class ExpertLayer:
+    """One mixture-of-experts layer: its module, how many experts, their parameters together."""
+
+    path: str
+    experts: int
+    params: int
+
+
+@dataclass(frozen=True)
+class Experts:
+    """A model's expert layers and its routing: each token uses `top_k` experts of each layer
+    (None: not found); `source` names where top-k was read."""
+
+    layers: tuple[ExpertLayer, ...]
+    top_k: int | None
+    source: str
+
+    @property
+    def inactive_params(self) -> int | None:
+        """Parameters one token does not use: (E − k) of each layer's E experts."""
+        if self.top_k is None:
+            return None
+        return sum(
+            layer.params // layer.experts * (layer.experts - self.top_k) for layer in self.layers
+        )
+
+
+@dataclass(frozen=True)
 class ParamInfo:
     numel: int
     trainable: bool
@@ -109,6 +137,7 @@ class Trace:
     execution: str  # "fake" or "real"
     notes: list[str] = field(default_factory=list)
     kept: list[Kept] = field(default_factory=list)  # value-dependent ops under the scenario
+    experts: Experts | None = None  # mixture-of-experts layers, when the model has them
     grad_enabled: bool = False  # autograd on during capture: saved tensors are not followed
     allocated: list[int] = field(default_factory=list)  # bytes of new storages op i created
     freed: list[int] = field(default_factory=list)  # bytes released after op i

@@ -72,6 +72,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "bytes_read": t.cost.bytes_read,
             "bytes_written": t.cost.bytes_written,
             "activation_bytes": t.activation_bytes,
+            "active_params": t.active_params,
+            "routing": t.routing or None,
         },
         "layers": [_layer(m) for m in report.layers],
         "modules": [_module(m) for m in report.modules],

@@ -4,7 +4,7 @@ markdown so the three never disagree."""
 from __future__ import annotations
 
 from netcost import text as fmt
-from netcost.report import Layer, Report
+from netcost.report import Layer, Report, Totals
 
 COLUMNS = ("Layer", "Type", "Output shape", "RF/jump", "Trainable", "Params", "MACs", "% MACs",
            "FLOPs", "Activations", "Bytes moved")  # fmt: skip
@@ -64,6 +64,15 @@ def _field(m: Layer) -> str:
     return "-" if f is None else fmt.field(f.size, f.jump, f.exact)
 
 
+def _active(t: Totals) -> list[str]:
+    """Mixture of experts: the parameters one token uses, and the routing that says so."""
+    if not t.routing:
+        return []
+    if t.active_params is None:
+        return [f"Active params per token: unknown ({t.routing})"]
+    return [f"Active params per token: {fmt.count(t.active_params)} ({t.routing})"]
+
+
 def summary_lines(report: Report) -> list[str]:
     t = report.total
     inputs = ", ".join(f"{i.name} {fmt.shape(i.shape)} {i.dtype}" for i in report.inputs)
@@ -71,6 +80,7 @@ def summary_lines(report: Report) -> list[str]:
         f"Input: {inputs or '-'}",
         f"Params: {fmt.count(t.params)} ({fmt.count(t.trainable_params)} trainable, "
         f"{fmt.count(t.params - t.trainable_params)} frozen), {fmt.binary_size(t.param_bytes)}",
+        *_active(t),
         f"Activations written: {fmt.binary_size(t.activation_bytes)} (every layer's outputs)",
         f"MACs: {fmt.count(t.cost.macs)}",
         f"FLOPs: {fmt.count(t.cost.flops)}  ({report.convention} convention)",
