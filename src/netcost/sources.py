@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from netcost.errors import NetcostError
+from netcost.hf_inputs import hf_inputs
 
 EXTRAS = {"vision": "torchvision", "timm": "timm", "hf": "transformers"}
 
@@ -103,11 +104,13 @@ def _example(name: str) -> Resolved:
     return Resolved(example.factory(), name, example.inputs)
 
 
-def _on_meta(build: Any, *args: Any, **kwargs: Any) -> nn.Module:
+def _on_meta(build: Any, *args: Any, label: str | None = None, **kwargs: Any) -> nn.Module:
     """Build without allocating or initialising weights; models whose constructor reads tensor
     values (torchvision's regnets) are built on the CPU instead. A constructor that fails (one
     that wants to download something, say) is reported in one line."""
-    name = args[0] if args and isinstance(args[0], str) else getattr(build, "__name__", "model")
+    name = label or (
+        args[0] if args and isinstance(args[0], str) else getattr(build, "__name__", "model")
+    )
     try:
         try:
             with torch.device("meta"):
@@ -215,9 +218,22 @@ def _hf(text: str) -> Resolved:
             f"hf:{model_type}: the config rejects {overrides!r}: {type(error).__name__}: "
             f"{cause(error)}"
         ) from None
-    model = _on_meta(transformers.AutoModel.from_config, config)
+    model = _on_meta(_hf_builder(transformers, config), config, label=f"hf:{model_type}")
     names, specs = hf_inputs(model, config)
     return Resolved(model.eval(), model_type, specs, names)
+
+
+def _hf_builder(transformers: Any, config: Any) -> Any:
+    """AutoModel, or for a config AutoModel does not map (a tower's own config, say
+    `Aimv2TextConfig`) the model class of the same name (`Aimv2TextModel`)."""
+    mapping = transformers.MODEL_MAPPING
+    if type(config) in mapping:
+        return transformers.AutoModel.from_config
+    name = type(config).__name__.removesuffix("Config") + "Model"
+    cls = getattr(transformers, name, None)
+    if cls is None:
+        return transformers.AutoModel.from_config  # its own error names the config class
+    return cls
 
 
 def _check_config_keys(config_class: Any, model_type: str, kwargs: dict[str, Any]) -> None:
@@ -236,24 +252,6 @@ def _check_config_keys(config_class: Any, model_type: str, kwargs: dict[str, Any
             close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.6)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise NetcostError(f"hf:{model_type} has no config key {key!r}{hint}")
-
-
-def hf_inputs(model: nn.Module, config: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Default inputs by the model's main input: 128 tokens (and as many decoder tokens for
-    encoder-decoders), one image at the config's size, or one 30-second log-mel window."""
-    main = getattr(model, "main_input_name", "input_ids")
-    if main == "pixel_values":
-        size = getattr(config, "image_size", 224)
-        h, w = (size, size) if isinstance(size, int) else tuple(size)
-        spec = f"1x{getattr(config, 'num_channels', 3)}x{h}x{w}"
-    elif main == "input_features":
-        frames = 2 * getattr(config, "max_source_positions", 1500)
-        spec = f"1x{getattr(config, 'num_mel_bins', 80)}x{frames}"
-    else:
-        main, spec = "input_ids", "1x128:int64"
-    if getattr(config, "is_encoder_decoder", False):
-        return (main, "decoder_input_ids"), (spec, "1x128:int64")
-    return (main,), (spec,)
 
 
 def _overrides(text: str) -> dict[str, Any]:

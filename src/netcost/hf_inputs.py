@@ -1,0 +1,117 @@
+"""Default inputs for a transformers model, from its forward signature and its config.
+
+Every tensor argument the forward requires gets a tensor, and so does each modality of a
+multi-modal model (a CLIP-like model without its image has not been analysed): tokens for text
+(128, or fewer where the text config allows fewer positions), an image at the vision config's
+size (a clip of `num_frames` for video models), one second of 16 kHz audio or the feature layout
+the audio config describes, layout boxes, decoder tokens for encoder-decoders. The command line
+prints which inputs were used, so `--input` can change them.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from torch import nn
+
+TOKENS = 128
+AUDIO_SAMPLES = 16_000  # one second at 16 kHz, what wav2vec2-style models take
+POSITION_KEYS = ("max_position_embeddings", "n_positions", "max_text_len", "max_seq_len")
+TEXT_INPUTS = ("input_ids",)
+IMAGE_INPUTS = ("pixel_values",)
+AUDIO_INPUTS = ("input_values", "input_features")
+
+
+def _sub(config: Any, *names: str) -> Any:
+    """The first nested config of those names, else the config itself."""
+    for name in names:
+        sub = getattr(config, name, None)
+        if sub is not None and not isinstance(sub, dict):
+            return sub
+    return config
+
+
+def _forward_params(model: nn.Module) -> dict[str, inspect.Parameter]:
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {n: p for n, p in params.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
+def tokens(config: Any) -> int:
+    """128, or the text config's position limit when smaller (CLIP's text tower: 77)."""
+    text = _sub(config, "text_config", "decoder")
+    limits = [getattr(text, k) for k in POSITION_KEYS if isinstance(getattr(text, k, None), int)]
+    return min([TOKENS, *[n for n in limits if n > 0]])
+
+
+def image(config: Any) -> str:
+    vision = _sub(config, "vision_config", "backbone_config")
+    size = getattr(vision, "image_size", None) or getattr(config, "image_size", None) or 224
+    h, w = (size, size) if isinstance(size, int) else tuple(size)[-2:]
+    channels = getattr(vision, "num_channels", None) or getattr(config, "num_channels", 3)
+    frames = getattr(vision, "num_frames", None)
+    if isinstance(frames, int) and frames > 0:  # video: a clip of frames
+        return f"1x{frames}x{channels}x{h}x{w}"
+    return f"1x{channels}x{h}x{w}"
+
+
+def audio(name: str, config: Any) -> str:
+    audio_config = _sub(config, "audio_config", "encoder_config")
+    mel = getattr(audio_config, "num_mel_bins", None)
+    if name == "input_values":
+        length = getattr(audio_config, "max_length", None)
+        if isinstance(mel, int) and isinstance(length, int):  # a spectrogram (AST)
+            return f"1x{length}x{mel}"
+        return f"1x{AUDIO_SAMPLES}"
+    positions = getattr(audio_config, "max_source_positions", None)
+    per_channel = getattr(audio_config, "input_feat_per_channel", None)
+    if isinstance(per_channel, int):  # Speech2Text: frames × features
+        channels = getattr(audio_config, "input_channels", 1)
+        return f"1x{TOKENS * 4}x{per_channel * channels}"
+    frames = 2 * positions if isinstance(positions, int) else 3000  # Whisper's 30 s window
+    return f"1x{mel or 80}x{frames}"
+
+
+def hf_inputs(model: nn.Module, config: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(names, specs) of the inputs to feed `model` by keyword."""
+    params = _forward_params(model)
+    main = getattr(model, "main_input_name", "input_ids")
+    wanted: list[str] = [main] if main in params or not params else []
+    required = [
+        n for n, p in params.items() if p.default is inspect.Parameter.empty and n != "self"
+    ]
+    wanted += [n for n in required if n not in wanted]
+    modalities = (
+        (TEXT_INPUTS, ("text_config",)),
+        (IMAGE_INPUTS, ("vision_config",)),
+        (AUDIO_INPUTS, ("audio_config",)),
+    )
+    if sum(any(hasattr(config, c) for c in keys) for _, keys in modalities) > 1:
+        for names, keys in modalities:  # a multi-modal model: every tower it has
+            if any(hasattr(config, c) for c in keys):
+                wanted += [n for n in names if n in params and n not in wanted][:1]
+    if getattr(config, "is_encoder_decoder", False) and "decoder_input_ids" in params:
+        wanted.append("decoder_input_ids")
+    if "bbox" in params:  # layout models read a box per token
+        wanted.append("bbox")
+    specs = [spec_for(name, config) for name in dict.fromkeys(wanted)]
+    names = tuple(n for n, s in zip(dict.fromkeys(wanted), specs, strict=True) if s is not None)
+    return names, tuple(s for s in specs if s is not None)
+
+
+def spec_for(name: str, config: Any) -> str | None:
+    """The spec of one named input, or None for an argument netcost cannot make up."""
+    if name in ("input_ids", "decoder_input_ids", "token_type_ids"):
+        return f"1x{tokens(config)}:int64"
+    if name in ("pixel_values",):
+        return image(config)
+    if name in AUDIO_INPUTS:
+        return audio(name, config)
+    if name == "bbox":
+        return f"1x{tokens(config)}x4:int64"
+    if name in ("attention_mask", "decoder_attention_mask"):
+        return f"1x{tokens(config)}:int64"
+    return None
