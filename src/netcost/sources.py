@@ -238,33 +238,50 @@ def _hf_builder(transformers: Any, config: Any) -> Any:
 
 def _check_config_keys(config_class: Any, model_type: str, kwargs: dict[str, Any]) -> None:
     """A key the config does not know would be stored and ignored: refuse it, with the close
-    matches among the default config's attributes (and their aliases)."""
+    matches among the default config's attributes (and their aliases); nested configs' keys
+    (`text_config.hidden_size`) against the nested config."""
     if not kwargs:
         return
     try:
         default = config_class()
     except Exception:  # a config that cannot be built without arguments: nothing to check
         return
-    known = set(vars(default)) | set(getattr(config_class, "attribute_map", {}))
-    known |= {n for n in dir(config_class) if not n.startswith("_")}
-    for key in kwargs:
+    _check_keys(default, model_type, kwargs)
+
+
+def _check_keys(config: Any, where: str, kwargs: dict[str, Any]) -> None:
+    cls = type(config)
+    known = set(vars(config)) | set(getattr(cls, "attribute_map", {}))
+    known |= {n for n in dir(cls) if not n.startswith("_")}
+    for key, value in kwargs.items():
         if key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.6)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise NetcostError(f"hf:{model_type} has no config key {key!r}{hint}")
+            raise NetcostError(f"hf:{where} has no config key {key!r}{hint}")
+        nested = getattr(config, key, None)
+        if isinstance(value, dict) and hasattr(nested, "to_dict"):
+            _check_keys(nested, f"{where} {key}", value)
 
 
 def _overrides(text: str) -> dict[str, Any]:
-    """'hidden_size=4096,num_hidden_layers=32' -> {'hidden_size': 4096, ...}."""
+    """'hidden_size=4096,text_config.hidden_size=512' -> {'hidden_size': 4096,
+    'text_config': {'hidden_size': 512}}: a dotted key sets a nested config's value."""
     result: dict[str, Any] = {}
     for item in filter(None, text.split(",")):
         key, eq, value = item.partition("=")
         if not eq:
             raise NetcostError(f"config override {item!r} must be key=value")
         try:
-            result[key.strip()] = ast.literal_eval(value.strip())
+            parsed = ast.literal_eval(value.strip())
         except (ValueError, SyntaxError):
-            result[key.strip()] = value.strip()
+            parsed = value.strip()
+        *outer, leaf = key.strip().split(".")
+        target = result
+        for part in outer:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise NetcostError(f"config override {item!r}: {part} is not a nested config")
+        target[leaf] = parsed
     return result
 
 
