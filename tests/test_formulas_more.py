@@ -149,3 +149,26 @@ def test_weight_norm():
     r = netcost.analyze(layer, torch.randn(2, 4), execution="fake")
     (op,) = [o for o in r.ops if o.op == "aten._weight_norm_interface.default"]
     assert op.cost.flops == 3 * 8 * 4 + 2 * 8
+
+
+def test_quantized_resnet18_costs_its_int8_layers():
+    """torchvision's quantized resnet18 (built int8, as `torchvision:quantized_resnet18` is):
+    the float model's MACs (torchvision publishes 1.814 G for both), conv1 by hand; its packed
+    weights count as (frozen) parameters: BatchNorm is folded into the convs' biases, so one
+    parameter per BatchNorm channel fewer than the float model's 11,689,512."""
+    from netcost.sources import resolve
+
+    model = resolve("torchvision:quantized_resnet18").model
+    r = netcost.analyze(model, input_size=(1, 3, 224, 224))
+    assert r.complete
+    assert r.layer("conv1").cost.macs == 64 * 3 * 7 * 7 * 112 * 112
+    # + bias, ReLU and requantization of every output element
+    assert r.layer("conv1").cost.flops == 2 * 64 * 3 * 7 * 7 * 112 * 112 + 5 * 64 * 112 * 112
+    float_model = resolve("torchvision:resnet18").model
+    float_r = netcost.analyze(float_model, input_size=(1, 3, 224, 224))
+    assert r.total.macs == float_r.total.macs
+    bn_channels = sum(
+        m.num_features for m in float_model.modules() if isinstance(m, nn.BatchNorm2d)
+    )
+    assert r.total.params == 11_689_512 - bn_channels
+    assert r.total.trainable_params == 0

@@ -174,6 +174,8 @@ def torchvision_model(name: str) -> nn.Module:
     from torchvision import models
 
     kwargs: dict[str, Any] = {"weights": None}
+    if name in models.list_models(module=models.quantization):
+        kwargs["quantize"] = True  # int8, as its name says (built and calibrated on the CPU)
     if name.startswith("vit_"):
         kwargs["image_size"] = torchvision_crop(name)
     if "weights_backbone" in inspect.signature(models.get_model_builder(name)).parameters:

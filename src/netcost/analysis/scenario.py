@@ -29,15 +29,23 @@ def scenario_diagnostics(trace: Trace) -> list[Diagnostic]:
         call = trace.calls[k.call] if 0 <= k.call < len(trace.calls) else None
         place = (call.path or call.type) if call is not None else trace.model_name
         groups.setdefault((place, k.op), []).append(k.size)
+    reads = {place: len(sizes) for (place, op), sizes in groups.items() if op == VALUE_READ}
+    if reads:
+        count = sum(reads.values())
+        places = list(reads)
+        shown = ", ".join(places[:SHOWN]) + (
+            f" and {len(places) - SHOWN} more" if len(places) > SHOWN else ""
+        )
+        text = (
+            f"{shown}: read {count:,} tensor value{'s' * (count != 1)} into Python "
+            f"({trace.execution} execution: sizes that follow depend on them)"
+        )
+        found.append(Diagnostic("scenario", text, op=VALUE_READ, count=count, layers=tuple(places)))
     for (place, op), sizes in groups.items():
         if op == VALUE_READ:
-            text = f"{place}: read {len(sizes):,} tensor value{'s' * (len(sizes) != 1)} into Python"
-            text += f" ({trace.execution} execution: sizes that follow depend on them)"
-        else:
-            shown = ", ".join(f"{s:,}" for s in sizes[:SHOWN]) + (
-                ", ..." if len(sizes) > SHOWN else ""
-            )
-            times = f"{len(sizes)}× " if len(sizes) > 1 else ""
-            text = f"{place}: {times}{op} kept {shown}"
+            continue
+        shown = ", ".join(f"{s:,}" for s in sizes[:SHOWN]) + (", ..." if len(sizes) > SHOWN else "")
+        times = f"{len(sizes)}× " if len(sizes) > 1 else ""
+        text = f"{place}: {times}{op} kept {shown}"
         found.append(Diagnostic("scenario", text, op=op, count=len(sizes), layers=(place,)))
     return found

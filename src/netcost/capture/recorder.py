@@ -24,6 +24,7 @@ from netcost.capture.kernels import cpu_only
 from netcost.capture.lifetimes import Ledger, per_op
 from netcost.capture.scenario import keep_all
 from netcost.capture.specs import bind, plain, spec_of, tensor_specs, tensors_in
+from netcost.capture.state import packed_weights
 from netcost.capture.trace import Kept, ModuleCall, OpEvent
 
 #: Reading a tensor's value into Python (.item(), int(t), if t: ...).
@@ -182,7 +183,13 @@ class ModuleTracker:
         self._counts: Counter[int] = Counter()
         # Read before the run: functional_call swaps the parameters for stand-ins during it.
         self._params = {
-            id(m): tuple(k for k in dict.fromkeys(id(p) for p in m.parameters()) if k in param_keys)
+            id(m): tuple(
+                k
+                for k in dict.fromkeys(
+                    [id(p) for p in m.parameters()] + [id(w) for _, w in packed_weights(m)]
+                )
+                if k in param_keys
+            )
             for m in model.modules()
         }
 

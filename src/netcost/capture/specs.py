@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch.utils._pytree import tree_leaves
 
-from netcost.capture.trace import TensorSpec
+from netcost.capture.trace import PackedWeight, TensorSpec
 
 _DTYPES: dict[torch.dtype, tuple[str, int]] = {}
 
@@ -71,9 +71,26 @@ def plain(value: Any) -> Any:
         return tuple([plain(v) for v in value])
     if isinstance(value, torch.dtype | torch.device | torch.layout | torch.memory_format):
         return str(value).removeprefix("torch.")
+    if isinstance(value, torch.ScriptObject):
+        return packed(value)
     if isinstance(value, torch.SymInt | torch.SymFloat | torch.SymBool):
         return value.node.hint if hasattr(value.node, "hint") else value
     return value
+
+
+def packed(value: torch.ScriptObject) -> Any:
+    """Quantized ops' prepacked weights as a PackedWeight (other script objects as they are)."""
+    try:
+        if not value._has_method("unpack"):
+            return value
+        weight, bias = value.unpack()
+        groups = value.groups() if value._has_method("groups") else 1
+        transposed = bool(value.transpose()) if value._has_method("transpose") else False
+    except Exception:  # a packed object of another kind
+        return value
+    return PackedWeight(
+        spec_of(weight), spec_of(bias) if bias is not None else None, groups, transposed
+    )
 
 
 def tensor_specs(value: Any) -> tuple[TensorSpec, ...]:

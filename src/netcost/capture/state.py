@@ -35,7 +35,25 @@ def param_table(model: nn.Module, dtype: Any = None) -> dict[int, ParamInfo]:
     table: dict[int, ParamInfo] = {}
     for name, p in model.named_parameters():
         table[id(p)] = ParamInfo(p.numel(), p.requires_grad, p.numel() * _itemsize(p, dtype), name)
+    for name, packed in packed_weights(model):
+        tensors = [t for t in packed.unpack() if isinstance(t, torch.Tensor)]
+        numel = sum(t.numel() for t in tensors)
+        table[id(packed)] = ParamInfo(numel, False, sum(t.nbytes for t in tensors), name)
     return table
+
+
+def packed_weights(module: nn.Module, recurse: bool = True) -> list[tuple[str, Any]]:
+    """Quantized layers' prepacked weights (torch.ao keeps them as script objects, not
+    parameters): (name, object) for each, found in module attributes and one wrapper deep."""
+    found: list[tuple[str, Any]] = []
+    modules = module.named_modules() if recurse else [("", module)]
+    for path, m in modules:
+        for key, value in vars(m).items():
+            inner = getattr(value, "_packed_params", None) if isinstance(value, nn.Module) else None
+            for obj in (value, inner):
+                if isinstance(obj, torch.ScriptObject) and obj._has_method("unpack"):
+                    found.append((f"{path}.{key}" if path else key, obj))
+    return found
 
 
 def buffers_bytes(model: nn.Module, dtype: Any = None) -> int:

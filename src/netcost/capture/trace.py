@@ -47,6 +47,16 @@ class TensorSpec:
 
 
 @dataclass(frozen=True)
+class PackedWeight:
+    """A quantized op's prepacked weight (torch.ao's packed params), as specs."""
+
+    weight: TensorSpec
+    bias: TensorSpec | None
+    groups: int = 1
+    transposed: bool = False
+
+
+@dataclass(frozen=True)
 class OpEvent:
     """One aten op as it ran: arguments bound by name (tensors as TensorSpec) and its results."""
 

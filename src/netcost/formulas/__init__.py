@@ -16,6 +16,7 @@ from netcost.formulas import (  # noqa: F401  (registration happens at import)
     norm,
     pointwise,
     pool,
+    quantized,
     reduction,
     rnn,
     selection,
