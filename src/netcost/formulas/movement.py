@@ -19,7 +19,9 @@ replication_pad1d replication_pad2d replication_pad3d
 index_select gather index _unsafe_index index_put index_put_ _index_put_impl_
 flip roll repeat slice_scatter select_scatter diagonal_scatter as_strided_scatter
 narrow_copy im2col pixel_shuffle pixel_unshuffle channel_shuffle native_channel_shuffle
-tril triu masked_scatter scatter lift_fresh_copy _local_scalar_dense
+tril triu masked_scatter masked_scatter_ scatter scatter_ index_fill index_fill_
+index_copy index_copy_
+lift_fresh_copy _local_scalar_dense
 zeros ones full fill fill_ zero_ zeros_like ones_like full_like new_zeros new_ones new_full
 arange linspace logspace scalar_tensor eye
 rand randn randint rand_like randn_like randint_like normal uniform_ normal_ bernoulli
@@ -37,7 +39,15 @@ def copy(*, out: Any, **_: object) -> Cost:
     return Cost()
 
 
-@formula(aten.scatter_add, aten.scatter_add_, aten.scatter_reduce, aten.index_add, aten.col2im)
+@formula(
+    aten.scatter_add,
+    aten.scatter_add_,
+    aten.scatter_reduce,
+    aten.scatter_reduce_,
+    aten.index_add,
+    aten.index_add_,
+    aten.col2im,
+)
 def scatter_accumulate(*, out: Any, **args: Any) -> Cost:
     """Accumulating scatters: one add per source element."""
     src = args.get("src", args.get("source", args.get("self")))
