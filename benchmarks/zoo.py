@@ -75,7 +75,6 @@ def one(source: str) -> dict[str, Any]:
     import torch
 
     import netcost
-    from netcost.cli import _inputs  # the CLI's own way of feeding a model
     from netcost.errors import NetcostError
     from netcost.inputs import parse_input
     from netcost.sources import resolve
@@ -93,7 +92,7 @@ def one(source: str) -> dict[str, Any]:
     state = {k: v for k, v in model.state_dict(keep_vars=True).items()}
     try:
         shapes = [parse_input(s) for s in resolved.inputs]
-        inputs = _inputs(shapes, resolved.kwarg_names)
+        inputs = resolved.example_inputs(shapes)  # as the CLI feeds it
         with torch.no_grad():
             report = netcost.analyze(model, inputs)
     except NetcostError as error:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 import netcost
-from netcost.cli import _inputs
 from netcost.inputs import parse_input
 from netcost.sources import resolve
 
@@ -27,7 +26,7 @@ def analyse(source: str) -> tuple[netcost.Report, tuple[str, ...], tuple[str, ..
     import torch
 
     with torch.no_grad():
-        report = netcost.analyze(resolved.model, _inputs(shapes, resolved.kwarg_names))
+        report = netcost.analyze(resolved.model, resolved.example_inputs(shapes))
     return report, resolved.kwarg_names, resolved.inputs
 
 
@@ -72,3 +71,53 @@ def test_nested_config_keys_are_checked():
 def test_a_towers_own_config_builds_its_model():
     r, names, _ = analyse("hf:clip_text_model:num_hidden_layers=1")
     assert names == ("input_ids",) and r.model == "CLIPTextModel"
+
+
+TINY_LLAVA = (
+    "hf:llava:vision_config.hidden_size=32,vision_config.intermediate_size=64,"
+    "vision_config.num_hidden_layers=2,vision_config.num_attention_heads=2,"
+    "vision_config.image_size=32,vision_config.patch_size=8,"
+    "text_config.hidden_size=64,text_config.intermediate_size=96,"
+    "text_config.num_hidden_layers=1,text_config.num_attention_heads=4,"
+    "text_config.num_key_value_heads=4,text_config.vocab_size=100,image_token_index=99,"
+    "vision_feature_layer=-1"
+)
+
+
+def test_vision_language_model_gets_its_image_tokens_in_place():
+    """LLaVA replaces one token per image feature: (32 / 8)² = 16 patches (its "default"
+    strategy drops the class token), then 128 text tokens; the language model sees all 144."""
+    resolved = resolve(TINY_LLAVA)
+    assert resolved.inputs == ("1x144:int64", "1x3x32x32")
+    ids = resolved.values["input_ids"]
+    assert ids.shape == (1, 144) and int((ids == 99).sum()) == 16
+    r, _, _ = analyse(TINY_LLAVA)
+    assert r.complete and r.execution == "fake"
+    assert r.layer("language_model.embed_tokens").output_shapes == ((1, 144, 64),)
+    # the projector maps the 16 image features 32 → 64 → 64
+    projector = r.layer("multi_modal_projector").cost.macs
+    assert projector == 16 * (32 * 64 + 64 * 64)
+
+
+def test_masks_on_known_token_ids_are_exact_not_a_scenario():
+    import torch
+    from torch import nn
+
+    class Picks(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Embedding(10, 4)
+
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            x = self.embed(ids)
+            n = int((ids == 5).sum())  # a value read: known, since the ids are
+            return x[ids > 6][:n].sum()
+
+    ids = torch.tensor([[5, 5, 1, 7, 8, 9]])
+    r = netcost.analyze(Picks(), ids, execution="fake")
+    assert r.execution == "fake"
+    lines = [d.message for d in r.diagnostics if d.kind == "scenario"]
+    assert lines == ["Picks: aten.index.Tensor (values known) kept 3"]
+    (total,) = [o for o in r.ops if o.op == "aten.sum.default"]
+    # counting the 6 ids, then summing the first n = 2 of the 3 rows kept, 4 values each
+    assert total.cost.flops == 6 + 2 * 4

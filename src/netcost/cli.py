@@ -228,8 +228,8 @@ def run(argv: list[str] | None = None) -> str:
             )
 
     if args.memory_budget is not None:
-        return _plan(args.memory_budget, shapes, resolved.kwarg_names, analyze_at, args.train)
-    report = analyze_at(_inputs(shapes, resolved.kwarg_names))
+        return _plan(args.memory_budget, shapes, resolved, analyze_at, args.train)
+    report = analyze_at(resolved.example_inputs(shapes))
     if args.plot is not None:
         from netcost.render.plots import save_plot
 
@@ -285,24 +285,15 @@ def _compare(args: argparse.Namespace) -> str:
             raise NetcostError(f"{source}: give its input shape, e.g. {source}@1x3x224x224")
         shapes = [parse_input(s) for s in specs]
         with torch.no_grad():
-            reports.append(analyze(resolved.model, _inputs(shapes, resolved.kwarg_names)))
+            reports.append(analyze(resolved.model, resolved.example_inputs(shapes)))
         labels.append(f"{source} at {', '.join(specs)}")
     return compare(reports, labels, args.stages, args.measure).table(_width())
-
-
-def _inputs(shapes: list[Shaped], names: tuple[str, ...]) -> object:
-    from netcost.inputs import shape_only
-
-    tensors = [shape_only(*s) for s in shapes]
-    if names and len(tensors) <= len(names):
-        return dict(zip(names, tensors, strict=False))
-    return tuple(tensors)
 
 
 def _plan(
     budget_text: str,
     shapes: list[Shaped],
-    names: tuple[str, ...],
+    resolved: Resolved,
     analyze_at: Callable[[object], Report],
     train: bool,
 ) -> str:
@@ -313,7 +304,7 @@ def _plan(
     budget = parse_size(budget_text)
 
     def at(batch: int) -> Report:
-        return analyze_at(_inputs([((batch, *s[1:]), d) for s, d in shapes], names))
+        return analyze_at(resolved.example_inputs([((batch, *s[1:]), d) for s, d in shapes]))
 
     plan = largest_batch(at, budget, train=train)
     what = "a training step" if train else "inference"

@@ -11,8 +11,10 @@ prints which inputs were used, so `--input` can change them.
 from __future__ import annotations
 
 import inspect
+from math import prod
 from typing import Any
 
+import torch
 from torch import nn
 
 TOKENS = 128
@@ -75,8 +77,11 @@ def audio(name: str, config: Any) -> str:
     return f"1x{mel or 80}x{frames}"
 
 
-def hf_inputs(model: nn.Module, config: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(names, specs) of the inputs to feed `model` by keyword."""
+def hf_inputs(
+    model: nn.Module, config: Any
+) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, torch.Tensor]]:
+    """(names, specs, values) of the inputs to feed `model` by keyword; values: inputs whose
+    values matter (a vision-language model's token ids with its image tokens in place)."""
     params = _forward_params(model)
     main = getattr(model, "main_input_name", "input_ids")
     wanted: list[str] = [main] if main in params or not params else []
@@ -97,9 +102,72 @@ def hf_inputs(model: nn.Module, config: Any) -> tuple[tuple[str, ...], tuple[str
         wanted.append("decoder_input_ids")
     if "bbox" in params:  # layout models read a box per token
         wanted.append("bbox")
-    specs = [spec_for(name, config) for name in dict.fromkeys(wanted)]
-    names = tuple(n for n, s in zip(dict.fromkeys(wanted), specs, strict=True) if s is not None)
-    return names, tuple(s for s in specs if s is not None)
+    specs = {name: spec_for(name, config) for name in dict.fromkeys(wanted)}
+    specs = {name: spec for name, spec in specs.items() if spec is not None}
+    values: dict[str, torch.Tensor] = {}
+    if "input_ids" in specs and "pixel_values" in specs:
+        ids = image_token_ids(model, config, specs["pixel_values"])
+        if ids is not None:
+            values["input_ids"] = ids
+            specs["input_ids"] = f"1x{ids.shape[1]}:int64"
+    return tuple(specs), tuple(specs.values()), values
+
+
+IMAGE_TOKEN_KEYS = ("image_token_id", "image_token_index")
+
+
+def image_token_ids(model: nn.Module, config: Any, pixel_spec: str) -> torch.Tensor | None:
+    """Token ids for a vision-language model: one image token per image feature the model
+    makes of the default image (its `get_image_features`, run on fake tensors), then the text
+    tokens. None when the model has no image token or no such method."""
+    image_token = next(
+        (v for k in IMAGE_TOKEN_KEYS if isinstance(v := getattr(config, k, None), int)), None
+    )
+    get_features = getattr(model, "get_image_features", None)
+    if image_token is None or get_features is None:
+        return None
+    features = _image_features(model, config, pixel_spec)
+    if features is None:
+        return None
+    text = _text_token(config, image_token)
+    ids = [image_token] * features + [text] * tokens(config)
+    return torch.tensor([ids], dtype=torch.int64)
+
+
+def _image_features(model: nn.Module, config: Any, pixel_spec: str) -> int | None:
+    """How many feature vectors get_image_features makes of one default image (its rows)."""
+    from netcost.api import analyze
+    from netcost.inputs import parse_input, shape_only
+
+    params = inspect.signature(model.get_image_features).parameters
+    options = {n: getattr(config, n) for n in params if n != "pixel_values" and hasattr(config, n)}
+
+    class Features(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, pixel_values: torch.Tensor) -> Any:
+            out = self.model.get_image_features(pixel_values, **options)
+            return getattr(out, "pooler_output", out)
+
+    try:
+        with torch.no_grad():
+            report = analyze(Features(), (shape_only(*parse_input(pixel_spec)),), execution="fake")
+    except Exception:  # the model's own path will report what is wrong
+        return None
+    shapes = report.modules[0].output_shapes
+    return sum(prod(s[:-1]) for s in shapes) or None
+
+
+def _text_token(config: Any, image_token: int) -> int:
+    """A plain token id: 1, or the first id after it that is no special token of the config."""
+    special = {
+        v
+        for k, v in vars(config).items()
+        if isinstance(v, int) and ("token_id" in k or "token_index" in k)
+    } | {image_token}
+    return next(i for i in range(1, 1 << 20) if i not in special)
 
 
 def spec_for(name: str, config: Any) -> str | None:

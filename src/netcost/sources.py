@@ -17,7 +17,7 @@ import difflib
 import importlib
 import importlib.util
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -45,6 +45,25 @@ class Resolved:
     name: str
     inputs: tuple[str, ...]  # input specs, e.g. ("1x3x224x224",); empty when unknown
     kwarg_names: tuple[str, ...] = ()  # names to pass the inputs by, when not positional
+    #: inputs whose values matter (a VLM's image tokens among its token ids), by name
+    values: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def example_inputs(self, shapes: list[tuple[tuple[int, ...], torch.dtype]]) -> object:
+        """Shape-only tensors of these shapes, by name where the model takes names; a named input
+        with known values keeps them (repeated along the batch when only the batch differs)."""
+        from netcost.inputs import shape_only
+
+        tensors = [shape_only(*s) for s in shapes]
+        for i, (name, t) in enumerate(zip(self.kwarg_names, tensors, strict=False)):
+            value = self.values.get(name)
+            if value is not None and value.dtype == t.dtype and value.shape[1:] == t.shape[1:]:
+                if value.shape[0] == t.shape[0]:
+                    tensors[i] = value
+                elif value.shape[0] == 1:
+                    tensors[i] = value.expand(t.shape).clone()
+        if self.kwarg_names and len(tensors) <= len(self.kwarg_names):
+            return dict(zip(self.kwarg_names, tensors, strict=False))
+        return tuple(tensors)
 
 
 def resolve(source: str) -> Resolved:
@@ -221,8 +240,8 @@ def _hf(text: str) -> Resolved:
             f"{cause(error)}"
         ) from None
     model = _on_meta(_hf_builder(transformers, config), config, label=f"hf:{model_type}")
-    names, specs = hf_inputs(model, config)
-    return Resolved(model.eval(), model_type, specs, names)
+    names, specs, values = hf_inputs(model, config)
+    return Resolved(model.eval(), model_type, specs, names, values)
 
 
 def _hf_builder(transformers: Any, config: Any) -> Any:

@@ -13,7 +13,7 @@ SHOWN = 6
 def scenario_diagnostics(trace: Trace) -> list[Diagnostic]:
     """One line naming the scenario, then one per (layer, op): how often it ran, the sizes it
     produced (value reads: how many values the model read into Python)."""
-    filters = [k for k in trace.kept if k.op != VALUE_READ]
+    filters = [k for k in trace.kept if k.op != VALUE_READ and not k.exact]
     if not trace.kept:
         return []
     found = []
@@ -28,7 +28,8 @@ def scenario_diagnostics(trace: Trace) -> list[Diagnostic]:
     for k in trace.kept:
         call = trace.calls[k.call] if 0 <= k.call < len(trace.calls) else None
         place = (call.path or call.type) if call is not None else trace.model_name
-        groups.setdefault((place, k.op), []).append(k.size)
+        op = f"{k.op} (values known)" if k.exact else k.op
+        groups.setdefault((place, op), []).append(k.size)
     reads = {place: len(sizes) for (place, op), sizes in groups.items() if op == VALUE_READ}
     if reads:
         count = sum(reads.values())

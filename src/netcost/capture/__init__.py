@@ -192,6 +192,8 @@ def _run(
         recorder = FakeRecorder(calls)  # the stand-ins are made in the recording fake mode
 
         def make(t: torch.Tensor) -> torch.Tensor:
+            if has_values(t):
+                return recorder.with_values(t)
             return fake_like(t, stored_dtype(precision, t))
     else:
         recorder, generator = Recorder(calls), torch.Generator().manual_seed(0)
@@ -229,6 +231,19 @@ def _run(
             raise _FakeUnsupported(failure, calls) from error
         raise _model_error(error, failure, calls) from error
     return calls, recorder.events, inputs, recorder.memory(), recorder.kept
+
+
+def has_values(t: torch.Tensor) -> bool:
+    """A real integer or boolean tensor small enough to keep its values on fake tensors."""
+    from netcost.capture.recorder import VALUE_LIMIT
+
+    return (
+        not (t.dtype.is_floating_point or t.dtype.is_complex)
+        and t.device.type != "meta"
+        and not isinstance(t, torch._subclasses.fake_tensor.FakeTensor)
+        and not isinstance(t, nn.Parameter)
+        and t.numel() <= VALUE_LIMIT
+    )
 
 
 def _where(calls: list[ModuleCall], failure: Failure) -> str:

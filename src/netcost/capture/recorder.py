@@ -27,6 +27,9 @@ from netcost.capture.specs import bind, plain, spec_of, tensor_specs, tensors_in
 from netcost.capture.state import packed_weights
 from netcost.capture.trace import Kept, ModuleCall, OpEvent
 
+#: Integer and boolean tensors up to this many elements keep their values on fake tensors.
+VALUE_LIMIT = 1 << 16
+
 #: Reading a tensor's value into Python (.item(), int(t), if t: ...).
 VALUE_READ = torch.ops.aten._local_scalar_dense.default
 
@@ -44,6 +47,10 @@ class Failure:
 class Recorder(TorchDispatchMode):
     """Records ops in dispatch order, and the storages their results hold (capture/lifetimes.py).
     Knows nothing of what ops cost."""
+
+    #: Real execution notes each value read into Python; on fake tensors a read either has a
+    #: known value (exact) or fails.
+    notes_value_reads = True
 
     def __init__(self, calls: list[ModuleCall], **mode_options: Any) -> None:
         super().__init__(**mode_options)
@@ -68,11 +75,11 @@ class Recorder(TorchDispatchMode):
             return self._run_op(op, types, op_args, op_kwargs)
 
         if self.recording:
-            handled, out, size = keep_all(func, args, kwargs, run)
+            handled, out, size, exact = keep_all(func, args, kwargs, run)
             if handled:
-                self.kept.append(Kept(str(func), self.current, size))
+                self.kept.append(Kept(str(func), self.current, size, exact))
                 return out
-            if func is VALUE_READ:
+            if func is VALUE_READ and self.notes_value_reads:
                 self.kept.append(Kept(str(func), self.current, 1))
         return run(func, args, kwargs)
 
@@ -123,10 +130,36 @@ class Recorder(TorchDispatchMode):
 class FakeRecorder(Recorder, FakeTensorMode):
     """The Recorder as the fake tensor mode itself: every op and metadata query crosses one Python
     dispatch layer instead of two, and the ops a fake kernel decomposes into stay part of it.
-    Plain attributes a model keeps as real tensors (anchors, masks) become fake on first use."""
+    Plain attributes a model keeps as real tensors (anchors, masks) become fake on first use.
+
+    Integer and boolean tensors of up to VALUE_LIMIT elements whose values are known (token ids
+    given as real tensors, and what is computed from them alone) keep their values, as PyTorch's
+    fake tensors do for one-element constants: a mask of image tokens, its count, `.item()` on it
+    are then exact, and the keep-all scenario is only for values nobody knows."""
+
+    notes_value_reads = False
 
     def __init__(self, calls: list[ModuleCall]) -> None:
         super().__init__(calls, allow_non_fake_inputs=True)
+
+    def may_turn_const(self, t: torch.Tensor) -> bool:
+        if t.dtype.is_floating_point or t.dtype.is_complex:
+            return super().may_turn_const(t)
+        return (
+            t.numel() <= VALUE_LIMIT
+            and t.layout == torch.strided
+            and not self.is_our_fake(t)
+            and t.device.type != "meta"
+        )
+
+    def with_values(self, t: torch.Tensor) -> torch.Tensor:
+        """A fake of a real integer or boolean tensor that keeps its values (see above): a copy of
+        them, since ops on a constant run on it (an in-place add would write the user's)."""
+        from torch._subclasses.fake_tensor import unset_fake_temporarily
+
+        with unset_fake_temporarily():  # a real copy, even when called inside this mode
+            copy = t.detach().clone()
+        return self.fake_tensor_converter.from_real_tensor(self, copy, make_constant=True)
 
     def _run_op(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
         def fake(op, op_args, op_kwargs):  # type: ignore[no-untyped-def]

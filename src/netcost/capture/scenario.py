@@ -18,6 +18,7 @@ from math import prod
 from typing import Any
 
 import torch
+import torch.utils._pytree as pytree
 from torch._subclasses.fake_tensor import FakeTensor
 from torch.ops import aten
 
@@ -34,6 +35,8 @@ Dispatch = Callable[[Any, tuple, dict], Any]
 
 def _nonzero(dispatch: Dispatch, x: torch.Tensor) -> torch.Tensor:
     """The indices of every element, in order (what nonzero gives for an all-true mask)."""
+    if isinstance(x, FakeTensor) and x.constant is not None:  # known values: exact
+        return dispatch(aten.nonzero.default, (x,), {})
     if isinstance(x, FakeTensor) or x.device.type == "meta":
         return dispatch(aten.new_empty.default, (x, [x.numel(), x.dim()]), {"dtype": torch.int64})
     return dispatch(aten.nonzero.default, (torch.ones(x.shape, dtype=torch.bool),), {})
@@ -45,49 +48,64 @@ def _mask_to_indices(dispatch: Dispatch, mask: torch.Tensor) -> list[torch.Tenso
     return [dispatch(aten.select.int, (rows, 1, d), {}) for d in range(mask.dim())]
 
 
+def _known(indices: Any) -> bool:
+    """Every boolean index has known values (a fake tensor with a constant)."""
+    masks = [i for i in indices if _is_mask(i)]
+    return all(isinstance(m, FakeTensor) and m.constant is not None for m in masks)
+
+
 def _is_mask(t: Any) -> bool:
     return isinstance(t, torch.Tensor) and t.dtype in (torch.bool, torch.uint8)
 
 
-def keep_all(func: Any, args: tuple, kwargs: dict, dispatch: Dispatch) -> tuple[bool, Any, int]:
-    """(handled, result, size): the op's result under the scenario, or (False, None, 0) for an op
-    that does not depend on values. `dispatch(op, args, kwargs)` runs an op on fake tensors."""
+def keep_all(
+    func: Any, args: tuple, kwargs: dict, dispatch: Dispatch
+) -> tuple[bool, Any, int, bool]:
+    """(handled, result, size, exact): the op's result under the scenario (exact: its masks'
+    values were known, so no scenario was needed), or (False, None, 0, False) for an op
+    that does not depend on values or whose values are known (fake tensors with constants: the
+    op then runs on them exactly). `dispatch(op, args, kwargs)` runs an op on fake tensors."""
+    fakes = [a for a in pytree.tree_leaves((args, kwargs)) if isinstance(a, FakeTensor)]
+    if fakes and all(f.constant is not None for f in fakes):
+        return False, None, 0, False
     if func in (aten.nonzero.default, aten.argwhere.default):
         x = args[0]
-        return True, _nonzero(dispatch, x), x.numel()
+        return True, _nonzero(dispatch, x), x.numel(), False
     if func is aten.masked_select.default:
         x, mask = args[0], args[1]
         shape = torch.broadcast_shapes(x.shape, mask.shape)
         expanded = dispatch(aten.expand.default, (x, list(shape)), {})
         out = dispatch(aten.view.default, (dispatch(aten.clone.default, (expanded,), {}), [-1]), {})
-        return True, out, prod(shape)
+        return True, out, prod(shape), False
     if func is aten.index.Tensor and any(_is_mask(i) for i in args[1]):
         indices: list[Any] = []
         for index in args[1]:
             indices.extend(_mask_to_indices(dispatch, index) if _is_mask(index) else [index])
         out = dispatch(aten.index.Tensor, (args[0], indices), {})
-        return True, out, out.shape[0] if out.dim() else 1
+        return True, out, out.shape[0] if out.dim() else 1, _known(args[1])
     if func in INDEX_PUT and any(_is_mask(i) for i in args[1]):
         indices = []
         for index in args[1]:
             indices.extend(_mask_to_indices(dispatch, index) if _is_mask(index) else [index])
         out = dispatch(func, (args[0], indices, *args[2:]), kwargs)
-        return True, out, indices[0].numel()
+        return True, out, indices[0].numel(), _known(args[1])
     if str(func) == "torchvision.nms.default":
         n = args[0].shape[0]  # kept in score order, as NMS returns them
         order = dispatch(aten.sort.default, (args[1],), {"descending": True})[1]
-        return True, order, n
+        return True, order, n, False
     fake = any(isinstance(a, FakeTensor) for a in args)
     if fake and func.overloadpacket in UNIQUE:  # real tensors have values: unique runs as is
         return _unique(func, args, kwargs, dispatch)
-    return False, None, 0
+    return False, None, 0, False
 
 
 INDEX_PUT = (aten.index_put.default, aten.index_put_.default, aten._index_put_impl_.default)
 UNIQUE = (aten._unique, aten._unique2, aten.unique_dim, aten.unique_consecutive)
 
 
-def _unique(func: Any, args: tuple, kwargs: dict, dispatch: Dispatch) -> tuple[bool, Any, int]:
+def _unique(
+    func: Any, args: tuple, kwargs: dict, dispatch: Dispatch
+) -> tuple[bool, Any, int, bool]:
     """Every value distinct: the values keep their count; inverse and counts keep their sizes."""
     x = args[0]
     n = x.numel()
@@ -95,8 +113,8 @@ def _unique(func: Any, args: tuple, kwargs: dict, dispatch: Dispatch) -> tuple[b
     inverse = dispatch(aten.new_empty.default, (x, list(x.shape)), {"dtype": torch.int64})
     counts = dispatch(aten.new_empty.default, (x, [n]), {"dtype": torch.int64})
     if func is aten._unique.default:
-        return True, (values, inverse), n
-    return True, (values, inverse, counts), n
+        return True, (values, inverse), n, False
+    return True, (values, inverse, counts), n, False
 
 
 @contextmanager

@@ -76,6 +76,7 @@ class Kept:
     op: str
     call: int
     size: int  # result rows (nonzero, nms, masks) or elements (unique)
+    exact: bool = False  # the values deciding it were known: no scenario needed
 
 
 @dataclass(frozen=True)
