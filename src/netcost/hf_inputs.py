@@ -102,6 +102,9 @@ def hf_inputs(
         wanted.append("decoder_input_ids")
     if "bbox" in params:  # layout models read a box per token
         wanted.append("bbox")
+    grid = "image_grid_thw" if "image_grid_thw" in params else "grid_thw"
+    if grid in params:  # images as flattened patches with their grid (Qwen2-VL and kin)
+        return patch_grid_inputs(model, config, wanted, grid)
     specs = {name: spec_for(name, config) for name in dict.fromkeys(wanted)}
     specs = {name: spec for name, spec in specs.items() if spec is not None}
     values: dict[str, torch.Tensor] = {}
@@ -111,6 +114,52 @@ def hf_inputs(
             values["input_ids"] = ids
             specs["input_ids"] = f"1x{ids.shape[1]}:int64"
     return tuple(specs), tuple(specs.values()), values
+
+
+#: The image side for patch-grid models: 224 pixels, rounded to whole merged patches.
+GRID_IMAGE_SIDE = 224
+
+
+def patch_grid_inputs(
+    model: nn.Module, config: Any, wanted: list[str], grid: str
+) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, torch.Tensor]]:
+    """One 224-pixel image as Qwen2-VL-style models take it: g × g patches of p pixels (g a
+    multiple of the spatial merge m), each flattened over channels and `temporal_patch_size`
+    frames, with its grid (1, g, g); a language model gets g²/m² image tokens."""
+    vision = _sub(config, "vision_config")
+    p = _first_int(vision, ("patch_size",), 14)
+    t = _first_int(vision, ("temporal_patch_size",), 1)
+    m = _first_int(vision, ("spatial_merge_size", "merge_size"), 1)
+    channels = _first_int(vision, ("in_channels", "num_channels", "in_chans"), 3)
+    g = max(m, GRID_IMAGE_SIDE // (p * m) * m)
+    patches = f"{g * g}x{channels * t * p * p}"
+    values = {grid: torch.tensor([[1, g, g]], dtype=torch.int64)}
+    pixels = (
+        "hidden_states" if grid == "grid_thw" and "pixel_values" not in wanted else "pixel_values"
+    )
+    specs: dict[str, str] = {pixels: patches, grid: "1x3:int64"}
+    image_token = next(
+        (v for k in IMAGE_TOKEN_KEYS if isinstance(v := getattr(config, k, None), int)), None
+    )
+    if "input_ids" in wanted or image_token is not None:
+        text = [_text_token(config, image_token or -1)] * tokens(config)
+        ids = [image_token] * (g * g // (m * m)) + text if image_token is not None else text
+        values["input_ids"] = torch.tensor([ids], dtype=torch.int64)
+        specs = {"input_ids": f"1x{len(ids)}:int64", **specs}
+        if "mm_token_type_ids" in _forward_params(model):  # 1 marks an image token (M-RoPE)
+            values["mm_token_type_ids"] = (values["input_ids"] == image_token).long()
+            specs["mm_token_type_ids"] = f"1x{len(ids)}:int64"
+    return tuple(specs), tuple(specs.values()), values
+
+
+def _first_int(config: Any, keys: tuple[str, ...], default: int) -> int:
+    for key in keys:
+        value = getattr(config, key, None)
+        if isinstance(value, list | tuple) and value:
+            value = value[0]
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return default
 
 
 IMAGE_TOKEN_KEYS = ("image_token_id", "image_token_index")
