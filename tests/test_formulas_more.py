@@ -172,3 +172,24 @@ def test_quantized_resnet18_costs_its_int8_layers():
     )
     assert r.total.params == 11_689_512 - bn_channels
     assert r.total.trainable_params == 0
+
+
+def test_euclidean_distance():
+    x1, x2 = torch.randn(3, 4), torch.randn(5, 4)
+    cost = op_cost(torch._euclidean_dist, x1, x2, op="aten._euclidean_dist.default")
+    pairs, d = 3 * 5, 4
+    assert cost.macs == pairs * (d + 2)
+    assert cost.flops == 2 * pairs * (d + 2) + 2 * d * (3 + 5) + 3 * 4 + 2 * pairs
+
+
+def test_losses():
+    x, y = torch.randn(4, 5), torch.randn(4, 5)
+    mse = op_cost(nn.functional.mse_loss, x, y, op="aten.mse_loss.default")
+    assert mse.flops == 3 * 20 + 1  # subtract, square, add; the mean's divide
+    mse_sum = op_cost(
+        lambda a, b: nn.functional.mse_loss(a, b, reduction="sum"), x, y, op="aten.mse_loss.default"
+    )
+    assert mse_sum.flops == 3 * 20
+    logits, target = torch.randn(6, 10), torch.randint(0, 10, (6,))
+    nll = op_cost(nn.functional.cross_entropy, logits, target, op="aten.nll_loss_forward.default")
+    assert nll.flops == 6 + 1

@@ -60,21 +60,48 @@ def image(config: Any) -> str:
     return f"1x{channels}x{h}x{w}"
 
 
-def audio(name: str, config: Any) -> str:
+def audio(name: str, config: Any, model: nn.Module | None = None) -> str:
+    """Audio in the layout the config describes: raw samples (one second; codecs with their
+    channel dim), a spectrogram (AST: max_length × mel bins; CLAP: 1 × 1001 × mel), Speech2Text
+    frames × features, or log-mel features — mel × frames where a Conv1d reads the mel bins as
+    channels (Whisper), else frames × mel (Parakeet, FastConformer)."""
     audio_config = _sub(config, "audio_config", "encoder_config")
     mel = getattr(audio_config, "num_mel_bins", None)
     if name == "input_values":
         length = getattr(audio_config, "max_length", None)
         if isinstance(mel, int) and isinstance(length, int):  # a spectrogram (AST)
             return f"1x{length}x{mel}"
+        channels = getattr(audio_config, "audio_channels", None)
+        rate = getattr(audio_config, "sampling_rate", None)
+        if hasattr(audio_config, "upsampling_ratios"):  # a codec: channels × 1 s of samples
+            channels = channels if isinstance(channels, int) else 1
+            return f"1x{channels}x{rate if isinstance(rate, int) else AUDIO_SAMPLES}"
         return f"1x{AUDIO_SAMPLES}"
+    if isinstance(getattr(audio_config, "spec_size", None), int):  # CLAP: 10 s at hop 480
+        return f"1x1x{CLAP_FRAMES}x{mel or 64}"
     positions = getattr(audio_config, "max_source_positions", None)
     per_channel = getattr(audio_config, "input_feat_per_channel", None)
     if isinstance(per_channel, int):  # Speech2Text: frames × features
         channels = getattr(audio_config, "input_channels", 1)
         return f"1x{TOKENS * 4}x{per_channel * channels}"
-    frames = 2 * positions if isinstance(positions, int) else 3000  # Whisper's 30 s window
-    return f"1x{mel or 80}x{frames}"
+    frames = 2 * positions if isinstance(positions, int) else LOG_MEL_FRAMES
+    mel = mel or 80
+    if model is not None and not _reads_mel_as_channels(model, mel):
+        return f"1x{frames}x{mel}"
+    return f"1x{mel}x{frames}"
+
+
+#: 30 seconds of 10-millisecond log-mel frames (Whisper's window).
+LOG_MEL_FRAMES = 3000
+CLAP_FRAMES = 1001
+
+
+def _reads_mel_as_channels(model: nn.Module, mel: int) -> bool:
+    """Whether the first convolution takes the mel bins as its input channels."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv1d | nn.Conv2d):
+            return isinstance(module, nn.Conv1d) and module.in_channels == mel
+    return True
 
 
 def hf_inputs(
@@ -105,7 +132,7 @@ def hf_inputs(
     grid = "image_grid_thw" if "image_grid_thw" in params else "grid_thw"
     if grid in params:  # images as flattened patches with their grid (Qwen2-VL and kin)
         return patch_grid_inputs(model, config, wanted, grid)
-    specs = {name: spec_for(name, config) for name in dict.fromkeys(wanted)}
+    specs = {name: spec_for(name, config, model) for name in dict.fromkeys(wanted)}
     specs = {name: spec for name, spec in specs.items() if spec is not None}
     values: dict[str, torch.Tensor] = {}
     if "input_ids" in specs and "pixel_values" in specs:
@@ -219,14 +246,14 @@ def _text_token(config: Any, image_token: int) -> int:
     return next(i for i in range(1, 1 << 20) if i not in special)
 
 
-def spec_for(name: str, config: Any) -> str | None:
+def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | None:
     """The spec of one named input, or None for an argument netcost cannot make up."""
     if name in ("input_ids", "decoder_input_ids", "token_type_ids"):
         return f"1x{tokens(config)}:int64"
     if name in ("pixel_values",):
         return image(config)
     if name in AUDIO_INPUTS:
-        return audio(name, config)
+        return audio(name, config, model)
     if name == "bbox":
         return f"1x{tokens(config)}x4:int64"
     if name in ("attention_mask", "decoder_attention_mask"):

@@ -11,6 +11,7 @@ from netcost.formulas import (  # noqa: F401  (registration happens at import)
     detection,
     free,
     interpolate,
+    loss,
     matmul,
     movement,
     norm,

@@ -145,3 +145,15 @@ def solve_triangular(
     n = self.shape[-1]
     systems = numel(out) // n  # batch · k, whichever side B is on
     return Cost.mac_op(systems * n * (n - 1) // 2, extra_flops=0 if unitriangular else numel(out))
+
+
+@formula(aten._euclidean_dist)
+def euclidean_dist(x1: TensorSpec, x2: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
+    """PyTorch's distance trick: [−2·x1, ‖x1‖², 1] · [x2, 1, ‖x2‖²]ᵀ, (d + 2) MACs per pair of
+    rows; the squared norms 2·d per row of each side, the −2 scaling 1 per element of x1, then
+    clamp and square root 2 per distance."""
+    d = x1.shape[-1]
+    rows1, rows2 = numel(x1) // d, numel(x2) // d
+    pairs = numel(out)
+    extra = 2 * d * (rows1 + rows2) + numel(x1) + 2 * pairs
+    return Cost.mac_op(pairs * (d + 2), extra_flops=extra)
