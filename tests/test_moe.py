@@ -69,3 +69,47 @@ def test_dense_model_has_no_active_params_line():
 
     r = netcost.analyze(nn.Linear(4, 4), input_size=(1, 4))
     assert r.total.active_params is None and r.to_dict()["total"]["routing"] is None
+
+
+def _eager_moe(h: int, f: int, experts: int, k: int):
+    import torch
+    from torch import nn
+
+    class Loop(nn.Module):
+        """Experts as a loop over the tokens routed to each (no grouped product)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.router = nn.Linear(h, experts, bias=False)
+            self.up = nn.ModuleList(nn.Linear(h, f, bias=False) for _ in range(experts))
+            self.down = nn.ModuleList(nn.Linear(f, h, bias=False) for _ in range(experts))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            weights, chosen = self.router(x).softmax(-1).topk(k, dim=-1)
+            out = torch.zeros_like(x)
+            for e in range(experts):
+                token, slot = torch.where(chosen == e)
+                if token.numel() == 0:
+                    continue
+                y = self.down[e](self.up[e](x[token]).relu())
+                out.index_add_(0, token, y * weights[token, slot, None])
+            return out
+
+    return Loop()
+
+
+def test_per_expert_loop_is_costed_at_balanced_top_k():
+    """T tokens pick k of E experts by round-robin: each expert gets T·k/E tokens."""
+    import torch
+
+    h, f, experts, k, tokens = 8, 16, 4, 2, 12
+    model = _eager_moe(h, f, experts, k)
+    r = netcost.analyze(model, torch.randn(tokens, h), execution="fake")
+    assert r.execution == "fake" and r.complete
+    per_expert = tokens * k // experts
+    assert r.total.macs == tokens * h * experts + experts * per_expert * (h * f + f * h)
+    for e in range(experts):
+        assert r.layer(f"up.{e}").output_shapes == ((per_expert, f),)
+    lines = [d.message for d in r.diagnostics if d.kind == "scenario"]
+    assert "balanced routing" in lines[0]
+    assert f"Loop: aten.topk.default (balanced routing) kept {k}" in lines

@@ -140,7 +140,17 @@ def hf_inputs(
         if ids is not None:
             values["input_ids"] = ids
             specs["input_ids"] = f"1x{ids.shape[1]}:int64"
+    text = _text_token(config, -1)
+    for name in TOKEN_INPUTS:  # token ids have values: one ordinary (non-special) token
+        if name in specs and name not in values:
+            shape = tuple(int(n) for n in specs[name].split(":")[0].split("x"))
+            values[name] = torch.full(shape, text, dtype=torch.int64)
     return tuple(specs), tuple(specs.values()), values
+
+
+#: Inputs that hold token ids: given values (an ordinary token everywhere), so that masks a model
+#: derives from them (padding, lengths) are exact.
+TOKEN_INPUTS = ("input_ids", "decoder_input_ids")
 
 
 #: The image side for patch-grid models: 224 pixels, rounded to whole merged patches.

@@ -50,17 +50,21 @@ class Resolved:
 
     def example_inputs(self, shapes: list[tuple[tuple[int, ...], torch.dtype]]) -> object:
         """Shape-only tensors of these shapes, by name where the model takes names; a named input
-        with known values keeps them (repeated along the batch when only the batch differs)."""
+        with known values keeps them (repeated along the batch when only the batch differs; one
+        value repeated, as ordinary token ids are, fills any shape)."""
         from netcost.inputs import shape_only
 
         tensors = [shape_only(*s) for s in shapes]
         for i, (name, t) in enumerate(zip(self.kwarg_names, tensors, strict=False)):
             value = self.values.get(name)
-            if value is not None and value.dtype == t.dtype and value.shape[1:] == t.shape[1:]:
-                if value.shape[0] == t.shape[0]:
-                    tensors[i] = value
-                elif value.shape[0] == 1:
-                    tensors[i] = value.expand(t.shape).clone()
+            if value is None or value.dtype != t.dtype or value.dim() != t.dim():
+                continue
+            if value.shape == t.shape:
+                tensors[i] = value
+            elif value.shape[1:] == t.shape[1:] and value.shape[0] == 1:
+                tensors[i] = value.expand(t.shape).clone()
+            elif value.numel() and bool((value == value.flatten()[0]).all()):  # one value: any size
+                tensors[i] = torch.full(t.shape, int(value.flatten()[0]), dtype=t.dtype)
         if self.kwarg_names and len(tensors) <= len(self.kwarg_names):
             return dict(zip(self.kwarg_names, tensors, strict=False))
         return tuple(tensors)

@@ -235,7 +235,7 @@ def _run(
 
 def has_values(t: torch.Tensor) -> bool:
     """A real integer or boolean tensor small enough to keep its values on fake tensors."""
-    from netcost.capture.recorder import VALUE_LIMIT
+    from netcost.capture.known import VALUE_LIMIT
 
     return (
         not (t.dtype.is_floating_point or t.dtype.is_complex)

@@ -18,17 +18,19 @@ from typing import Any
 import torch
 from torch import nn
 from torch._subclasses.fake_tensor import FakeTensorMode
+from torch.ops import aten
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from netcost.capture.kernels import cpu_only
+from netcost.capture.known import VALUE_LIMIT, balanced_indices, factory_values
 from netcost.capture.lifetimes import Ledger, per_op
 from netcost.capture.scenario import keep_all
 from netcost.capture.specs import bind, plain, spec_of, tensor_specs, tensors_in
 from netcost.capture.state import packed_weights
 from netcost.capture.trace import Kept, ModuleCall, OpEvent
 
-#: Integer and boolean tensors up to this many elements keep their values on fake tensors.
-VALUE_LIMIT = 1 << 16
+#: A top-k whose indices follow the balanced routing (capture/known.py).
+ROUTED = "aten.topk.default (balanced routing)"
 
 #: Reading a tensor's value into Python (.item(), int(t), if t: ...).
 VALUE_READ = torch.ops.aten._local_scalar_dense.default
@@ -132,10 +134,11 @@ class FakeRecorder(Recorder, FakeTensorMode):
     dispatch layer instead of two, and the ops a fake kernel decomposes into stay part of it.
     Plain attributes a model keeps as real tensors (anchors, masks) become fake on first use.
 
-    Integer and boolean tensors of up to VALUE_LIMIT elements whose values are known (token ids
-    given as real tensors, and what is computed from them alone) keep their values, as PyTorch's
-    fake tensors do for one-element constants: a mask of image tokens, its count, `.item()` on it
-    are then exact, and the keep-all scenario is only for values nobody knows."""
+    Tensors of up to VALUE_LIMIT elements whose values are known (token ids given as real
+    tensors, what factories make, and what is computed from those alone) keep their values, as
+    PyTorch's fake tensors do for one-element constants: a mask of image tokens, its count,
+    `.item()` on it are then exact, and the keep-all scenario is only for values nobody knows.
+    Top-k of unknown values picks its indices by the balanced routing (capture/known.py)."""
 
     notes_value_reads = False
 
@@ -143,8 +146,6 @@ class FakeRecorder(Recorder, FakeTensorMode):
         super().__init__(calls, allow_non_fake_inputs=True)
 
     def may_turn_const(self, t: torch.Tensor) -> bool:
-        if t.dtype.is_floating_point or t.dtype.is_complex:
-            return super().may_turn_const(t)
         return (
             t.numel() <= VALUE_LIMIT
             and t.layout == torch.strided
@@ -166,7 +167,27 @@ class FakeRecorder(Recorder, FakeTensorMode):
             return FakeTensorMode.__torch_dispatch__(self, op, types, op_args, op_kwargs)
 
         handled, out = cpu_only(func, args, kwargs, fake)
-        return out if handled else fake(func, args, kwargs)
+        if handled:
+            return out
+        if self.recording:
+            known = factory_values(func, args, kwargs)
+            if known is not None:
+                return self.fake_tensor_converter.from_real_tensor(self, known, make_constant=True)
+            if func is aten.topk.default and getattr(args[0], "constant", None) is None:
+                return self._routed_topk(fake(func, args, kwargs), args, kwargs)
+        return fake(func, args, kwargs)
+
+    def _routed_topk(self, out: Any, args: tuple, kwargs: dict) -> Any:
+        """Top-k of unknown values: the fake values, and indices of the balanced routing."""
+        values, indices = out
+        x = args[0]
+        dim = args[2] if len(args) > 2 else kwargs.get("dim", -1)
+        n = x.shape[dim] if x.dim() else 1
+        routed = balanced_indices(tuple(indices.shape), dim, n)
+        if routed is None:
+            return out
+        self.kept.append(Kept(ROUTED, self.current, indices.shape[dim] if indices.dim() else 1))
+        return values, self.fake_tensor_converter.from_real_tensor(self, routed, make_constant=True)
 
 
 @contextmanager

@@ -26,7 +26,8 @@ from torch.ops import aten
 SCENARIO = "keep-all"
 DESCRIPTION = (
     "every value-dependent filter keeps all its candidates (masks all true, NMS suppresses "
-    "nothing, values distinct), so only the model's configured limits cut them"
+    "nothing, values distinct), so only the model's configured limits cut them; top-k of unknown "
+    "values picks by balanced routing (row r's j-th pick is (r·k + j) mod n)"
 )
 
 

@@ -1,0 +1,82 @@
+"""Values fake tensors can know: what factories make, and a routing for top-k on unknown values.
+
+PyTorch's fake tensors keep the values of one-element constants. netcost keeps, up to
+VALUE_LIMIT elements, the values of tensors whose values do not depend on any weight or unknown
+input: token ids given with values, what factories make (zeros, ones, full, arange, eye, and the
+`_like`/`new_` forms, whose input gives only a shape), and what is computed from those alone.
+Masks, counts and `.item()` on them are then exact.
+
+Top-k on unknown values (a router's scores) gets its values from the fake kernel but its
+indices from a stated routing: balanced round-robin, row r's j-th pick is index (r·k + j) mod n,
+so each of n experts receives the same share of the T·k picks (± 1). Mixture-of-experts layers
+written as per-expert loops are then costed at balanced top-k routing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.ops import aten
+
+#: Tensors of up to this many elements keep their values when they are known.
+VALUE_LIMIT = 1 << 20
+
+FACTORIES = frozenset(
+    {
+        aten.zeros.default,
+        aten.ones.default,
+        aten.full.default,
+        aten.arange.default,
+        aten.arange.start,
+        aten.arange.start_step,
+        aten.scalar_tensor.default,
+        aten.eye.default,
+        aten.eye.m,
+        aten.linspace.default,
+    }
+)
+LIKE = frozenset({aten.zeros_like.default, aten.ones_like.default, aten.full_like.default})
+NEW = frozenset({aten.new_zeros.default, aten.new_ones.default, aten.new_full.default})
+
+Constant = Callable[[torch.Tensor], torch.Tensor]
+
+
+def factory_values(func: Any, args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """The real result of a factory op whose values depend on no tensor's values, or None."""
+    from torch._subclasses.fake_tensor import unset_fake_temporarily
+
+    if func not in FACTORIES and func not in LIKE and func not in NEW:
+        return None
+    device = kwargs.get("device")
+    if device is not None and torch.device(device).type != "cpu":
+        return None
+    kwargs = {k: v for k, v in kwargs.items() if k not in ("device", "pin_memory")}
+    with unset_fake_temporarily():
+        if func in LIKE or func in NEW:
+            source = args[0]
+            stand_in = torch.empty(tuple(source.shape), dtype=source.dtype)
+            args = (stand_in, *args[1:])
+        out = func(*args, **kwargs)
+    return out if out.numel() <= VALUE_LIMIT else None
+
+
+def balanced_indices(shape: tuple[int, ...], dim: int, n: int) -> torch.Tensor | None:
+    """Round-robin top-k indices of `shape` picking from n along `dim`: row r's j-th index is
+    (r·k + j) mod n, with rows numbered over every other dim."""
+    from torch._subclasses.fake_tensor import unset_fake_temporarily
+
+    total = 1
+    for size in shape:
+        total *= size
+    if total > VALUE_LIMIT:
+        return None
+    dim = dim % len(shape) if shape else 0
+    k = shape[dim] if shape else 1
+    with unset_fake_temporarily():
+        moved = [s for i, s in enumerate(shape) if i != dim] + [k]
+        rows = total // k if k else 0
+        picks = torch.arange(rows * k, dtype=torch.int64).reshape(rows, k)
+        indices = (picks % n).reshape(moved)
+        return indices.movedim(-1, dim).contiguous()
