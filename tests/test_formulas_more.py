@@ -193,3 +193,15 @@ def test_losses():
     logits, target = torch.randn(6, 10), torch.randint(0, 10, (6,))
     nll = op_cost(nn.functional.cross_entropy, logits, target, op="aten.nll_loss_forward.default")
     assert nll.flops == 6 + 1
+
+
+def test_bucketize_and_isin():
+    x, bounds = torch.rand(3, 5), torch.linspace(0, 1, 7)
+    cost = op_cost(torch.bucketize, x, bounds, op="aten.bucketize.Tensor")
+    assert cost.flops == 15 * 3  # ⌈log₂ 8⌉ comparisons per value
+    small, test = torch.arange(4), torch.arange(100)
+    # 4 < 10 · 100^0.145 ≈ 19.5: brute force, 4 · 100 comparisons
+    assert op_cost(torch.isin, small, test, op="aten.isin.Tensor_Tensor").flops == 400
+    large = torch.arange(64)
+    # 64 values against 100: sort 164 values (⌈log₂ 164⌉ = 8), then one comparison each
+    assert op_cost(torch.isin, large, test, op="aten.isin.Tensor_Tensor").flops == 164 * 8 + 164

@@ -150,7 +150,7 @@ def hf_inputs(
 
 #: Inputs that hold token ids: given values (an ordinary token everywhere), so that masks a model
 #: derives from them (padding, lengths) are exact.
-TOKEN_INPUTS = ("input_ids", "decoder_input_ids")
+TOKEN_INPUTS = ("input_ids", "decoder_input_ids", "qformer_input_ids")
 
 
 #: The image side for patch-grid models: 224 pixels, rounded to whole merged patches.
@@ -258,8 +258,11 @@ def _text_token(config: Any, image_token: int) -> int:
 
 def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | None:
     """The spec of one named input, or None for an argument netcost cannot make up."""
-    if name in ("input_ids", "decoder_input_ids", "token_type_ids"):
+    if name.endswith("input_ids") or name == "token_type_ids":  # qformer_input_ids too
         return f"1x{tokens(config)}:int64"
+    if name in ("inputs_embeds", "query_embeds", "hidden_states"):
+        hidden = _first_int(_sub(config, "text_config"), ("hidden_size", "d_model"), 0)
+        return f"1x{tokens(config)}x{hidden}" if hidden else None
     if name in ("pixel_values",):
         return image(config)
     if name in AUDIO_INPUTS:

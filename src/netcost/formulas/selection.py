@@ -17,7 +17,7 @@ from torch.ops import aten
 from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
-from netcost.formulas._shapes import numel
+from netcost.formulas._shapes import first, numel
 
 
 def _log2(n: int) -> int:
@@ -98,3 +98,23 @@ def all_true(*, out: Any, **args: Any) -> Cost:
 def assert_async(*, out: Any, **args: Any) -> Cost:
     """1 test of the one-element condition."""
     return Cost.elementwise(1)
+
+
+@formula(aten.bucketize, aten.searchsorted)
+def bucketize(*, out: Any, **args: Any) -> Cost:
+    """A binary search per value: ⌈log₂(m + 1)⌉ comparisons against the m boundaries."""
+    boundaries = args.get("boundaries", args.get("sorted_sequence"))
+    m = boundaries.shape[-1] if isinstance(boundaries, TensorSpec) and boundaries.shape else 1
+    return Cost.elementwise(numel(first(out)) * _log2(m + 1))
+
+
+@formula(aten.isin)
+def isin(*, out: Any, **args: Any) -> Cost:
+    """PyTorch's rule: n·m comparisons when n < 10·m^0.145 (brute force), else a sort of the
+    n + m values and one comparison each: (n + m)·⌈log₂(n + m)⌉ + (n + m)."""
+    elements, test = args.get("elements"), args.get("test_elements")
+    n = numel(elements) if isinstance(elements, TensorSpec) else 1
+    m = numel(test) if isinstance(test, TensorSpec) else 1
+    if n < 10 * m**0.145:
+        return Cost.elementwise(n * m)
+    return Cost.elementwise((n + m) * _log2(n + m) + n + m)
