@@ -85,3 +85,23 @@ def test_real_fallback_initialises_like_the_model():
     var = values[id(state["backbone.body.bn1.running_var"])]
     assert bool((var == 1).all())
     assert all(bool(v.isfinite().all()) for v in values.values() if v.is_floating_point())
+
+
+def test_the_report_lists_each_value_dependent_op_with_its_sizes():
+    """Faster R-CNN MobileNetV3 320: 3 feature levels give 150 anchors each (top-k,
+    `rpn_pre_nms_top_n_test`), 450 candidates survive the filters and NMS, 150 proposals
+    (`rpn_post_nms_top_n_test`) reach the heads, and 150 × 90 classes = 13,500 boxes the final
+    score filter and NMS."""
+    r = netcost.analyze(
+        resolve("torchvision:fasterrcnn_mobilenet_v3_large_320_fpn").model,
+        input_size=(1, 3, 224, 224),
+    )
+    lines = [d.message for d in r.diagnostics if d.kind == "scenario"]
+    assert lines[1:] == [
+        "rpn: 3× aten.topk.default (indices round-robin) kept 150, 150, 150",
+        "rpn: 2× aten.nonzero.default kept 450, 450",
+        "rpn: torchvision.nms.default kept 450",
+        "roi_heads.box_roi_pool: 2× aten.nonzero.default kept 150, 150",
+        "roi_heads: 2× aten.nonzero.default kept 13,500, 13,500",
+        "roi_heads: torchvision.nms.default kept 13,500",
+    ]

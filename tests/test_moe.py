@@ -112,4 +112,4 @@ def test_per_expert_loop_is_costed_at_balanced_top_k():
         assert r.layer(f"up.{e}").output_shapes == ((per_expert, f),)
     lines = [d.message for d in r.diagnostics if d.kind == "scenario"]
     assert "balanced routing" in lines[0]
-    assert f"Loop: aten.topk.default (balanced routing) kept {k}" in lines
+    assert f"Loop: aten.topk.default (indices round-robin) kept {k}" in lines

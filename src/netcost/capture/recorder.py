@@ -30,7 +30,7 @@ from netcost.capture.state import packed_weights
 from netcost.capture.trace import Kept, ModuleCall, OpEvent
 
 #: A top-k whose indices follow the balanced routing (capture/known.py).
-ROUTED = "aten.topk.default (balanced routing)"
+ROUTED = "aten.topk.default (indices round-robin)"
 
 #: Reading a tensor's value into Python (.item(), int(t), if t: ...).
 VALUE_READ = torch.ops.aten._local_scalar_dense.default
