@@ -5,7 +5,8 @@
     python benchmarks/zoo.py --libs hf --match moe    # names containing a word
     python benchmarks/zoo.py --summary                # the table from the results file alone
 
-Each model runs in its own subprocess with a time limit, built the way the CLI builds it
+Each model runs in a worker subprocess (one per job, reused; killed and replaced when a model
+overruns its time limit or crashes it), built the way the CLI builds it
 (`torchvision:NAME`, `timm:NAME`, `hf:MODEL_TYPE`) at the CLI's default input. For each it
 records: the outcome (complete, incomplete — an op named as not counted — or error, with its
 one-line message), MACs and parameters, the parameters of the built model, MACs from
@@ -20,12 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import queue
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -136,34 +138,108 @@ def _flop_counter(model: Any, inputs: Any) -> int | None:
         return None
 
 
+class Worker:
+    """One long-lived worker process (imports once), fed one model at a time; killed and
+    replaced when a model overruns its time limit or crashes the process."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[str] | None = None
+        self.lines: queue.Queue[str | None] = queue.Queue()
+
+    def _start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
+        self.lines = queue.Queue()
+        stdout = self.process.stdout
+        assert stdout is not None
+
+        def read() -> None:
+            for line in stdout:
+                if line.startswith("{"):
+                    self.lines.put(line)
+            self.lines.put(None)  # the process ended
+
+        threading.Thread(target=read, daemon=True).start()
+
+    def run(self, source: str, timeout: int) -> dict[str, Any]:
+        if self.process is None or self.process.poll() is not None:
+            self._start()
+        assert self.process is not None and self.process.stdin is not None
+        self.process.stdin.write(source + "\n")
+        self.process.stdin.flush()
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            self.stop()
+            return {"source": source, "outcome": "timeout", "error": f"over {timeout} s"}
+        if line is None:
+            self.process = None
+            return {"source": source, "outcome": "crash", "error": "the process died"}
+        return json.loads(line)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
 def sweep(sources: list[str], timeout: int, jobs: int) -> None:
     done = set()
     if RESULTS.exists():
         done = {json.loads(line)["source"] for line in RESULTS.read_text().splitlines() if line}
     todo = [s for s in sources if s not in done]
     print(f"{len(todo)} to run ({len(done)} already in {RESULTS.name})", file=sys.stderr)
+    work: queue.Queue[str] = queue.Queue()
+    for source in todo:
+        work.put(source)
+    lock = threading.Lock()
+    count = [0]
 
-    def run(source: str) -> dict[str, Any]:
-        try:
-            out = subprocess.run(
-                [sys.executable, __file__, "--one", source],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
-            lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
-            if lines:
-                return json.loads(lines[-1])
-            tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
-            return {"source": source, "outcome": "crash", "error": tail[:300]}
-        except subprocess.TimeoutExpired:
-            return {"source": source, "outcome": "timeout", "error": f"over {timeout} s"}
+    def serve() -> None:
+        worker = Worker()
+        while True:
+            try:
+                source = work.get_nowait()
+            except queue.Empty:
+                break
+            row = worker.run(source, timeout)
+            with lock, RESULTS.open("a") as results:
+                results.write(json.dumps(row) + "\n")
+                count[0] += 1
+                print(f"[{count[0]}/{len(todo)}] {source}: {row['outcome']}", file=sys.stderr)
+        worker.stop()
 
-    with ThreadPoolExecutor(jobs) as pool, RESULTS.open("a") as results:
-        for i, row in enumerate(pool.map(run, todo), 1):
-            results.write(json.dumps(row) + "\n")
-            results.flush()
-            print(f"[{i}/{len(todo)}] {row['source']}: {row['outcome']}", file=sys.stderr)
+    threads = [threading.Thread(target=serve) for _ in range(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def serve_stdin() -> None:
+    """The worker: one source per input line, one JSON result per output line."""
+    import contextlib
+    import gc
+    import io
+
+    for line in sys.stdin:
+        source = line.strip()
+        if not source:
+            continue
+        with contextlib.redirect_stdout(io.StringIO()):  # what a model prints stays out
+            try:
+                row = one(source)
+            except BaseException as error:  # a sweep records every failure
+                row = {"source": source, "outcome": "crash", "error": repr(error)[:300]}
+        print(json.dumps(row), flush=True)
+        gc.collect()
 
 
 def _class(error: str) -> str:
@@ -213,6 +289,7 @@ def summary() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--libs", default=",".join(LIBS))
     parser.add_argument("--match", default="", help="only names containing this")
     parser.add_argument("--timeout", type=int, default=300, help="seconds per model")
@@ -221,6 +298,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one(args.one)))
+        return
+    if args.worker:
+        serve_stdin()
         return
     if not args.summary:
         sources = [s for lib in args.libs.split(",") for s in names(lib) if args.match in s]
