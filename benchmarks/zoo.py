@@ -51,6 +51,26 @@ def names(lib: str) -> list[str]:
     return [f"hf:{n}" for n in transformers.CONFIG_MAPPING]
 
 
+def _tensors(model: Any) -> dict[str, Any]:
+    """Every parameter, buffer and prepacked (quantized) weight object, by name."""
+    from netcost.capture.state import packed_weights
+
+    found: dict[str, Any] = dict(model.named_parameters(remove_duplicate=False))
+    found |= dict(model.named_buffers(remove_duplicate=False))
+    found |= dict(packed_weights(model))
+    return found
+
+
+def _packed_numel(model: Any) -> int:
+    """Parameters held in quantized layers' prepacked weights (not nn.Parameters)."""
+    from netcost.capture.state import packed_weights
+
+    total = 0
+    for _, packed in packed_weights(model):
+        total += sum(t.numel() for t in packed.unpack() if t is not None)
+    return total
+
+
 def _fake_tensors_reachable(model: Any) -> bool:
     from torch._subclasses.fake_tensor import FakeTensor
 
@@ -90,8 +110,8 @@ def one(source: str) -> dict[str, Any]:
     except Exception as error:
         return row | {"outcome": "build_error", "error": f"{type(error).__name__}: {error}"}
     model = resolved.model
-    row["built_params"] = sum(p.numel() for p in model.parameters())
-    state = {k: v for k, v in model.state_dict(keep_vars=True).items()}
+    row["built_params"] = sum(p.numel() for p in model.parameters()) + _packed_numel(model)
+    state = _tensors(model)
     try:
         shapes = [parse_input(s) for s in resolved.inputs]
         inputs = resolved.example_inputs(shapes)  # as the CLI feeds it
@@ -102,7 +122,7 @@ def one(source: str) -> dict[str, Any]:
     except Exception as error:
         return row | {"outcome": "error", "error": f"unexpected {type(error).__name__}: {error}"}
     row["seconds"] = round(time.perf_counter() - start, 2)
-    after = model.state_dict(keep_vars=True)
+    after = _tensors(model)
     row["untouched"] = after.keys() == state.keys() and all(after[k] is v for k, v in state.items())
     row["untouched"] = row["untouched"] and not _fake_tensors_reachable(model)
     row |= {

@@ -257,7 +257,10 @@ def _hf_builder(transformers: Any, config: Any) -> Any:
     name = type(config).__name__.removesuffix("Config") + "Model"
     cls = getattr(transformers, name, None)
     if cls is None:
-        return transformers.AutoModel.from_config  # its own error names the config class
+        raise NetcostError(
+            f"transformers has no model class for {type(config).__name__} (AutoModel does not "
+            f"map it and there is no {name}): it configures part of another model"
+        )
     return cls
 
 
