@@ -299,6 +299,26 @@ def summary() -> str:
                 failures[(lib, f"{r['outcome']}: {_class(r.get('error', ''))}")] += 1
             for op in r.get("uncounted", []):
                 uncounted[f"{lib}: {op}"] += 1
+    lines += ["", "MACs that differ from FlopCounterMode (÷ 2), by direction:", ""]
+    for lib in LIBS:
+        mine = [
+            r
+            for r in rows
+            if r["source"].split(":")[0] == lib
+            and r.get("flopcounter_macs") is not None
+            and r.get("macs") is not None
+            and r["macs"] != r["flopcounter_macs"]
+        ]
+        lower = [r for r in mine if r["macs"] < r["flopcounter_macs"]]
+        higher = [r for r in mine if r["macs"] > r["flopcounter_macs"]]
+        if mine:
+            ratios = [r["macs"] / r["flopcounter_macs"] for r in lower]
+            span = f" (ratio {min(ratios):.4f}–{max(ratios):.4f})" if ratios else ""
+            lines.append(f"- {lib}: {len(lower)} lower{span}, {len(higher)} higher")
+            lines += [
+                f"  - higher: {r['source']} {r['macs']:,} vs {r['flopcounter_macs']:,}"
+                for r in higher
+            ]
     lines += ["", "Failure classes (count, library, message with names and numbers blanked):", ""]
     lines += [f"- {n} × {lib}: {text}" for (lib, text), n in failures.most_common()]
     lines += ["", "Ops named as not counted (models):", ""]

@@ -205,3 +205,15 @@ def test_bucketize_and_isin():
     large = torch.arange(64)
     # 64 values against 100: sort 164 values (⌈log₂ 164⌉ = 8), then one comparison each
     assert op_cost(torch.isin, large, test, op="aten.isin.Tensor_Tensor").flops == 164 * 8 + 164
+
+
+def test_repeat_interleave_with_known_repeats():
+    """Repeat counts given with values: the output size is exact (1 + 2 + 3 rows), and the
+    counts' cumulative sum costs one add each."""
+    x, repeats = torch.randn(3, 2), torch.tensor([1, 2, 3])
+    r = netcost.analyze(
+        Fn(lambda t, n: torch.repeat_interleave(t, n, dim=0)), (x, repeats), execution="fake"
+    )
+    assert r.modules[0].output_shapes == ((6, 2),)
+    (op,) = [o for o in r.ops if o.op == "aten.repeat_interleave.Tensor"]
+    assert op.cost.flops == 3
