@@ -59,7 +59,7 @@ def factory_values(func: Any, args: tuple, kwargs: dict) -> torch.Tensor | None:
             stand_in = torch.empty(tuple(source.shape), dtype=source.dtype)
             args = (stand_in, *args[1:])
         out = func(*args, **kwargs)
-    return out if out.numel() <= VALUE_LIMIT else None
+    return out if 0 < out.numel() <= VALUE_LIMIT else None  # an empty tensor has no values
 
 
 def balanced_indices(shape: tuple[int, ...], dim: int, n: int) -> torch.Tensor | None:

@@ -66,6 +66,8 @@ def keep_all(
     values were known, so no scenario was needed), or (False, None, 0, False) for an op
     that does not depend on values or whose values are known (fake tensors with constants: the
     op then runs on them exactly). `dispatch(op, args, kwargs)` runs an op on fake tensors."""
+    if func.overloadpacket not in VALUE_DEPENDENT:  # the common case, decided in one look-up
+        return False, None, 0, False
     fakes = [a for a in pytree.tree_leaves((args, kwargs)) if isinstance(a, FakeTensor)]
     if fakes and all(f.constant is not None for f in fakes):
         return False, None, 0, False
@@ -90,7 +92,7 @@ def keep_all(
             indices.extend(_mask_to_indices(dispatch, index) if _is_mask(index) else [index])
         out = dispatch(func, (args[0], indices, *args[2:]), kwargs)
         return True, out, indices[0].numel(), _known(args[1])
-    if str(func) == "torchvision.nms.default":
+    if func.name() == "torchvision::nms":
         n = args[0].shape[0]  # kept in score order, as NMS returns them
         order = dispatch(aten.sort.default, (args[1],), {"descending": True})[1]
         return True, order, n, False
@@ -102,6 +104,22 @@ def keep_all(
 
 INDEX_PUT = (aten.index_put.default, aten.index_put_.default, aten._index_put_impl_.default)
 UNIQUE = (aten._unique, aten._unique2, aten.unique_dim, aten.unique_consecutive)
+
+
+class _ValueDependent:
+    """The op packets keep_all handles; torchvision's NMS is recognised by name (torchvision may
+    be imported after netcost)."""
+
+    PACKETS = frozenset(
+        {aten.nonzero, aten.argwhere, aten.masked_select, aten.index, *UNIQUE}
+        | {op.overloadpacket for op in INDEX_PUT}
+    )
+
+    def __contains__(self, packet: Any) -> bool:
+        return packet in self.PACKETS or packet._qualified_op_name == "torchvision::nms"
+
+
+VALUE_DEPENDENT = _ValueDependent()
 
 
 def _unique(
