@@ -62,6 +62,11 @@ def test_active_params_count_top_k_of_each_layers_experts():
     )
     d = r.to_dict()["total"]
     assert (d["active_params"], d["routing"]) == (r.total.active_params, r.total.routing)
+    from netcost.render.rows import summary_lines
+
+    active = shared + layers * k * expert
+    line = f"Active params per token: {active:,} (top-{k} of {experts} experts in {layers} expert"
+    assert any(text.startswith(line) for text in summary_lines(r))
 
 
 def test_dense_model_has_no_active_params_line():

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from netcost.capture.experts import find_experts
+from netcost.capture.known import VALUE_LIMIT
 from netcost.capture.precision import PRECISIONS, autocast, check_choice, stored_dtype
 from netcost.capture.recorder import (
     Failure,
@@ -235,8 +236,6 @@ def _run(
 
 def has_values(t: torch.Tensor) -> bool:
     """A real integer or boolean tensor small enough to keep its values on fake tensors."""
-    from netcost.capture.known import VALUE_LIMIT
-
     return (
         not (t.dtype.is_floating_point or t.dtype.is_complex)
         and t.device.type != "meta"

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch._subclasses.fake_tensor import unset_fake_temporarily
 from torch.ops import aten
 
 #: Tensors of up to this many elements keep their values when they are known.
@@ -45,8 +46,6 @@ Constant = Callable[[torch.Tensor], torch.Tensor]
 
 def factory_values(func: Any, args: tuple, kwargs: dict) -> torch.Tensor | None:
     """The real result of a factory op whose values depend on no tensor's values, or None."""
-    from torch._subclasses.fake_tensor import unset_fake_temporarily
-
     if func not in FACTORIES and func not in LIKE and func not in NEW:
         return None
     device = kwargs.get("device")
@@ -65,8 +64,6 @@ def factory_values(func: Any, args: tuple, kwargs: dict) -> torch.Tensor | None:
 def balanced_indices(shape: tuple[int, ...], dim: int, n: int) -> torch.Tensor | None:
     """Round-robin top-k indices of `shape` picking from n along `dim`: row r's j-th index is
     (r·k + j) mod n, with rows numbered over every other dim."""
-    from torch._subclasses.fake_tensor import unset_fake_temporarily
-
     total = 1
     for size in shape:
         total *= size

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch._subclasses.fake_tensor import FakeTensorMode
+from torch._subclasses.fake_tensor import FakeTensorMode, unset_fake_temporarily
 from torch.ops import aten
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -156,11 +156,13 @@ class FakeRecorder(Recorder, FakeTensorMode):
     def with_values(self, t: torch.Tensor) -> torch.Tensor:
         """A fake of a real integer or boolean tensor that keeps its values (see above): a copy of
         them, since ops on a constant run on it (an in-place add would write the user's)."""
-        from torch._subclasses.fake_tensor import unset_fake_temporarily
-
         with unset_fake_temporarily():  # a real copy, even when called inside this mode
             copy = t.detach().clone()
-        return self.fake_tensor_converter.from_real_tensor(self, copy, make_constant=True)
+        return self.constant(copy)
+
+    def constant(self, real: torch.Tensor) -> torch.Tensor:
+        """A fake tensor carrying `real` as its values (netcost's own real tensor, not a user's)."""
+        return self.fake_tensor_converter.from_real_tensor(self, real, make_constant=True)
 
     def _run_op(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
         def fake(op, op_args, op_kwargs):  # type: ignore[no-untyped-def]
@@ -172,7 +174,7 @@ class FakeRecorder(Recorder, FakeTensorMode):
         if self.recording:
             known = factory_values(func, args, kwargs)
             if known is not None:
-                return self.fake_tensor_converter.from_real_tensor(self, known, make_constant=True)
+                return self.constant(known)
             if func is aten.topk.default and getattr(args[0], "constant", None) is None:
                 return self._routed_topk(fake(func, args, kwargs), args, kwargs)
         return fake(func, args, kwargs)
@@ -187,7 +189,7 @@ class FakeRecorder(Recorder, FakeTensorMode):
         if routed is None:
             return out
         self.kept.append(Kept(ROUTED, self.current, indices.shape[dim] if indices.dim() else 1))
-        return values, self.fake_tensor_converter.from_real_tensor(self, routed, make_constant=True)
+        return values, self.constant(routed)
 
 
 @contextmanager

@@ -49,6 +49,14 @@ def _mask_to_indices(dispatch: Dispatch, mask: torch.Tensor) -> list[torch.Tenso
     return [dispatch(aten.select.int, (rows, 1, d), {}) for d in range(mask.dim())]
 
 
+def _long_indices(dispatch: Dispatch, indices: Any) -> list[Any]:
+    """An index list with each boolean mask replaced by the long indices of its kept elements."""
+    found: list[Any] = []
+    for index in indices:
+        found.extend(_mask_to_indices(dispatch, index) if _is_mask(index) else [index])
+    return found
+
+
 def _known(indices: Any) -> bool:
     """Every boolean index has known values (a fake tensor with a constant)."""
     masks = [i for i in indices if _is_mask(i)]
@@ -81,15 +89,10 @@ def keep_all(
         out = dispatch(aten.view.default, (dispatch(aten.clone.default, (expanded,), {}), [-1]), {})
         return True, out, prod(shape), False
     if func is aten.index.Tensor and any(_is_mask(i) for i in args[1]):
-        indices: list[Any] = []
-        for index in args[1]:
-            indices.extend(_mask_to_indices(dispatch, index) if _is_mask(index) else [index])
-        out = dispatch(aten.index.Tensor, (args[0], indices), {})
+        out = dispatch(aten.index.Tensor, (args[0], _long_indices(dispatch, args[1])), {})
         return True, out, out.shape[0] if out.dim() else 1, _known(args[1])
     if func in INDEX_PUT and any(_is_mask(i) for i in args[1]):
-        indices = []
-        for index in args[1]:
-            indices.extend(_mask_to_indices(dispatch, index) if _is_mask(index) else [index])
+        indices = _long_indices(dispatch, args[1])
         out = dispatch(func, (args[0], indices, *args[2:]), kwargs)
         return True, out, indices[0].numel(), _known(args[1])
     if func.name() == "torchvision::nms":

@@ -31,8 +31,8 @@ AREA_FLOPS = 3
 @formula("torchvision.roi_align.default")
 def roi_align(*, out: TensorSpec, **args: Any) -> Cost:
     """K·C·ph·pw·(8·s² + 1) for sampling_ratio s > 0."""
-    ratio = args.get("sampling_ratio", args.get("arg6", -1))
-    if not isinstance(ratio, int) or ratio <= 0:
+    ratio = args["sampling_ratio"]
+    if ratio <= 0:
         raise ValueError("adaptive sampling (sampling_ratio ≤ 0) depends on the boxes' sizes")
     return Cost.elementwise(numel(out), 8 * ratio * ratio + 1)
 
@@ -40,9 +40,7 @@ def roi_align(*, out: TensorSpec, **args: Any) -> Cost:
 @formula("torchvision.nms.default")
 def nms(*, out: TensorSpec, **args: Any) -> Cost:
     """3·N (areas) + N·⌈log₂ N⌉ (sort) + 13·N·(N − 1)/2 (every pair's IoU, nothing suppressed)."""
-    boxes = args.get("dets", args.get("arg0"))
-    n = boxes.shape[0]
-    scores = args.get("scores", args.get("arg1"))
+    n, scores = args["dets"].shape[0], args["scores"]
     return Cost.elementwise(
         AREA_FLOPS * n + sort_comparisons(scores, 0) + IOU_FLOPS * (n * (n - 1) // 2)
     )
