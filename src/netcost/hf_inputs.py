@@ -11,6 +11,8 @@ prints which inputs were used, so `--input` can change them.
 from __future__ import annotations
 
 import inspect
+import re
+import sys
 from math import prod
 from typing import Any
 
@@ -22,7 +24,15 @@ AUDIO_SAMPLES = 16_000  # one second at 16 kHz, what wav2vec2-style models take
 POSITION_KEYS = ("max_position_embeddings", "n_positions", "max_text_len", "max_seq_len")
 TEXT_INPUTS = ("input_ids",)
 IMAGE_INPUTS = ("pixel_values",)
+VIDEO_INPUTS = ("pixel_values_videos",)
 AUDIO_INPUTS = ("input_values", "input_features")
+#: Masks of valid audio frames (processors give ones where there is no padding), by the input.
+AUDIO_MASKS = {
+    "input_features": ("input_features_mask", "feature_attention_mask"),
+    "input_values": ("input_values_mask",),
+}
+#: Time-series inputs with known values: no padding, frequency class 0 (high).
+SERIES_VALUES = {"past_values_padding": 0, "freq": 0}
 
 
 def _sub(config: Any, *names: str) -> Any:
@@ -125,6 +135,9 @@ def hf_inputs(
         for names, keys in modalities:  # a multi-modal model: every tower it has
             if any(hasattr(config, c) for c in keys):
                 wanted += [n for n in names if n in params and n not in wanted][:1]
+    pictures = [n for n in (*IMAGE_INPUTS, *VIDEO_INPUTS) if n in params]
+    if pictures and not any(n in wanted for n in pictures):  # a model that reads images sees one
+        wanted.append(pictures[0])
     if getattr(config, "is_encoder_decoder", False) and "decoder_input_ids" in params:
         wanted.append("decoder_input_ids")
     if "bbox" in params:  # layout models read a box per token
@@ -135,12 +148,33 @@ def hf_inputs(
     specs = {name: spec_for(name, config, model) for name in dict.fromkeys(wanted)}
     specs = {name: spec for name, spec in specs.items() if spec is not None}
     values: dict[str, torch.Tensor] = {}
-    if "input_ids" in specs and "pixel_values" in specs:
-        ids = image_token_ids(model, config, specs["pixel_values"])
+    if "pixel_values" in specs and _reads_image_stacks(model):  # (batch, images, C, H, W)
+        batch, *picture = specs["pixel_values"].split("x")
+        specs["pixel_values"] = "x".join([batch, "1", *picture[-3:]])
+    if "pixel_values" in specs and "image_sizes" in params:
+        h, w = (int(n) for n in specs["pixel_values"].split("x")[-2:])
+        tiles = _any_resolution_tiles(model, config, (h, w))
+        if tiles is not None:  # LLaVA-NeXT: the image as its grid's tiles plus a thumbnail
+            specs["pixel_values"] = f"1x{tiles}x" + "x".join(specs["pixel_values"].split("x")[-3:])
+        if tiles is not None or _reads_image_sizes(model):  # each image's (height, width)
+            specs["image_sizes"] = "1x2:int64"
+            values["image_sizes"] = torch.tensor([[h, w]], dtype=torch.int64)
+    for name, masks in AUDIO_MASKS.items():  # every audio frame valid
+        mask = next((m for m in masks if m in params), None)
+        if name in specs and mask is not None and mask not in specs:
+            frames = audio_frames(specs[name], config)
+            specs[mask] = f"1x{frames}:int64"
+            values[mask] = torch.ones(1, frames, dtype=torch.int64)
+    for name, value in SERIES_VALUES.items():
+        if name in specs:
+            shape = tuple(int(n) for n in specs[name].split(":")[0].split("x"))
+            values[name] = torch.full(shape, value, dtype=torch.int64)
+    if "input_ids" in specs:
+        ids = placeholder_ids(model, config, specs, values)
         if ids is not None:
             values["input_ids"] = ids
             specs["input_ids"] = f"1x{ids.shape[1]}:int64"
-    text = _text_token(config, -1)
+    text = _text_token(config)
     for name in TOKEN_INPUTS:  # token ids have values: one ordinary (non-special) token
         if name in specs and name not in values:
             shape = tuple(int(n) for n in specs[name].split(":")[0].split("x"))
@@ -200,60 +234,157 @@ def _first_int(config: Any, keys: tuple[str, ...], default: int) -> int:
 
 
 IMAGE_TOKEN_KEYS = ("image_token_id", "image_token_index")
+AUDIO_TOKEN_KEYS = ("audio_token_id", "audio_token_index")
+#: Per modality: the config keys of its placeholder token, the method that makes its features,
+#: and the inputs that method reads.
+PLACEHOLDERS = (
+    (IMAGE_TOKEN_KEYS, "get_image_features", (*IMAGE_INPUTS, "image_sizes")),
+    (AUDIO_TOKEN_KEYS, "get_audio_features", (*AUDIO_INPUTS, *AUDIO_MASKS["input_features"])),
+)
 
 
-def image_token_ids(model: nn.Module, config: Any, pixel_spec: str) -> torch.Tensor | None:
-    """Token ids for a vision-language model: one image token per image feature the model
-    makes of the default image (its `get_image_features`, run on fake tensors), then the text
-    tokens. None when the model has no image token or no such method."""
-    image_token = next(
-        (v for k in IMAGE_TOKEN_KEYS if isinstance(v := getattr(config, k, None), int)), None
-    )
-    get_features = getattr(model, "get_image_features", None)
-    if image_token is None or get_features is None:
+def placeholder_ids(
+    model: nn.Module, config: Any, specs: dict[str, str], values: dict[str, torch.Tensor]
+) -> torch.Tensor | None:
+    """Token ids for a multi-modal model: one placeholder token per feature vector the model
+    makes of each default input (its `get_image_features` / `get_audio_features`, run on fake
+    tensors), images first, then the text tokens. None when no modality has both."""
+    ids: list[int] = []
+    placeholders: set[int] = set()
+    for keys, method, inputs in PLACEHOLDERS:
+        token = next((v for k in keys if isinstance(v := getattr(config, k, None), int)), None)
+        given = {n: specs[n] for n in inputs if n in specs}
+        if token is None or not hasattr(model, method) or not given:
+            continue
+        features = _features(model, config, method, given, values)
+        if features is not None:
+            ids += [token] * features
+            placeholders.add(token)
+    if not ids:
         return None
-    features = _image_features(model, config, pixel_spec)
-    if features is None:
-        return None
-    text = _text_token(config, image_token)
-    ids = [image_token] * features + [text] * tokens(config)
-    return torch.tensor([ids], dtype=torch.int64)
+    text = _text_token(config, *placeholders)
+    return torch.tensor([ids + [text] * tokens(config)], dtype=torch.int64)
 
 
-def _image_features(model: nn.Module, config: Any, pixel_spec: str) -> int | None:
-    """How many feature vectors get_image_features makes of one default image (its rows)."""
+def _features(
+    model: nn.Module,
+    config: Any,
+    method: str,
+    given: dict[str, str],
+    values: dict[str, torch.Tensor],
+) -> int | None:
+    """How many feature vectors `model.<method>` makes of these inputs (its output's rows)."""
     from netcost.api import analyze
     from netcost.inputs import parse_input, shape_only
 
-    params = inspect.signature(model.get_image_features).parameters
-    options = {n: getattr(config, n) for n in params if n != "pixel_values" and hasattr(config, n)}
+    params = inspect.signature(getattr(model, method)).parameters
+    given = {n: spec for n, spec in given.items() if n in params}
+    options = {n: getattr(config, n) for n in params if n not in given and hasattr(config, n)}
+    inputs = {n: values.get(n, shape_only(*parse_input(spec))) for n, spec in given.items()}
 
     class Features(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, pixel_values: torch.Tensor) -> Any:
-            out = self.model.get_image_features(pixel_values, **options)
+        def forward(self, **tensors: torch.Tensor) -> Any:
+            out = getattr(self.model, method)(**tensors, **options)
             return getattr(out, "pooler_output", out)
 
     try:
         with torch.no_grad():
-            report = analyze(Features(), (shape_only(*parse_input(pixel_spec)),), execution="fake")
+            report = analyze(Features(), inputs, execution="fake")
     except Exception:  # the model's own path will report what is wrong
         return None
     shapes = report.modules[0].output_shapes
     return sum(prod(s[:-1]) for s in shapes) or None
 
 
-def _text_token(config: Any, image_token: int) -> int:
+def _text_token(config: Any, *placeholders: int) -> int:
     """A plain token id: 1, or the first id after it that is no special token of the config."""
     special = {
         v
         for k, v in vars(config).items()
         if isinstance(v, int) and ("token_id" in k or "token_index" in k)
-    } | {image_token}
+    } | set(placeholders)
     return next(i for i in range(1, 1 << 20) if i not in special)
+
+
+def _any_resolution_tiles(model: nn.Module, config: Any, size: tuple[int, int]) -> int | None:
+    """How many tiles an any-resolution model (LLaVA-NeXT and kin) cuts an image of `size` into,
+    by its own `image_size_to_num_patches` and the config's grid pinpoints; None for others."""
+    module = sys.modules.get(type(model).__module__)
+    count = getattr(module, "image_size_to_num_patches", None)
+    pinpoints = getattr(config, "image_grid_pinpoints", None)
+    if count is None or not pinpoints:
+        return None
+    tile = _first_int(_sub(config, "vision_config"), ("image_size",), size[0])
+    return int(count(size, pinpoints, tile))
+
+
+def _reads_image_sizes(model: nn.Module) -> bool:
+    """Whether the vision tower patches images at their own size (Pixtral: it has a
+    `patch_size`), so the model needs each image's size; CLIP-like towers take none."""
+    tower = next(
+        (
+            m
+            for n, m in model.named_children()
+            if n in ("vision_tower", "vision_model", "vision_encoder")
+        ),
+        None,
+    )
+    return isinstance(getattr(tower, "patch_size", None), int)
+
+
+#: `batch, images, channels, height, width = pixel_values.shape`: a stack of images per sample.
+STACKED_IMAGES = re.compile(
+    r"^\s*\w+,\s*\w+,\s*\w+,\s*\w+,\s*\w+\s*=\s*pixel_values\.shape\b", re.M
+)
+
+
+def _reads_image_stacks(model: nn.Module) -> bool:
+    """Whether the model's own code unpacks pixel_values as five dims (Idefics2/3, SmolVLM)."""
+    try:
+        source = inspect.getsource(type(model))
+    except (OSError, TypeError):
+        return False
+    return STACKED_IMAGES.search(source) is not None
+
+
+def audio_frames(spec: str, config: Any) -> int:
+    """The time steps of an audio input: its samples, or the frames of its features (the dim
+    that is not the mel bins)."""
+    dims = [int(n) for n in spec.split(":")[0].split("x")[1:]]
+    mel = getattr(_sub(config, "audio_config", "encoder_config"), "num_mel_bins", None)
+    if len(dims) == 2 and dims[0] == mel:
+        return dims[1]
+    return dims[0]
+
+
+def video(config: Any) -> str:
+    """A clip: the vision config's frames (`num_frames`, `frames_per_clip`; else 16) of images at
+    its size."""
+    vision = _sub(config, "vision_config", "video_config")
+    frames = _first_int(vision, ("num_frames", "frames_per_clip"), 0) or _first_int(
+        config, ("num_frames", "frames_per_clip"), VIDEO_FRAMES
+    )
+    picture = image(config).split("x")[-3:]
+    return "x".join(["1", str(frames), *picture])
+
+
+VIDEO_FRAMES = 16
+
+
+def series(name: str, config: Any) -> str:
+    """Time-series inputs: `context_length` steps of `num_input_channels` values (a single
+    series when the config has no channels), with their padding; one frequency class."""
+    if name == "freq":
+        return "1x1:int64"
+    steps = _first_int(config, ("context_length", "context_len"), TOKENS)
+    if name == "past_values_padding":
+        return f"1x{steps}:int64"
+    channels = getattr(config, "num_input_channels", None)
+    return f"1x{steps}x{channels}" if isinstance(channels, int) else f"1x{steps}"
 
 
 def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | None:
@@ -265,6 +396,10 @@ def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | No
         return f"1x{tokens(config)}x{hidden}" if hidden else None
     if name in ("pixel_values",):
         return image(config)
+    if name in VIDEO_INPUTS:
+        return video(config)
+    if name in ("past_values", "past_values_padding", "freq"):
+        return series(name, config)
     if name in AUDIO_INPUTS:
         return audio(name, config, model)
     if name == "bbox":

@@ -10,6 +10,7 @@ from torch import nn
 
 from netcost.capture.experts import find_experts
 from netcost.capture.known import VALUE_LIMIT
+from netcost.capture.patches import during_capture
 from netcost.capture.precision import PRECISIONS, autocast, check_choice, stored_dtype
 from netcost.capture.recorder import (
     Failure,
@@ -18,7 +19,6 @@ from netcost.capture.recorder import (
     Recorder,
     quiet_fake_tensor_log,
 )
-from netcost.capture.scenario import one_nms_per_batch
 from netcost.capture.specs import tensor_ids, tensor_specs, tensors_in
 from netcost.capture.state import (
     buffers_bytes,
@@ -217,7 +217,7 @@ def _run(
             recorder.start(resident)
             with (
                 ModuleTracker(model, recorder, set(params)),
-                one_nms_per_batch(),
+                during_capture(),
                 recorder,
                 autocast(precision),
             ):

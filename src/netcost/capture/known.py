@@ -22,7 +22,7 @@ from torch._subclasses.fake_tensor import unset_fake_temporarily
 from torch.ops import aten
 
 #: Tensors of up to this many elements keep their values when they are known.
-VALUE_LIMIT = 1 << 20
+VALUE_LIMIT = 1 << 22
 
 FACTORIES = frozenset(
     {
@@ -77,3 +77,25 @@ def balanced_indices(shape: tuple[int, ...], dim: int, n: int) -> torch.Tensor |
         picks = torch.arange(rows * k, dtype=torch.int64).reshape(rows, k)
         indices = (picks % n).reshape(moved)
         return indices.movedim(-1, dim).contiguous()
+
+
+def balanced_argmax(
+    shape: tuple[int, ...], dim: int, excluded: torch.Tensor | None
+) -> torch.Tensor:
+    """Round-robin argmax over `shape` along `dim` (kept, size 1): row r picks its (r mod c)-th
+    candidate of the c that `excluded` (a mask filled with -inf before the argmax: the experts
+    a router already chose) leaves, so a second-choice argmax picks another expert, balanced."""
+    dim = dim % len(shape)
+    n = shape[dim]
+    with unset_fake_temporarily():
+        allowed = torch.ones(shape, dtype=torch.bool)
+        if excluded is not None:
+            allowed = allowed & ~excluded.to(torch.bool).expand(shape)
+        allowed = allowed.movedim(dim, -1).reshape(-1, n)
+        rows = torch.arange(allowed.shape[0])
+        count = allowed.sum(-1).clamp(min=1)
+        target = (rows % count + 1).unsqueeze(-1)
+        chosen = (allowed.cumsum(-1) == target) & allowed
+        picks = torch.where(chosen.any(-1), chosen.to(torch.int8).argmax(-1), rows % n)
+        kept = [s for i, s in enumerate(shape) if i != dim] + [1]
+        return picks.reshape(kept).movedim(-1, dim).contiguous()

@@ -9,6 +9,7 @@ path the model really takes.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from torch.ops import aten
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from netcost.capture.kernels import cpu_only
-from netcost.capture.known import VALUE_LIMIT, balanced_indices, factory_values
+from netcost.capture.known import VALUE_LIMIT, balanced_argmax, balanced_indices, factory_values
 from netcost.capture.lifetimes import Ledger, per_op
 from netcost.capture.scenario import keep_all
 from netcost.capture.specs import bind, plain, spec_of, tensor_specs, tensors_in
@@ -30,7 +31,8 @@ from netcost.capture.state import packed_weights
 from netcost.capture.trace import Kept, ModuleCall, OpEvent
 
 #: A top-k whose indices follow the balanced routing (capture/known.py).
-ROUTED = "aten.topk.default (indices round-robin)"
+ROUTED = "(indices round-robin)"
+MASKED_FILLS = (aten.masked_fill.Scalar, aten.masked_fill.Tensor)
 
 #: Reading a tensor's value into Python (.item(), int(t), if t: ...).
 VALUE_READ = torch.ops.aten._local_scalar_dense.default
@@ -144,6 +146,8 @@ class FakeRecorder(Recorder, FakeTensorMode):
 
     def __init__(self, calls: list[ModuleCall]) -> None:
         super().__init__(calls, allow_non_fake_inputs=True)
+        #: unknown tensors made by filling a known mask: the positions an argmax then skips
+        self.filled: dict[int, tuple[weakref.ref, torch.Tensor]] = {}
 
     def may_turn_const(self, t: torch.Tensor) -> bool:
         return (
@@ -175,9 +179,32 @@ class FakeRecorder(Recorder, FakeTensorMode):
             known = factory_values(func, args, kwargs)
             if known is not None:
                 return self.constant(known)
-            if func is aten.topk.default and getattr(args[0], "constant", None) is None:
-                return self._routed_topk(fake(func, args, kwargs), args, kwargs)
+            if getattr(args[0], "constant", None) is None:
+                if func is aten.topk.default:
+                    return self._routed_topk(fake(func, args, kwargs), args, kwargs)
+                if func is aten.argmax.default:
+                    return self._routed_argmax(fake(func, args, kwargs), args, kwargs)
+                if func in MASKED_FILLS and getattr(args[1], "constant", None) is not None:
+                    out = fake(func, args, kwargs)
+                    self.filled[id(out)] = (weakref.ref(out), args[1].constant)
+                    return out
         return fake(func, args, kwargs)
+
+    def _routed_argmax(self, out: Any, args: tuple, kwargs: dict) -> Any:
+        """Argmax of unknown values along a dim: top-1 of the balanced routing (row r picks
+        r mod n), as a router that takes the largest score does under balanced top-k; positions
+        a known mask filled beforehand (a second choice after the first) are skipped."""
+        x = args[0]
+        dim = args[1] if len(args) > 1 else kwargs.get("dim")
+        if dim is None or x.dim() == 0 or out.numel() > VALUE_LIMIT:
+            return out
+        keep = list(x.shape)
+        keep[dim % x.dim()] = 1
+        ref, mask = self.filled.get(id(x), (None, None))
+        excluded = mask if ref is not None and ref() is x else None
+        routed = balanced_argmax(tuple(x.shape), dim, excluded)
+        self.kept.append(Kept(f"{aten.argmax.default} {ROUTED}", self.current, 1))
+        return self.constant(routed.reshape(out.shape))
 
     def _routed_topk(self, out: Any, args: tuple, kwargs: dict) -> Any:
         """Top-k of unknown values: the fake values, and indices of the balanced routing."""
@@ -188,7 +215,13 @@ class FakeRecorder(Recorder, FakeTensorMode):
         routed = balanced_indices(tuple(indices.shape), dim, n)
         if routed is None:
             return out
-        self.kept.append(Kept(ROUTED, self.current, indices.shape[dim] if indices.dim() else 1))
+        self.kept.append(
+            Kept(
+                f"{aten.topk.default} {ROUTED}",
+                self.current,
+                indices.shape[dim] if indices.dim() else 1,
+            )
+        )
         return values, self.constant(routed)
 
 

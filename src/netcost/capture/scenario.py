@@ -19,8 +19,10 @@ from typing import Any
 
 import torch
 import torch.utils._pytree as pytree
-from torch._subclasses.fake_tensor import FakeTensor
+from torch._subclasses.fake_tensor import FakeTensor, unset_fake_temporarily
 from torch.ops import aten
+
+from netcost.capture.known import VALUE_LIMIT
 
 #: The scenario's name, as reports show it.
 SCENARIO = "keep-all"
@@ -37,7 +39,12 @@ Dispatch = Callable[[Any, tuple, dict], Any]
 def _nonzero(dispatch: Dispatch, x: torch.Tensor) -> torch.Tensor:
     """The indices of every element, in order (what nonzero gives for an all-true mask)."""
     if isinstance(x, FakeTensor) and x.constant is not None:  # known values: exact
-        return dispatch(aten.nonzero.default, (x,), {})
+        with unset_fake_temporarily():
+            rows = torch.nonzero(x.constant)
+        if rows.numel() <= VALUE_LIMIT:
+            mode = x.fake_mode
+            return mode.fake_tensor_converter.from_real_tensor(mode, rows, make_constant=True)
+        return dispatch(aten.new_empty.default, (x, list(rows.shape)), {"dtype": torch.int64})
     if isinstance(x, FakeTensor) or x.device.type == "meta":
         return dispatch(aten.new_empty.default, (x, [x.numel(), x.dim()]), {"dtype": torch.int64})
     return dispatch(aten.nonzero.default, (torch.ones(x.shape, dtype=torch.bool),), {})

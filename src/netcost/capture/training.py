@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from netcost.capture.patches import during_capture
 from netcost.capture.precision import PRECISIONS, autocast, check_choice, stored_dtype
 from netcost.capture.recorder import FakeRecorder, ModuleTracker, quiet_fake_tensor_log
 from netcost.capture.specs import tensors_in
@@ -159,7 +160,7 @@ def _step(
         with recorder:
             recorder.phase = "forward"
             tracker = ModuleTracker(model, recorder, set(params), nodes=recorder.nodes)
-            with tracker, autocast(precision):
+            with tracker, during_capture(), autocast(precision):
                 out = torch.func.functional_call(
                     model, state, new_args, new_kwargs, tie_weights=True, strict=False
                 )
