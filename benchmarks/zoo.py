@@ -112,15 +112,16 @@ def one(source: str) -> dict[str, Any]:
     model = resolved.model
     row["built_params"] = sum(p.numel() for p in model.parameters()) + _packed_numel(model)
     state = _tensors(model)
+    shapes = [parse_input(s) for s in resolved.inputs]
+    inputs = resolved.example_inputs(shapes)  # as the CLI feeds it
     try:
-        shapes = [parse_input(s) for s in resolved.inputs]
-        inputs = resolved.example_inputs(shapes)  # as the CLI feeds it
         with torch.no_grad():
             report = netcost.analyze(model, inputs)
     except NetcostError as error:
-        return row | {"outcome": "error", "error": str(error)}
+        return row | {"outcome": "error", "error": str(error), "plain": _plain(model, inputs)}
     except Exception as error:
-        return row | {"outcome": "error", "error": f"unexpected {type(error).__name__}: {error}"}
+        message = f"unexpected {type(error).__name__}: {error}"
+        return row | {"outcome": "error", "error": message, "plain": _plain(model, inputs)}
     row["seconds"] = round(time.perf_counter() - start, 2)
     after = _tensors(model)
     row["untouched"] = after.keys() == state.keys() and all(after[k] is v for k, v in state.items())
@@ -135,6 +136,28 @@ def one(source: str) -> dict[str, Any]:
     }
     row["flopcounter_macs"] = _flop_counter(model, inputs)
     return row
+
+
+def _plain(model: Any, inputs: Any) -> str | None:
+    """The model's own forward on the meta device at the same inputs, without netcost: None
+    when it runs, else its error's first line. Where it fails with netcost's error, the model
+    (its default config, or the default inputs) fails by itself; values are lost on meta, so
+    value-dependent code fails there whatever netcost does."""
+    import torch
+    from torch.utils._pytree import tree_map
+
+    def meta(t: Any) -> Any:
+        return t.to("meta") if isinstance(t, torch.Tensor) else t
+
+    try:
+        model = model.to("meta")
+        args, kwargs = (inputs, {}) if not isinstance(inputs, dict) else ((), inputs)
+        args = args if isinstance(args, tuple) else (args,)
+        with torch.no_grad():
+            model(*tree_map(meta, args), **tree_map(meta, kwargs))
+        return None
+    except Exception as error:
+        return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]
 
 
 def _flop_counter(model: Any, inputs: Any) -> int | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import re
 import sys
-from math import prod
+from math import isqrt, prod
 from typing import Any
 
 import torch
@@ -151,6 +151,8 @@ def hf_inputs(
     if "pixel_values" in specs and _reads_image_stacks(model):  # (batch, images, C, H, W)
         batch, *picture = specs["pixel_values"].split("x")
         specs["pixel_values"] = "x".join([batch, "1", *picture[-3:]])
+    if "pixel_values" in specs and "spatial_shapes" in params:
+        _naflex_patches(config, specs, values)
     if "pixel_values" in specs and "image_sizes" in params:
         h, w = (int(n) for n in specs["pixel_values"].split("x")[-2:])
         tiles = _any_resolution_tiles(model, config, (h, w))
@@ -203,7 +205,7 @@ def patch_grid_inputs(
     m = _first_int(vision, ("spatial_merge_size", "merge_size"), 1)
     channels = _first_int(vision, ("in_channels", "num_channels", "in_chans"), 3)
     g = max(m, GRID_IMAGE_SIDE // (p * m) * m)
-    patches = f"{g * g}x{channels * t * p * p}"
+    patches = _patch_layout(model, g * g, channels * t * p * p)
     values = {grid: torch.tensor([[1, g, g]], dtype=torch.int64)}
     pixels = (
         "hidden_states" if grid == "grid_thw" and "pixel_values" not in wanted else "pixel_values"
@@ -214,13 +216,36 @@ def patch_grid_inputs(
     )
     if "input_ids" in wanted or image_token is not None:
         text = [_text_token(config, image_token or -1)] * tokens(config)
-        ids = [image_token] * (g * g // (m * m)) + text if image_token is not None else text
+        count = g * g // (m * m)
+        if image_token is not None and hasattr(model, "get_image_features"):  # the model's own
+            made = _features(model, config, "get_image_features", specs, values)
+            count = made if made is not None else count
+        ids = [image_token] * count + text if image_token is not None else text
         values["input_ids"] = torch.tensor([ids], dtype=torch.int64)
         specs = {"input_ids": f"1x{len(ids)}:int64", **specs}
         if "mm_token_type_ids" in _forward_params(model):  # 1 marks an image token (M-RoPE)
             values["mm_token_type_ids"] = (values["input_ids"] == image_token).long()
             specs["mm_token_type_ids"] = f"1x{len(ids)}:int64"
     return tuple(specs), tuple(specs.values()), values
+
+
+def _patch_layout(model: nn.Module, n: int, flat: int) -> str:
+    """n patches as the vision tower's first layer reads them: flattened (a Linear: its input
+    width; a Conv3d reshapes them itself), or as images (N × C × p × p) for a Conv2d, with a
+    leading batch dim where the embedding unpacks five dims (PaddleOCR-VL)."""
+    for path, module in model.named_modules():
+        vision = "vis" in path or "Vision" in type(model).__name__
+        if not vision or not isinstance(module, nn.Linear | nn.Conv2d | nn.Conv3d):
+            continue
+        if isinstance(module, nn.Linear):
+            return f"{n}x{module.in_features}"
+        if isinstance(module, nn.Conv3d):
+            return f"{n}x{flat}"
+        c, (kh, kw) = module.in_channels, module.kernel_size
+        parent = model.get_submodule(path.rpartition(".")[0]) if "." in path else model
+        lead = "1x" if _reads_image_stacks(parent) else ""
+        return f"{lead}{n}x{c}x{kh}x{kw}"
+    return f"{n}x{flat}"
 
 
 def _first_int(config: Any, keys: tuple[str, ...], default: int) -> int:
@@ -238,7 +263,11 @@ AUDIO_TOKEN_KEYS = ("audio_token_id", "audio_token_index")
 #: Per modality: the config keys of its placeholder token, the method that makes its features,
 #: and the inputs that method reads.
 PLACEHOLDERS = (
-    (IMAGE_TOKEN_KEYS, "get_image_features", (*IMAGE_INPUTS, "image_sizes")),
+    (
+        IMAGE_TOKEN_KEYS,
+        "get_image_features",
+        (*IMAGE_INPUTS, "image_sizes", "pixel_attention_mask", "spatial_shapes"),
+    ),
     (AUDIO_TOKEN_KEYS, "get_audio_features", (*AUDIO_INPUTS, *AUDIO_MASKS["input_features"])),
 )
 
@@ -308,6 +337,22 @@ def _text_token(config: Any, *placeholders: int) -> int:
         if isinstance(v, int) and ("token_id" in k or "token_index" in k)
     } | set(placeholders)
     return next(i for i in range(1, 1 << 20) if i not in special)
+
+
+def _naflex_patches(config: Any, specs: dict[str, str], values: dict[str, torch.Tensor]) -> None:
+    """An image as SigLIP2-style (NaFlex) models take it: g × g patches (g² = the vision config's
+    `num_patches`, else image size ÷ patch size), each flattened to C·p² values, every patch
+    valid, with the grid's shape."""
+    vision = _sub(config, "vision_config")
+    p = _first_int(vision, ("patch_size",), 16)
+    channels = _first_int(vision, ("num_channels",), 3)
+    side = int(specs["pixel_values"].split("x")[-1])
+    g = isqrt(_first_int(vision, ("num_patches",), (side // p) ** 2))
+    specs["pixel_values"] = f"1x{g * g}x{channels * p * p}"
+    specs["pixel_attention_mask"] = f"1x{g * g}:int64"
+    specs["spatial_shapes"] = "1x2:int64"
+    values["pixel_attention_mask"] = torch.ones(1, g * g, dtype=torch.int64)
+    values["spatial_shapes"] = torch.tensor([[g, g]], dtype=torch.int64)
 
 
 def _any_resolution_tiles(model: nn.Module, config: Any, size: tuple[int, int]) -> int | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import nn
@@ -66,10 +67,48 @@ def formatted_constants() -> Iterator[None]:
         FakeTensor.__format__ = _FAKE_FORMAT  # type: ignore[method-assign]
 
 
+_TENSOR = torch.tensor
+
+
+def _tensor_of_scalars(data: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """`torch.tensor([...])` over a list holding 0-dim stand-ins: each read as its value (its
+    `.item()`, which a stand-in with known values answers), as PyTorch reads real ones; a
+    stand-in reads no storage, which PyTorch's constructor would."""
+    if isinstance(data, list | tuple) and any(isinstance(x, FakeTensor) for x in _leaves(data)):
+        data = _as_scalars(data)
+    return _TENSOR(data, *args, **kwargs)
+
+
+def _leaves(data: Any) -> Iterator[Any]:
+    for x in data:
+        if isinstance(x, list | tuple):
+            yield from _leaves(x)
+        else:
+            yield x
+
+
+def _as_scalars(data: Any) -> Any:
+    if isinstance(data, list | tuple):
+        return type(data)(_as_scalars(x) for x in data)
+    if isinstance(data, FakeTensor) and data.dim() == 0:
+        return data.item()
+    return data
+
+
+@contextmanager
+def scalar_lists() -> Iterator[None]:
+    """Within: `torch.tensor` of a list of stand-in scalars reads their values."""
+    torch.tensor = _tensor_of_scalars  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        torch.tensor = _TENSOR
+
+
 @contextmanager
 def during_capture() -> Iterator[None]:
     """Every patch of this module, and the keep-all scenario's NMS."""
-    with one_nms_per_batch(), rebinding_conversions(), formatted_constants():
+    with one_nms_per_batch(), rebinding_conversions(), formatted_constants(), scalar_lists():
         yield
 
 
