@@ -241,3 +241,72 @@ def test_frozen_parameters_are_counted_apart():
     assert r.total.params - r.total.trainable_params == frozen
     assert f"({frozen} frozen)" in r.explain("0")
     assert f"{r.total.trainable_params:,} trainable, {frozen:,} frozen" in r.table()
+
+
+class ConvertsItself(nn.Module):
+    """Converts its own layer inside forward, as Switch Transformers' router does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.lin = self.lin.to(torch.float32)
+        return self.lin(x.float())
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_forward_converting_its_own_layer_runs_and_is_undone(precision):
+    model = ConvertsItself()
+    lin, weight = model.lin, model.lin.weight
+    before = model(torch.ones(2, 8))
+    r = netcost.analyze(model, input_size=(2, 8), precision=precision)
+    assert r.layer("lin").cost.macs == 2 * 8 * 4
+    assert model.lin is lin and model.lin.weight is weight and weight.dtype == torch.float32
+    assert torch.equal(model(torch.ones(2, 8)), before)
+
+
+class ScalarList(nn.Module):
+    """Builds a tensor from Python scalars it read from tensors (GLM-4V's rope deltas)."""
+
+    def forward(self, ids: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        counts = [(row == 5).sum() for row in ids]
+        return x * torch.tensor(counts).unsqueeze(1)
+
+
+def test_tensor_of_scalars_read_from_known_values():
+    ids = torch.tensor([[5, 5, 1], [5, 1, 1]])
+    r = netcost.analyze(ScalarList(), {"ids": ids, "x": torch.ones(2, 3)}, execution="fake")
+    assert r.complete and r.modules[0].output_shapes == ((2, 3),)
+
+
+class LargeKnownMask(nn.Module):
+    """Indexes with a known mask whose index list (2 dims × kept) is over the values limit."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        keep = torch.arange(x.shape[1]) % 4 != 0
+        return x[keep.expand_as(x)]
+
+
+def test_index_with_a_large_known_mask_has_its_exact_size():
+    from netcost.capture.known import VALUE_LIMIT
+
+    rows, cols = 4, VALUE_LIMIT // 4  # a mask at the limit, three quarters of it kept
+    r = netcost.analyze(LargeKnownMask(), input_size=(rows, cols), execution="fake")
+    assert r.modules[0].output_shapes == ((rows * cols * 3 // 4,),)
+    (line,) = [d.message for d in r.diagnostics if d.kind == "scenario"]
+    assert line == f"LargeKnownMask: aten.index.Tensor (values known) kept {rows * cols * 3 // 4:,}"
+
+
+def test_balanced_argmax_second_choice_is_another_expert():
+    from netcost.capture.known import balanced_argmax
+
+    first = balanced_argmax((6, 4), -1, None)
+    assert first.flatten().tolist() == [0, 1, 2, 3, 0, 1]  # row r picks r mod 4
+    taken = nn.functional.one_hot(first.flatten(), 4).bool()
+    second = balanced_argmax((6, 4), -1, taken).flatten()
+    # row r picks the (r mod 3)-th of the three experts its first choice left: row 0 left
+    # [1, 2, 3] → 1; row 1 [0, 2, 3] → 2; row 2 [0, 1, 3] → 3; row 3 [0, 1, 2] → 0; ...
+    assert second.tolist() == [1, 2, 3, 0, 2, 3]
+    # both choices together: every expert gets 6 · 2 / 4 = 3 tokens
+    assert torch.bincount(torch.cat([first.flatten(), second]), minlength=4).tolist() == [3] * 4

@@ -118,3 +118,64 @@ def test_per_expert_loop_is_costed_at_balanced_top_k():
     lines = [d.message for d in r.diagnostics if d.kind == "scenario"]
     assert "balanced routing" in lines[0]
     assert f"Loop: aten.topk.default (indices round-robin) kept {k}" in lines
+
+
+def _switch_moe(h: int, f: int, experts: int, second_choice: bool):  # type: ignore[no-untyped-def]
+    """A Switch/NLLB-style router in eager PyTorch: argmax picks (twice, the second after
+    filling the first choice with -inf), one-hot masks, experts looked up by name, and the
+    router converting its own classifier inside forward."""
+    import torch
+    from torch import nn
+
+    class Switch(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.classifier = nn.Linear(h, experts, bias=False)
+            self.experts = nn.ModuleDict(
+                {
+                    f"expert_{e}": nn.Sequential(
+                        nn.Linear(h, f, bias=False), nn.Linear(f, h, bias=False)
+                    )
+                    for e in range(experts)
+                }
+            )
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.classifier = self.classifier.to(torch.float32)  # as Switch Transformers does
+            logits = self.classifier(x)
+            first = torch.argmax(logits, dim=-1)
+            mask = nn.functional.one_hot(first, experts)
+            if second_choice:
+                rest = logits.masked_fill(mask.bool(), float("-inf"))
+                mask = mask + nn.functional.one_hot(torch.argmax(rest, dim=-1), experts)
+            out = torch.zeros_like(x)
+            hit = torch.greater(mask.sum(0), 0).nonzero()
+            for e in hit:
+                (tokens,) = torch.where(mask[:, e[0]])
+                out.index_add_(0, tokens, self.experts[f"expert_{e[0]}"](x[tokens]))
+            return out
+
+    return Switch()
+
+
+@pytest.mark.parametrize("second_choice", [False, True])
+def test_argmax_routers_cost_balanced_choices_and_leave_the_model(second_choice):
+    """T tokens, E experts: argmax routes token r to expert r mod E; a second argmax over the
+    scores with the first choice filled skips it, so each token reaches k distinct experts."""
+    import torch
+
+    h, f, experts, tokens = 8, 16, 4, 12
+    k = 2 if second_choice else 1
+    model = _switch_moe(h, f, experts, second_choice)
+    weight = model.classifier.weight
+    r = netcost.analyze(model, torch.randn(tokens, h), execution="fake")
+    assert r.complete
+    per_expert = tokens * k // experts
+    for e in range(experts):
+        assert r.layer(f"experts.expert_{e}.0").output_shapes == ((per_expert, f),)
+    assert r.layer("classifier").cost.macs == tokens * h * experts
+    assert r.total.macs == tokens * h * experts + experts * per_expert * (h * f + f * h)
+    assert model.classifier.weight is weight  # the conversion inside forward was undone
+    assert "aten.argmax.default (indices round-robin)" in " ".join(
+        d.message for d in r.diagnostics if d.kind == "scenario"
+    )

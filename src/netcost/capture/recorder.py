@@ -32,7 +32,11 @@ from netcost.capture.trace import Kept, ModuleCall, OpEvent
 
 #: A top-k whose indices follow the balanced routing (capture/known.py).
 ROUTED = "(indices round-robin)"
-MASKED_FILLS = (aten.masked_fill.Scalar, aten.masked_fill.Tensor)
+#: Ops on unknown values that the balanced routing decides (masked fills: remembered, so that
+#: an argmax after one skips what was filled).
+ROUTED_OPS = frozenset(
+    {aten.topk.default, aten.argmax.default, aten.masked_fill.Scalar, aten.masked_fill.Tensor}
+)
 
 #: Reading a tensor's value into Python (.item(), int(t), if t: ...).
 VALUE_READ = torch.ops.aten._local_scalar_dense.default
@@ -179,12 +183,12 @@ class FakeRecorder(Recorder, FakeTensorMode):
             known = factory_values(func, args, kwargs)
             if known is not None:
                 return self.constant(known)
-            if getattr(args[0], "constant", None) is None:
+            if func in ROUTED_OPS and getattr(args[0], "constant", None) is None:
                 if func is aten.topk.default:
                     return self._routed_topk(fake(func, args, kwargs), args, kwargs)
                 if func is aten.argmax.default:
                     return self._routed_argmax(fake(func, args, kwargs), args, kwargs)
-                if func in MASKED_FILLS and getattr(args[1], "constant", None) is not None:
+                if getattr(args[1], "constant", None) is not None:  # a known mask filled
                     out = fake(func, args, kwargs)
                     self.filled[id(out)] = (weakref.ref(out), args[1].constant)
                     return out
