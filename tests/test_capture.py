@@ -310,3 +310,19 @@ def test_balanced_argmax_second_choice_is_another_expert():
     assert second.tolist() == [1, 2, 3, 0, 2, 3]
     # both choices together: every expert gets 6 · 2 / 4 = 3 tokens
     assert torch.bincount(torch.cat([first.flatten(), second]), minlength=4).tolist() == [3] * 4
+
+
+class GathersKnownRows(nn.Module):
+    """Indexes a known table with indices computed from unknown values (ViLT's patch choice)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        table = torch.arange(10).reshape(5, 2)
+        picked = table[(x[:3, 0] * 5).long()]  # values unknown: nothing may claim to know them
+        assert getattr(picked, "constant", None) is None
+        assert getattr(table.new_empty(4), "constant", None) is None  # uninitialised memory
+        return x[picked[:, 0]]
+
+
+def test_results_of_unknown_indices_and_empty_memory_have_no_values():
+    r = netcost.analyze(GathersKnownRows(), input_size=(10, 4), execution="fake")
+    assert r.modules[0].output_shapes == ((3, 4),)

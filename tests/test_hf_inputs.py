@@ -53,6 +53,35 @@ def test_clip_gets_text_and_image_and_both_towers_run():
         ("videomae", ("pixel_values",), ("1x16x3x224x224",)),  # a 16-frame clip
         ("layoutlm", ("input_ids", "bbox"), ("1x128:int64", "1x128x4:int64")),
         ("whisper", ("input_features", "decoder_input_ids"), ("1x80x3000", "1x128:int64")),
+        ("patchtst", ("past_values",), ("1x32x1",)),  # context_length × num_input_channels
+        # TimesFM: one series of context_length 512, no padding, one frequency class
+        (
+            "timesfm",
+            ("past_values", "past_values_padding", "freq"),
+            ("1x512", "1x512:int64", "1x1:int64"),
+        ),
+        ("vjepa2", ("pixel_values_videos",), ("1x64x3x224x224",)),  # frames_per_clip 64
+        ("vilt", ("input_ids", "pixel_values"), ("1x40:int64", "1x3x384x384")),  # reads images too
+        # SigLIP2 (NaFlex): num_patches 256 = 16 × 16 patches of 3 · 16² values, mask and grid
+        (
+            "siglip2",
+            ("input_ids", "pixel_values", "pixel_attention_mask", "spatial_shapes"),
+            ("1x64:int64", "1x256x768", "1x256:int64", "1x2:int64"),
+        ),
+        # LLaVA-NeXT: 336² best fits the 336 × 672 pinpoint: 2 tiles + the thumbnail = 3; image
+        # tokens 24² (thumbnail) + 24 × 24 (the grid cropped back to square) + 24 newlines = 1176
+        (
+            "llava_next",
+            ("input_ids", "pixel_values", "image_sizes"),
+            ("1x1304:int64", "1x3x3x336x336", "1x2:int64"),
+        ),
+        ("idefics2", ("input_ids", "pixel_values"), ("1x128:int64", "1x1x3x224x224")),  # stacks
+        # GLM-ASR: 3000 frames → 1500 (conv stride 2) → 375 audio tokens (merged by 4), + 128 text
+        (
+            "glmasr",
+            ("input_ids", "input_features", "input_features_mask"),
+            ("1x503:int64", "1x128x3000", "1x3000:int64"),
+        ),
     ],
 )
 def test_default_inputs_follow_signature_and_config(model_type, names, specs):
@@ -121,3 +150,17 @@ def test_masks_on_known_token_ids_are_exact_not_a_scenario():
     (total,) = [o for o in r.ops if o.op == "aten.sum.default"]
     # counting the 6 ids, then summing the first n = 2 of the 3 rows kept, 4 values each
     assert total.cost.flops == 6 + 2 * 4
+
+
+def test_known_values_of_generated_inputs():
+    """Masks say every frame and patch is valid; grids and sizes are the image's own."""
+    values = resolve("hf:glmasr").values
+    assert values["input_features_mask"].tolist() == [[1] * 3000]
+    assert values["input_ids"][0, :375].tolist() == [59260] * 375  # audio_token_id, first
+    siglip2 = resolve("hf:siglip2").values
+    assert siglip2["spatial_shapes"].tolist() == [[16, 16]]
+    assert siglip2["pixel_attention_mask"].tolist() == [[1] * 256]
+    assert resolve("hf:llava_next").values["image_sizes"].tolist() == [[336, 336]]
+    timesfm = resolve("hf:timesfm").values
+    assert timesfm["past_values_padding"].tolist() == [[0] * 512]
+    assert timesfm["freq"].tolist() == [[0]]

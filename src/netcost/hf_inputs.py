@@ -205,12 +205,18 @@ def patch_grid_inputs(
     m = _first_int(vision, ("spatial_merge_size", "merge_size"), 1)
     channels = _first_int(vision, ("in_channels", "num_channels", "in_chans"), 3)
     g = max(m, GRID_IMAGE_SIDE // (p * m) * m)
-    patches = _patch_layout(model, g * g, channels * t * p * p)
     values = {grid: torch.tensor([[1, g, g]], dtype=torch.int64)}
     pixels = (
         "hidden_states" if grid == "grid_thw" and "pixel_values" not in wanted else "pixel_values"
     )
-    specs: dict[str, str] = {pixels: patches, grid: "1x3:int64"}
+    layouts = _patch_layouts(model, g * g, channels * t * p * p)
+    method = "get_image_features" if hasattr(model, "get_image_features") else "forward"
+    specs: dict[str, str] = {pixels: layouts[0], grid: "1x3:int64"}
+    for layout in layouts if len(layouts) > 1 else []:  # the first the vision tower takes
+        trial = {pixels: layout, grid: "1x3:int64"}
+        if _features(model, config, method, trial, values) is not None:
+            specs = trial
+            break
     image_token = next(
         (v for k in IMAGE_TOKEN_KEYS if isinstance(v := getattr(config, k, None), int)), None
     )
@@ -229,23 +235,21 @@ def patch_grid_inputs(
     return tuple(specs), tuple(specs.values()), values
 
 
-def _patch_layout(model: nn.Module, n: int, flat: int) -> str:
-    """n patches as the vision tower's first layer reads them: flattened (a Linear: its input
-    width; a Conv3d reshapes them itself), or as images (N × C × p × p) for a Conv2d, with a
-    leading batch dim where the embedding unpacks five dims (PaddleOCR-VL)."""
+def _patch_layouts(model: nn.Module, n: int, flat: int) -> list[str]:
+    """The ways n patches may be laid out, likeliest first: flattened to the vision tower's
+    first Linear's width, or to C·t·p² (a Conv3d or Conv2d embedding reshapes them itself);
+    as N images of C × p × p for a Conv2d, with and without a leading batch dim."""
     for path, module in model.named_modules():
         vision = "vis" in path or "Vision" in type(model).__name__
         if not vision or not isinstance(module, nn.Linear | nn.Conv2d | nn.Conv3d):
             continue
         if isinstance(module, nn.Linear):
-            return f"{n}x{module.in_features}"
-        if isinstance(module, nn.Conv3d):
-            return f"{n}x{flat}"
-        c, (kh, kw) = module.in_channels, module.kernel_size
-        parent = model.get_submodule(path.rpartition(".")[0]) if "." in path else model
-        lead = "1x" if _reads_image_stacks(parent) else ""
-        return f"{lead}{n}x{c}x{kh}x{kw}"
-    return f"{n}x{flat}"
+            return [f"{n}x{module.in_features}"]
+        if isinstance(module, nn.Conv2d):
+            c, (kh, kw) = module.in_channels, module.kernel_size
+            return [f"{n}x{flat}", f"{n}x{c}x{kh}x{kw}", f"1x{n}x{c}x{kh}x{kw}"]
+        break
+    return [f"{n}x{flat}"]
 
 
 def _first_int(config: Any, keys: tuple[str, ...], default: int) -> int:
@@ -318,7 +322,10 @@ def _features(
 
         def forward(self, **tensors: torch.Tensor) -> Any:
             out = getattr(self.model, method)(**tensors, **options)
-            return getattr(out, "pooler_output", out)
+            for name in ("pooler_output", "last_hidden_state"):  # the features, where named
+                if getattr(out, name, None) is not None:
+                    return getattr(out, name)
+            return out
 
     try:
         with torch.no_grad():

@@ -32,6 +32,11 @@ from netcost.capture.trace import Kept, ModuleCall, OpEvent
 
 #: A top-k whose indices follow the balanced routing (capture/known.py).
 ROUTED = "(indices round-robin)"
+#: Ops whose results are uninitialised memory: PyTorch's fake mode would run them on a known
+#: input and keep what the memory held as "known" values.
+UNINITIALISED = frozenset(
+    {aten.new_empty.default, aten.new_empty_strided.default, aten.empty_like.default}
+)
 #: Ops on unknown values that the balanced routing decides (masked fills: remembered, so that
 #: an argmax after one skips what was filled).
 ROUTED_OPS = frozenset(
@@ -183,6 +188,10 @@ class FakeRecorder(Recorder, FakeTensorMode):
             known = factory_values(func, args, kwargs)
             if known is not None:
                 return self.constant(known)
+            if func in UNINITIALISED:  # no values, even when made from a known tensor
+                out = fake(func, args, kwargs)
+                out.constant = None
+                return out
             if func in ROUTED_OPS and getattr(args[0], "constant", None) is None:
                 if func is aten.topk.default:
                     return self._routed_topk(fake(func, args, kwargs), args, kwargs)
