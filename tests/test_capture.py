@@ -326,3 +326,27 @@ class GathersKnownRows(nn.Module):
 def test_results_of_unknown_indices_and_empty_memory_have_no_values():
     r = netcost.analyze(GathersKnownRows(), input_size=(10, 4), execution="fake")
     assert r.modules[0].output_shapes == ((3, 4),)
+
+
+class CopiesAndIndexesByScalars(nn.Module):
+    """Deep-copies a tensor it keeps (Dory's cache layers) and indexes with sequences of scalar
+    tensors (UDOP's `rows, cols = zip(*indices)`)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import copy
+
+        state = {"kept": x * 2}
+        twin = copy.deepcopy(state)
+        points = torch.stack([torch.arange(3), torch.arange(3)], dim=-1)
+        rows, cols = zip(*points, strict=True)
+        out = twin["kept"].clone()
+        out[rows, cols] = 0.0
+        return out
+
+
+def test_deep_copies_and_scalar_sequence_indices_run_as_on_real_tensors():
+    x = torch.ones(3, 3)
+    real = CopiesAndIndexesByScalars()(x)
+    assert real.diagonal().tolist() == [0.0, 0.0, 0.0]  # what the same index does for real
+    r = netcost.analyze(CopiesAndIndexesByScalars(), x, execution="fake")
+    assert r.complete and r.modules[0].output_shapes == ((3, 3),)

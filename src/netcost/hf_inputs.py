@@ -212,8 +212,13 @@ def patch_grid_inputs(
     layouts = _patch_layouts(model, g * g, channels * t * p * p)
     method = "get_image_features" if hasattr(model, "get_image_features") else "forward"
     specs: dict[str, str] = {pixels: layouts[0], grid: "1x3:int64"}
+    params = _forward_params(model)
+    merges = next((n for n in ("image_merge_sizes", "merge_sizes") if n in params), None)
+    if merges is not None:  # VideoLLaMA3: each image's spatial merge
+        specs[merges] = "1:int64"
+        values[merges] = torch.tensor([m], dtype=torch.int64)
     for layout in layouts if len(layouts) > 1 else []:  # the first the vision tower takes
-        trial = {pixels: layout, grid: "1x3:int64"}
+        trial = {**specs, pixels: layout}
         if _features(model, config, method, trial, values) is not None:
             specs = trial
             break

@@ -105,10 +105,78 @@ def scalar_lists() -> Iterator[None]:
         torch.tensor = _TENSOR
 
 
+def _deepcopy_fake(self: torch.Tensor, memo: dict[int, Any]) -> torch.Tensor:
+    """A stand-in's deep copy: a clone (recorded as the copy a real deep copy makes)."""
+    if id(self) not in memo:
+        memo[id(self)] = self.detach().clone().requires_grad_(self.requires_grad)
+    return memo[id(self)]
+
+
+_FAKE_DEEPCOPY = FakeTensor.__deepcopy__
+
+
+@contextmanager
+def copyable_stand_ins() -> Iterator[None]:
+    """Within: `copy.deepcopy` of a stand-in clones it (Dory deep-copies cache layers), where
+    PyTorch's deep copy would re-seat a CPU storage under a fake tensor and fail."""
+    FakeTensor.__deepcopy__ = _deepcopy_fake  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        FakeTensor.__deepcopy__ = _FAKE_DEEPCOPY  # type: ignore[method-assign]
+
+
+def _stacked(index: Any) -> Any:
+    """An index with each sequence of 0-dim stand-ins stacked into one index tensor, which is
+    what PyTorch makes of a sequence of real scalar tensors (by reading their values)."""
+    if _scalar_stand_ins(index):
+        return torch.stack(list(index))
+    if isinstance(index, tuple):
+        return tuple(torch.stack(list(i)) if _scalar_stand_ins(i) else i for i in index)
+    return index
+
+
+def _scalar_stand_ins(index: Any) -> bool:
+    return (
+        isinstance(index, list | tuple)
+        and any(isinstance(i, FakeTensor) for i in index)
+        and all(isinstance(i, torch.Tensor) and i.dim() == 0 for i in index)
+    )
+
+
+def _getitem(self: torch.Tensor, index: Any) -> Any:
+    return _FAKE_GETITEM(self, _stacked(index) if isinstance(index, tuple | list) else index)
+
+
+def _setitem(self: torch.Tensor, index: Any, value: Any) -> None:
+    _FAKE_SETITEM(self, _stacked(index) if isinstance(index, tuple | list) else index, value)
+
+
+_FAKE_GETITEM, _FAKE_SETITEM = FakeTensor.__getitem__, FakeTensor.__setitem__
+
+
+@contextmanager
+def indexable_by_scalar_sequences() -> Iterator[None]:
+    """Within: `t[rows, cols]` with rows and cols sequences of stand-in scalars (UDOP's
+    `zip(*indices)`) indexes by their stacked values, as it does with real scalars."""
+    FakeTensor.__getitem__, FakeTensor.__setitem__ = _getitem, _setitem  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        FakeTensor.__getitem__, FakeTensor.__setitem__ = _FAKE_GETITEM, _FAKE_SETITEM  # type: ignore[method-assign]
+
+
 @contextmanager
 def during_capture() -> Iterator[None]:
     """Every patch of this module, and the keep-all scenario's NMS."""
-    with one_nms_per_batch(), rebinding_conversions(), formatted_constants(), scalar_lists():
+    with (
+        one_nms_per_batch(),
+        rebinding_conversions(),
+        formatted_constants(),
+        scalar_lists(),
+        copyable_stand_ins(),
+        indexable_by_scalar_sequences(),
+    ):
         yield
 
 
