@@ -293,6 +293,18 @@ def _class(error: str) -> str:
     return text[:110]
 
 
+def _fails_alone(row: dict[str, Any]) -> bool:
+    """Whether the model's own forward on meta failed as netcost reported: the same message
+    (PyTorch words a convolution's channel mismatch differently on meta)."""
+    plain = row.get("plain")
+    if not plain:
+        return False
+    message = plain.split(": ", 1)[-1][:50]
+    if message in row["error"]:
+        return True
+    return "Invalid channel dimensions" in plain and "aten.convolution" in row["error"]
+
+
 def summary() -> str:
     rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line]
     lines = [
@@ -342,6 +354,19 @@ def summary() -> str:
                 f"  - higher: {r['source']} {r['macs']:,} vs {r['flopcounter_macs']:,}"
                 for r in higher
             ]
+    errors = [r for r in rows if r["outcome"] == "error"]
+    alone = [r for r in errors if _fails_alone(r)]
+    lines += [
+        "",
+        f"Errors the model raises by itself (its own forward on meta, without netcost, fails the "
+        f"same way): {len(alone)} of {len(errors)}:",
+        "",
+        *[f"- {r['source']}: {r['plain']}" for r in alone],
+        "",
+        f"Errors only under netcost (or where meta cannot tell): {len(errors) - len(alone)}:",
+        "",
+        *[f"- {r['source']}: {r['error'][:160]}" for r in errors if r not in alone],
+    ]
     lines += ["", "Failure classes (count, library, message with names and numbers blanked):", ""]
     lines += [f"- {n} × {lib}: {text}" for (lib, text), n in failures.most_common()]
     lines += ["", "Ops named as not counted (models):", ""]
