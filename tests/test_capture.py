@@ -350,3 +350,43 @@ def test_deep_copies_and_scalar_sequence_indices_run_as_on_real_tensors():
     assert real.diagonal().tolist() == [0.0, 0.0, 0.0]  # what the same index does for real
     r = netcost.analyze(CopiesAndIndexesByScalars(), x, execution="fake")
     assert r.complete and r.modules[0].output_shapes == ((3, 3),)
+
+
+class NoisyLength(nn.Module):
+    """Draws noise and reads it into Python to size its output (VITS's duration predictor)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        repeats = int(torch.rand(()).item() * 100) + 1
+        return self.lin(x.repeat(repeats, 1))
+
+
+def test_noise_a_forward_reads_is_the_same_every_run_and_the_callers_rng_is_kept():
+    model = NoisyLength()
+    state = torch.random.get_rng_state()
+    first = netcost.analyze(model, input_size=(1, 4))
+    again = netcost.analyze(model, input_size=(1, 4))
+    assert first.execution == "real" and first.total.macs == again.total.macs
+    with torch.random.fork_rng():
+        torch.manual_seed(0)  # netcost's stated seed: the rows it then saw
+        rows = int(torch.rand(()).item() * 100) + 1
+    assert first.layer("lin").output_shapes == ((rows, 4),)
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_legacy_uninitialised_parameters_of_a_meta_build_go_to_meta():
+    from netcost.sources import _on_meta
+
+    class Legacy(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bias_u = nn.Parameter(torch.Tensor(4))  # allocated on the CPU even under meta
+            self.lin = nn.Linear(4, 4)
+            self.tied = self.bias_u
+
+    model = _on_meta(Legacy)
+    assert model.bias_u.device.type == "meta" and model.lin.weight.device.type == "meta"
+    assert model.tied is model.bias_u  # one tensor under two names stays one

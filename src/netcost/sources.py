@@ -71,8 +71,13 @@ class Resolved:
 
 
 def resolve(source: str) -> Resolved:
-    """The model named by `source`, in eval mode: the command line analyses inference."""
-    resolved = _resolve(source)
+    """The model named by `source`, in eval mode: the command line analyses inference. Built
+    with the random generator seeded (and the caller's state kept), so a model that netcost
+    must run for real (values read into Python) gets the same weights, and the same report,
+    every time."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        resolved = _resolve(source)
     resolved.model.eval()
     return resolved
 
@@ -137,13 +142,30 @@ def _on_meta(build: Any, *args: Any, label: str | None = None, **kwargs: Any) ->
     try:
         try:
             with torch.device("meta"):
-                return build(*args, **kwargs)
+                return _uninitialised_to_meta(build(*args, **kwargs))
         except RuntimeError:  # its subclasses too: "cannot copy out of meta tensor"
             return build(*args, **kwargs)
     except Exception as error:
         raise NetcostError(
             f"building {name} failed: {type(error).__name__}: {cause(error)}"
         ) from None
+
+
+def _uninitialised_to_meta(model: nn.Module) -> nn.Module:
+    """A model built on meta may still hold CPU parameters that a legacy constructor
+    (`nn.Parameter(torch.Tensor(n))`) allocated uninitialised: they go to meta too, so that a
+    real execution initialises them as the rest (the model's own init), never from whatever
+    the memory held. Buffers stay: those a constructor computes (positions, frequencies) hold
+    real values."""
+    moved: dict[int, nn.Parameter] = {}  # one tensor under two names stays one
+    for module in model.modules():
+        for key, param in module._parameters.items():
+            if param is not None and param.device.type != "meta":
+                if id(param) not in moved:
+                    meta = param.to("meta")
+                    moved[id(param)] = nn.Parameter(meta, requires_grad=param.requires_grad)
+                module._parameters[key] = moved[id(param)]
+    return model
 
 
 def cause(error: BaseException) -> str:

@@ -10,7 +10,7 @@ from torch import nn
 
 from netcost.capture.experts import find_experts
 from netcost.capture.known import VALUE_LIMIT
-from netcost.capture.patches import during_capture
+from netcost.capture.patches import during_capture, seeded
 from netcost.capture.precision import PRECISIONS, autocast, check_choice, stored_dtype
 from netcost.capture.recorder import (
     Failure,
@@ -216,6 +216,7 @@ def _run(
             inputs = tensor_specs((args, kwargs))
             recorder.start(resident)
             with (
+                seeded(),
                 ModuleTracker(model, recorder, set(params)),
                 during_capture(),
                 recorder,

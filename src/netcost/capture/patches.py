@@ -167,6 +167,16 @@ def indexable_by_scalar_sequences() -> Iterator[None]:
 
 
 @contextmanager
+def seeded() -> Iterator[None]:
+    """Within: the random generator seeded with 0, the caller's state kept: a forward that draws
+    noise (VITS's duration predictor) draws the same each run, so a real execution whose sizes
+    follow from values gives the same report every time."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        yield
+
+
+@contextmanager
 def during_capture() -> Iterator[None]:
     """Every patch of this module, and the keep-all scenario's NMS."""
     with (
