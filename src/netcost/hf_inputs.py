@@ -76,7 +76,7 @@ def audio(name: str, config: Any, model: nn.Module | None = None) -> str:
     frames × features, or log-mel features — mel × frames where a Conv1d reads the mel bins as
     channels (Whisper), else frames × mel (Parakeet, FastConformer)."""
     audio_config = _sub(config, "audio_config", "encoder_config")
-    mel = getattr(audio_config, "num_mel_bins", None)
+    mel = next((m for k in MEL_KEYS if isinstance(m := getattr(audio_config, k, None), int)), None)
     if name == "input_values":
         length = getattr(audio_config, "max_length", None)
         if isinstance(mel, int) and isinstance(length, int):  # a spectrogram (AST)
@@ -101,6 +101,8 @@ def audio(name: str, config: Any, model: nn.Module | None = None) -> str:
     return f"1x{mel}x{frames}"
 
 
+#: Config keys for the mel bins of log-mel features (Gemma 3n: `input_feat_size`).
+MEL_KEYS = ("num_mel_bins", "input_feat_size", "n_mels")
 #: 30 seconds of 10-millisecond log-mel frames (Whisper's window).
 LOG_MEL_FRAMES = 3000
 CLAP_FRAMES = 1001
@@ -148,7 +150,8 @@ def hf_inputs(
     specs = {name: spec_for(name, config, model) for name in dict.fromkeys(wanted)}
     specs = {name: spec for name, spec in specs.items() if spec is not None}
     values: dict[str, torch.Tensor] = {}
-    if "pixel_values" in specs and _reads_image_stacks(model):  # (batch, images, C, H, W)
+    four_dims = "pixel_values" in specs and specs["pixel_values"].count("x") == 3
+    if four_dims and _reads_image_stacks(model):  # (batch, images, C, H, W)
         batch, *picture = specs["pixel_values"].split("x")
         specs["pixel_values"] = "x".join([batch, "1", *picture[-3:]])
     if "pixel_values" in specs and "spatial_shapes" in params:
@@ -165,8 +168,9 @@ def hf_inputs(
         mask = next((m for m in masks if m in params), None)
         if name in specs and mask is not None and mask not in specs:
             frames = audio_frames(specs[name], config)
-            specs[mask] = f"1x{frames}:int64"
-            values[mask] = torch.ones(1, frames, dtype=torch.int64)
+            dtype = torch.bool if _negates(model, mask) else torch.int64  # Gemma 3n: ~mask
+            specs[mask] = f"1x{frames}:{str(dtype).removeprefix('torch.')}"
+            values[mask] = torch.ones(1, frames, dtype=dtype)
     for name, value in SERIES_VALUES.items():
         if name in specs:
             shape = tuple(int(n) for n in specs[name].split(":")[0].split("x"))
@@ -408,11 +412,20 @@ def _reads_image_stacks(model: nn.Module) -> bool:
     return STACKED_IMAGES.search(source) is not None
 
 
+def _negates(model: nn.Module, name: str) -> bool:
+    """Whether the model's own code negates the input `name` with `~`: a boolean mask."""
+    try:
+        return f"~{name}" in inspect.getsource(type(model))
+    except (OSError, TypeError):
+        return False
+
+
 def audio_frames(spec: str, config: Any) -> int:
     """The time steps of an audio input: its samples, or the frames of its features (the dim
     that is not the mel bins)."""
     dims = [int(n) for n in spec.split(":")[0].split("x")[1:]]
-    mel = getattr(_sub(config, "audio_config", "encoder_config"), "num_mel_bins", None)
+    audio_config = _sub(config, "audio_config", "encoder_config")
+    mel = next((m for k in MEL_KEYS if isinstance(m := getattr(audio_config, k, None), int)), None)
     if len(dims) == 2 and dims[0] == mel:
         return dims[1]
     return dims[0]
