@@ -59,9 +59,34 @@ def tokens(config: Any) -> int:
     return min([TOKENS, *[n for n in limits if n > 0]])
 
 
+#: Where configs keep the image size, first match wins: the vision tower's, its backbone's
+#: (SAM 2), the model's, the prompt encoder's (EdgeTAM), TVP's maximum.
+IMAGE_SIZE_PATHS = (
+    "vision_config.image_size",
+    "vision_config.backbone_config.image_size",
+    "backbone_config.image_size",
+    "image_size",
+    "prompt_encoder_config.image_size",
+    "max_img_size",
+)
+
+
+def _dotted(config: Any, path: str) -> Any:
+    for key in path.split("."):
+        config = getattr(config, key, None)
+        if config is None or isinstance(config, dict):
+            return None
+    return config
+
+
 def image(config: Any) -> str:
+    """An image at the config's size (224 where it names none); a clip where the vision config
+    has frames; for Aria, the side whose patches its projector takes (the fewest it lists)."""
     vision = _sub(config, "vision_config", "backbone_config")
-    size = getattr(vision, "image_size", None) or getattr(config, "image_size", None) or 224
+    size = next((v for p in IMAGE_SIZE_PATHS if (v := _dotted(config, p))), 224)
+    queries = getattr(config, "projector_patch_to_query_dict", None)
+    if isinstance(queries, dict) and queries:  # Aria: only some patch counts have queries
+        size = isqrt(min(int(k) for k in queries)) * _first_int(vision, ("patch_size",), 14)
     h, w = (size, size) if isinstance(size, int) else tuple(size)[-2:]
     channels = getattr(vision, "num_channels", None) or getattr(config, "num_channels", 3)
     frames = getattr(vision, "num_frames", None)
