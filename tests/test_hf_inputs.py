@@ -76,6 +76,27 @@ def test_clip_gets_text_and_image_and_both_towers_run():
             ("1x1304:int64", "1x3x3x336x336", "1x2:int64"),
         ),
         ("idefics2", ("input_ids", "pixel_values"), ("1x128:int64", "1x1x3x224x224")),  # stacks
+        ("xclip", ("input_ids", "pixel_values"), ("1x77:int64", "1x8x3x224x224")),  # 8 frames kept
+        ("sam2", ("pixel_values",), ("1x3x1024x1024",)),  # the backbone config's 1024 pixels
+        # Aria's projector takes 1225 = 35² patches (or 4900): 35 × patch 32 = 1120 pixels
+        ("aria", ("input_ids", "pixel_values"), ("1x256:int64", "1x3x1120x1120")),
+        # codecs: channels × one second, whole hops (PE audio: 16000 → 9 hops of 1920 = 17280)
+        ("pe_audio_encoder", ("input_values",), ("1x1x17280",)),
+        ("xcodec", ("input_values",), ("1x1x16000",)),
+        # w2v-BERT: one second of 100 mel frames of 80, stacked 2 → 50 frames of 160
+        ("wav2vec2-bert", ("input_features",), ("1x50x160",)),
+        # Fun-ASR: the 30 s window's 3000 frames stacked 7 → 428 frames of 7 × 80 = 560
+        (
+            "fun_asr_nano_encoder",
+            ("input_features", "input_features_mask"),
+            ("1x428x560", "1x428:int64"),
+        ),
+        # Gemma 3n: text, image and audio (128 mel bins), its mask boolean as the model negates it
+        (
+            "gemma3n",
+            ("input_ids", "pixel_values", "input_features", "input_features_mask"),
+            ("1x572:int64", "1x3x224x224", "1x3000x128", "1x3000:bool"),
+        ),
         # GLM-ASR: 3000 frames → 1500 (conv stride 2) → 375 audio tokens (merged by 4), + 128 text
         (
             "glmasr",

@@ -106,11 +106,14 @@ def audio(name: str, config: Any, model: nn.Module | None = None) -> str:
         length = getattr(audio_config, "max_length", None)
         if isinstance(mel, int) and isinstance(length, int):  # a spectrogram (AST)
             return f"1x{length}x{mel}"
-        channels = getattr(audio_config, "audio_channels", None)
-        rate = getattr(audio_config, "sampling_rate", None)
-        if hasattr(audio_config, "upsampling_ratios"):  # a codec: channels × 1 s of samples
-            channels = channels if isinstance(channels, int) else 1
-            return f"1x{channels}x{rate if isinstance(rate, int) else AUDIO_SAMPLES}"
+        codec = _codec_config(audio_config)
+        if codec is not None:  # a codec: channels × 1 s of samples (whole hops)
+            channels = _first_int(codec, ("audio_channels", "channels"), 1)
+            rate = _first_int(codec, ("sampling_rate",), 0) or _first_int(
+                audio_config, ("sampling_rate",), AUDIO_SAMPLES
+            )
+            hop = _first_int(codec, ("hop_length",), 1)
+            return f"1x{channels}x{-(-rate // hop) * hop}"
         return f"1x{AUDIO_SAMPLES}"
     if isinstance(getattr(audio_config, "spec_size", None), int):  # CLAP: 10 s at hop 480
         return f"1x1x{CLAP_FRAMES}x{mel or 64}"
@@ -121,11 +124,33 @@ def audio(name: str, config: Any, model: nn.Module | None = None) -> str:
         return f"1x{TOKENS * 4}x{per_channel * channels}"
     frames = 2 * positions if isinstance(positions, int) else LOG_MEL_FRAMES
     mel = mel or 80
+    stacked = _first_int(audio_config, ("num_stacked_frames",), 1)
+    width = _first_int(_sub(audio_config, "semantic_model_config"), PROJECTED_KEYS, 0)
+    if width:  # w2v-BERT: one second of 10 ms frames, stacked to the projection's width
+        return f"1x{SECOND_FRAMES // max(1, width // mel)}x{width}"
+    if stacked > 1:  # FunASR: k frames of the 30 s window stacked into one, k × mel wide
+        return f"1x{min(frames, LOG_MEL_FRAMES) // stacked}x{mel * stacked}"
     if model is not None and not _reads_mel_as_channels(model, mel):
         return f"1x{frames}x{mel}"
     return f"1x{mel}x{frames}"
 
 
+#: One second of 10-millisecond log-mel frames.
+SECOND_FRAMES = 100
+#: Config keys for the width of stacked feature frames (w2v-BERT's 2 × 80 mel bins).
+PROJECTED_KEYS = ("feature_projection_input_dim",)
+
+
+def _codec_config(config: Any) -> Any:
+    """The (nested) config of a codec — one with up- or down-sampling ratios — or None."""
+    for sub in (config, *(getattr(config, k, None) for k in CODEC_KEYS)):
+        if sub is not None and any(hasattr(sub, k) for k in CODEC_RATIOS):
+            return sub
+    return None
+
+
+CODEC_RATIOS = ("upsampling_ratios", "downsampling_ratios")
+CODEC_KEYS = ("dac_config", "acoustic_model_config", "codec_config")
 #: Config keys for the mel bins of log-mel features (Gemma 3n: `input_feat_size`).
 MEL_KEYS = ("num_mel_bins", "input_feat_size", "n_mels")
 #: 30 seconds of 10-millisecond log-mel frames (Whisper's window).
