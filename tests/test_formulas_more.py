@@ -217,3 +217,21 @@ def test_repeat_interleave_with_known_repeats():
     assert r.modules[0].output_shapes == ((6, 2),)
     (op,) = [o for o in r.ops if o.op == "aten.repeat_interleave.Tensor"]
     assert op.cost.flops == 3
+
+
+def test_embedding_bag_and_multinomial():
+    bag = nn.EmbeddingBag(50, 8, mode="mean")
+    ids, offsets = torch.tensor([1, 2, 3, 4, 5, 6, 7]), torch.tensor([0, 3])
+    r = netcost.analyze(bag, (ids, offsets), execution="fake")
+    assert r.complete and r.modules[0].output_shapes == ((2, 8),) == (
+        tuple(bag(ids, offsets).shape),
+    )
+    (summary,) = [o for o in r.ops if o.op.startswith("aten._embedding_bag")]
+    # 7 gathered rows of 8 accumulated, then 2 bags × 8 divided (mean)
+    assert summary.cost.flops == 7 * 8 + 2 * 8
+    # 2 rows of 16 weights: 16 adds for the running sum, then ⌈log₂ 16⌉ = 4 per each of 5 samples
+    weights = torch.ones(2, 16)
+    cost = op_cost(
+        lambda w: torch.multinomial(w, 5).float(), weights, op="aten.multinomial.default"
+    )
+    assert cost.flops == 2 * (16 + 5 * 4)

@@ -64,3 +64,23 @@ def _gathered_rows(args: dict[str, Any], outputs: tuple[TensorSpec, ...]) -> tup
 def embedding(weight: TensorSpec, indices: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
     """A table look-up: no arithmetic; reads the indices and the selected rows only."""
     return Cost()
+
+
+def _bag_moves(args: dict[str, Any], outputs: tuple[TensorSpec, ...]) -> tuple[int, int]:
+    """An embedding bag reads its indices, offsets and the rows they select; writes the bags."""
+    indices, weight, bags = args["indices"], args["weight"], outputs[0]
+    rows = numel(indices) * (weight.shape[1] if len(weight.shape) > 1 else 1)
+    read = indices.nbytes + args["offsets"].nbytes + rows * weight.itemsize
+    return read, bags.nbytes
+
+
+@formula(aten._embedding_bag, aten._embedding_bag_forward_only, moves=_bag_moves)
+def embedding_bag(*, out: Any, **args: Any) -> Cost:
+    """Bags of n gathered rows of width D: n·D accumulations (sum; max compares), n·D more
+    with per-sample weights, and bags·D divisions for the mean (mode 1)."""
+    weight, indices = args["weight"], args["indices"]
+    width = weight.shape[1] if len(weight.shape) > 1 else 1
+    gathered = numel(indices) * width
+    weighted = gathered if isinstance(args.get("per_sample_weights"), TensorSpec) else 0
+    mean = numel(first(out)) if args.get("mode", 0) == 1 else 0
+    return Cost.elementwise(gathered + weighted + mean)

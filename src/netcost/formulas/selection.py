@@ -118,3 +118,13 @@ def isin(*, out: Any, **args: Any) -> Cost:
     if n < 10 * m**0.145:
         return Cost.elementwise(n * m)
     return Cost.elementwise((n + m) * _log2(n + m) + n + m)
+
+
+@formula(aten.multinomial)
+def multinomial(*, out: Any, **args: Any) -> Cost:
+    """Per row of n weights: n adds for the running sum, then ⌈log₂ n⌉ comparisons for each of
+    the k samples (a binary search of the running sum)."""
+    x = args["self"]
+    n = _length(x, -1)
+    rows = numel(x) // n if n else 0
+    return Cost.elementwise(rows * (n + args["num_samples"] * _log2(n)))
