@@ -91,6 +91,20 @@ def test_clip_gets_text_and_image_and_both_towers_run():
             ("input_features", "input_features_mask"),
             ("1x428x560", "1x428:int64"),
         ),
+        ("perceiver", ("inputs",), ("1x128x768",)),  # 128 positions of d_model 768
+        ("pix2struct_vision_model", ("flattened_patches",), ("1x2048x770",)),  # row, col + 768
+        # LXMERT: 36 regions of 2048 features and their 4 box coordinates
+        (
+            "lxmert",
+            ("input_ids", "visual_feats", "visual_pos"),
+            ("1x128:int64", "1x36x2048", "1x36x4"),
+        ),
+        # SegGPT's 896 × 448 is image and prompt stacked: each 448 × 448
+        (
+            "seggpt",
+            ("pixel_values", "prompt_pixel_values", "prompt_masks"),
+            ("1x3x448x448", "1x3x448x448", "1x3x448x448"),
+        ),
         # Gemma 3n: text, image and audio (128 mel bins), its mask boolean as the model negates it
         (
             "gemma3n",
@@ -185,3 +199,10 @@ def test_known_values_of_generated_inputs():
     timesfm = resolve("hf:timesfm").values
     assert timesfm["past_values_padding"].tolist() == [[0] * 512]
     assert timesfm["freq"].tolist() == [[0]]
+
+
+def test_a_decision_transformer_gets_a_trajectory():
+    resolved = resolve("hf:decision_transformer")
+    assert resolved.kwarg_names == ("states", "actions", "rewards", "returns_to_go", "timesteps")
+    assert resolved.inputs == ("1x20x17", "1x20x4", "1x20x1", "1x20x1", "1x20:int64")
+    assert resolved.values["timesteps"].tolist() == [list(range(20))]

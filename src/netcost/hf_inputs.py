@@ -190,6 +190,9 @@ def hf_inputs(
     pictures = [n for n in (*IMAGE_INPUTS, *VIDEO_INPUTS) if n in params]
     if pictures and not any(n in wanted for n in pictures):  # a model that reads images sees one
         wanted.append(pictures[0])
+    for group in INPUT_GROUPS:  # inputs a forward reads together: all or none
+        if group[0] in params:
+            wanted += [n for n in group if n in params and n not in wanted]
     if getattr(config, "is_encoder_decoder", False) and "decoder_input_ids" in params:
         wanted.append("decoder_input_ids")
     if "bbox" in params:  # layout models read a box per token
@@ -221,6 +224,14 @@ def hf_inputs(
             dtype = torch.bool if _negates(model, mask) else torch.int64  # Gemma 3n: ~mask
             specs[mask] = f"1x{frames}:{str(dtype).removeprefix('torch.')}"
             values[mask] = torch.ones(1, frames, dtype=dtype)
+    for name in specs:  # prompt masks: every token attended; time steps 0, 1, 2, …
+        shape = tuple(int(n) for n in specs[name].split(":")[0].split("x"))
+        if name.endswith("_attention_mask") and name != "decoder_attention_mask":
+            values[name] = torch.ones(shape, dtype=torch.int64)
+        elif name == "timesteps":
+            values[name] = torch.arange(shape[-1]).expand(shape).clone()
+        elif name == "classes_structure":  # one class prompt per sample
+            values[name] = torch.ones(shape, dtype=torch.int64)
     for name, value in SERIES_VALUES.items():
         if name in specs:
             shape = tuple(int(n) for n in specs[name].split(":")[0].split("x"))
@@ -507,8 +518,65 @@ def series(name: str, config: Any) -> str:
     return f"1x{steps}x{channels}" if isinstance(channels, int) else f"1x{steps}"
 
 
+#: Inputs that forwards read together, each group triggered by its first name: LXMERT's
+#: region features (36 boxes), a Decision Transformer's trajectory, SegGPT's prompt, OmDet's
+#: class and task prompts.
+INPUT_GROUPS = (
+    ("visual_feats", "visual_pos"),
+    ("states", "actions", "rewards", "returns_to_go", "timesteps"),
+    ("prompt_pixel_values", "prompt_masks"),
+    (
+        "classes_input_ids",
+        "classes_attention_mask",
+        "classes_structure",
+        "tasks_input_ids",
+        "tasks_attention_mask",
+    ),
+)
+#: Regions of LXMERT's image features; steps of a Decision Transformer's trajectory (its paper's
+#: context length K = 20); Pix2Struct's patches (its processor's default maximum).
+REGIONS, STEPS, MAX_PATCHES = 36, 20, 2048
+
+
+def _paired(config: Any) -> bool:
+    """SegGPT's config gives the size of image and prompt stacked (896 × 448 for two 448²)."""
+    return getattr(config, "model_type", "") == "seggpt"
+
+
+def _named(name: str, config: Any) -> str | None:
+    """Inputs whose shape the config gives by name."""
+    width = {
+        "visual_feats": "visual_feat_dim",
+        "visual_pos": "visual_pos_dim",
+        "states": "state_dim",
+        "actions": "act_dim",
+    }.get(name)
+    if width is not None and isinstance(getattr(config, width, None), int):
+        steps = REGIONS if name.startswith("visual") else STEPS
+        return f"1x{steps}x{getattr(config, width)}"
+    if name in ("rewards", "returns_to_go"):
+        return f"1x{STEPS}x1"
+    if name == "timesteps":
+        return f"1x{STEPS}:int64"
+    if name in ("pixel_values", "prompt_pixel_values", "prompt_masks") and _paired(config):
+        batch, channels, h, w = image(config).split("x")  # SegGPT: image and prompt stacked
+        return f"{batch}x{channels}x{int(h) // 2}x{w}"
+    if name == "classes_structure":  # OmDet: how many classes each sample's prompt holds
+        return "1:int64"
+    if name == "inputs" and isinstance(getattr(config, "d_latents", None), int):  # Perceiver
+        return f"1x{tokens(config)}x{config.d_model}"
+    if name == "flattened_patches":  # Pix2Struct: row, column, then the patch's values
+        return f"1x{MAX_PATCHES}x{_first_int(config, ('patch_embed_hidden_size',), 768) + 2}"
+    if name.endswith("_attention_mask") and name != "decoder_attention_mask":
+        return f"1x{tokens(config)}:int64"  # a prompt's mask, over its tokens
+    return None
+
+
 def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | None:
     """The spec of one named input, or None for an argument netcost cannot make up."""
+    named = _named(name, config)
+    if named is not None:
+        return named
     if name.endswith("input_ids") or name == "token_type_ids":  # qformer_input_ids too
         return f"1x{tokens(config)}:int64"
     if name in ("inputs_embeds", "query_embeds", "hidden_states"):
