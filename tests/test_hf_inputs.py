@@ -206,3 +206,15 @@ def test_a_decision_transformer_gets_a_trajectory():
     assert resolved.kwarg_names == ("states", "actions", "rewards", "returns_to_go", "timesteps")
     assert resolved.inputs == ("1x20x17", "1x20x4", "1x20x1", "1x20x1", "1x20:int64")
     assert resolved.values["timesteps"].tolist() == [list(range(20))]
+
+
+def test_qwen3_vl_runs_once_its_default_configs_widths_agree():
+    """Qwen3-VL's default config pairs 3584-wide image features with a 4096-wide text model, so
+    transformers rejects its own default; with the text model at 3584 the image tokens and
+    features agree: (224 px / (16 px patches · 2 merged))² = 7² = 49 image tokens."""
+    r, names, specs = analyse(
+        "hf:qwen3_vl:text_config.hidden_size=3584,text_config.num_hidden_layers=1,"
+        "vision_config.depth=1"
+    )
+    assert names == ("input_ids", "pixel_values", "image_grid_thw", "mm_token_type_ids")
+    assert specs[0] == f"1x{49 + 128}:int64" and r.complete
