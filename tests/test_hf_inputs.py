@@ -92,6 +92,13 @@ def test_clip_gets_text_and_image_and_both_towers_run():
             ("1x428x560", "1x428:int64"),
         ),
         ("perceiver", ("inputs",), ("1x128x768",)),  # 128 positions of d_model 768
+        ("depth_pro", ("pixel_values",), ("1x3x1536x1536",)),  # patch 384 at its 0.25 scale
+        # Mllama: one image as its max_num_tiles = 4 tiles, aspect ratio 1 (the first tile used)
+        (
+            "mllama_vision_model",
+            ("pixel_values", "aspect_ratio_ids", "aspect_ratio_mask"),
+            ("1x1x4x3x448x448", "1x1:int64", "1x1x4:int64"),
+        ),
         ("pix2struct_vision_model", ("flattened_patches",), ("1x2048x770",)),  # row, col + 768
         # LXMERT: 36 regions of 2048 features and their 4 box coordinates
         (

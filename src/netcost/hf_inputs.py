@@ -84,6 +84,9 @@ def image(config: Any) -> str:
     has frames; for Aria, the side whose patches its projector takes (the fewest it lists)."""
     vision = _sub(config, "vision_config", "backbone_config")
     size = next((v for p in IMAGE_SIZE_PATHS if (v := _dotted(config, p))), 224)
+    ratios = getattr(config, "scaled_images_ratios", None)
+    if ratios and isinstance(getattr(config, "patch_size", None), int):  # DepthPro's pyramid
+        size = round(config.patch_size / min(ratios))  # its smallest scale is one patch
     queries = getattr(config, "projector_patch_to_query_dict", None)
     if isinstance(queries, dict) and queries:  # Aria: only some patch counts have queries
         size = isqrt(min(int(k) for k in queries)) * _first_int(vision, ("patch_size",), 14)
@@ -207,6 +210,13 @@ def hf_inputs(
     if four_dims and _reads_image_stacks(model):  # (batch, images, C, H, W)
         batch, *picture = specs["pixel_values"].split("x")
         specs["pixel_values"] = "x".join([batch, "1", *picture[-3:]])
+    if "pixel_values" in specs and "aspect_ratio_ids" in params:  # Mllama: tiles of an image
+        tiles = _first_int(_sub(config, "vision_config"), ("max_num_tiles",), 4)
+        batch, *picture = specs["pixel_values"].split("x")
+        specs["pixel_values"] = "x".join([batch, "1", str(tiles), *picture[-3:]])
+        specs["aspect_ratio_ids"], specs["aspect_ratio_mask"] = "1x1:int64", f"1x1x{tiles}:int64"
+        values["aspect_ratio_ids"] = torch.ones(1, 1, dtype=torch.int64)  # ratio 1: one tile
+        values["aspect_ratio_mask"] = torch.tensor([[[1] + [0] * (tiles - 1)]])
     if "pixel_values" in specs and "spatial_shapes" in params:
         _naflex_patches(config, specs, values)
     if "pixel_values" in specs and "image_sizes" in params:
