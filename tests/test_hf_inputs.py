@@ -93,6 +93,18 @@ def test_clip_gets_text_and_image_and_both_towers_run():
         ),
         ("perceiver", ("inputs",), ("1x128x768",)),  # 128 positions of d_model 768
         ("depth_pro", ("pixel_values",), ("1x3x1536x1536",)),  # patch 384 at its 0.25 scale
+        ("xclip_vision_model", ("pixel_values",), ("8x3x224x224",)),  # its 8 frames as a batch
+        ("embedding_gemma2", ("input_ids",), ("1x128:int64",)),  # no vision config: no image
+        ("pp_ocrv5_mobile_det", ("hidden_states",), ("1x3x224x224",)),  # an image, so named
+        # a Q-Former alone attends to 128 states of its image encoder (1408 wide)
+        ("blip_2_qformer", ("query_embeds", "encoder_hidden_states"), ("1x128x768", "1x128x1408")),
+        # DeepSeek-VL hybrid: the SigLIP image ((224 / 16)² = 196 tokens + 128 text) and the SAM
+        # tower's 1024-pixel one
+        (
+            "deepseek_vl_hybrid",
+            ("input_ids", "pixel_values", "high_res_pixel_values"),
+            ("1x324:int64", "1x3x224x224", "1x3x1024x1024"),
+        ),
         # Mllama: one image as its max_num_tiles = 4 tiles, aspect ratio 1 (the first tile used)
         (
             "mllama_vision_model",
@@ -225,3 +237,10 @@ def test_qwen3_vl_runs_once_its_default_configs_widths_agree():
     )
     assert names == ("input_ids", "pixel_values", "image_grid_thw", "mm_token_type_ids")
     assert specs[0] == f"1x{49 + 128}:int64" and r.complete
+
+
+def test_kosmos2_marks_where_its_image_latents_go():
+    resolved = resolve("hf:kosmos-2")
+    assert resolved.kwarg_names == ("pixel_values", "input_ids", "image_embeds_position_mask")
+    mask = resolved.values["image_embeds_position_mask"][0].tolist()
+    assert mask == [0] + [1] * 64 + [0] * (128 - 65)  # latent_query_num = 64, after the first

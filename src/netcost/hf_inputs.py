@@ -186,13 +186,25 @@ def hf_inputs(
         (IMAGE_INPUTS, ("vision_config",)),
         (AUDIO_INPUTS, ("audio_config",)),
     )
-    if sum(any(hasattr(config, c) for c in keys) for _, keys in modalities) > 1:
+
+    def has(keys: tuple[str, ...]) -> bool:  # a tower's config, not a None placeholder
+        return any(getattr(config, c, None) is not None for c in keys)
+
+    if sum(has(keys) for _, keys in modalities) > 1:
         for names, keys in modalities:  # a multi-modal model: every tower it has
-            if any(hasattr(config, c) for c in keys):
+            if has(keys):
                 wanted += [n for n in names if n in params and n not in wanted][:1]
     pictures = [n for n in (*IMAGE_INPUTS, *VIDEO_INPUTS) if n in params]
-    if pictures and not any(n in wanted for n in pictures):  # a model that reads images sees one
-        wanted.append(pictures[0])
+    sees = any(_dotted(config, p) for p in (*IMAGE_SIZE_PATHS, "vision_config", "video_config"))
+    if pictures and sees and not any(n in wanted for n in pictures):  # a model with a vision
+        wanted.append(pictures[0])  # side sees an image (a config without one has no tower)
+    if not wanted and "input_ids" in params:  # a text tower whose main input is named otherwise
+        wanted.append("input_ids")
+    for name in ("image_embeds_position_mask", "target_sizes"):  # read with the image
+        if name in params and any(n in wanted for n in IMAGE_INPUTS):
+            wanted.append(name)
+    if "encoder_hidden_states" in params and hasattr(config, "encoder_hidden_size"):
+        wanted.append("encoder_hidden_states")  # a Q-Former alone attends to an encoder
     for group in INPUT_GROUPS:  # inputs a forward reads together: all or none
         if group[0] in params:
             wanted += [n for n in group if n in params and n not in wanted]
@@ -206,6 +218,9 @@ def hf_inputs(
     specs = {name: spec_for(name, config, model) for name in dict.fromkeys(wanted)}
     specs = {name: spec for name, spec in specs.items() if spec is not None}
     values: dict[str, torch.Tensor] = {}
+    if "pixel_values" in specs and specs["pixel_values"].count("x") == 4 and _folds_frames(model):
+        _, frames, *picture = specs["pixel_values"].split("x")  # X-CLIP's tower: frames as batch
+        specs["pixel_values"] = "x".join([frames, *picture])
     four_dims = "pixel_values" in specs and specs["pixel_values"].count("x") == 3
     if four_dims and _reads_image_stacks(model):  # (batch, images, C, H, W)
         batch, *picture = specs["pixel_values"].split("x")
@@ -224,9 +239,10 @@ def hf_inputs(
         tiles = _any_resolution_tiles(model, config, (h, w))
         if tiles is not None:  # LLaVA-NeXT: the image as its grid's tiles plus a thumbnail
             specs["pixel_values"] = f"1x{tiles}x" + "x".join(specs["pixel_values"].split("x")[-3:])
-        if tiles is not None or _reads_image_sizes(model):  # each image's (height, width)
-            specs["image_sizes"] = "1x2:int64"
-            values["image_sizes"] = torch.tensor([[h, w]], dtype=torch.int64)
+        sizes = torch.tensor([[h, w]], dtype=torch.int64)
+        if tiles is not None or _reads_image_sizes(model) or _needs(model, config, specs, sizes):
+            specs["image_sizes"] = "1x2:int64"  # each image's (height, width)
+            values["image_sizes"] = sizes
     for name, masks in AUDIO_MASKS.items():  # every audio frame valid
         mask = next((m for m in masks if m in params), None)
         if name in specs and mask is not None and mask not in specs:
@@ -242,6 +258,15 @@ def hf_inputs(
             values[name] = torch.arange(shape[-1]).expand(shape).clone()
         elif name == "classes_structure":  # one class prompt per sample
             values[name] = torch.ones(shape, dtype=torch.int64)
+        elif name == "image_embeds_position_mask":  # after the first token, the latents
+            latents = _first_int(config, ("latent_query_num",), 64)
+            mask = torch.zeros(shape, dtype=torch.int64)
+            mask[..., 1 : 1 + latents] = 1
+            values[name] = mask
+        elif name == "target_sizes" and "pixel_values" in specs:
+            h, w = (int(n) for n in specs["pixel_values"].split("x")[-2:])
+            p = _first_int(_sub(config, "vision_config"), ("patch_size",), 14)
+            values[name] = torch.tensor([[h // p, w // p]], dtype=torch.int64)
     for name, value in SERIES_VALUES.items():
         if name in specs:
             shape = tuple(int(n) for n in specs[name].split(":")[0].split("x"))
@@ -344,13 +369,20 @@ def _first_int(config: Any, keys: tuple[str, ...], default: int) -> int:
 
 IMAGE_TOKEN_KEYS = ("image_token_id", "image_token_index")
 AUDIO_TOKEN_KEYS = ("audio_token_id", "audio_token_index")
+#: Inputs that go with an image to the model's own feature method.
+IMAGE_COMPANIONS = (
+    "image_sizes",
+    "pixel_attention_mask",
+    "spatial_shapes",
+    "high_res_pixel_values",
+)
 #: Per modality: the config keys of its placeholder token, the method that makes its features,
 #: and the inputs that method reads.
 PLACEHOLDERS = (
     (
         IMAGE_TOKEN_KEYS,
         "get_image_features",
-        (*IMAGE_INPUTS, "image_sizes", "pixel_attention_mask", "spatial_shapes"),
+        (*IMAGE_INPUTS, *IMAGE_COMPANIONS),
     ),
     (AUDIO_TOKEN_KEYS, "get_audio_features", (*AUDIO_INPUTS, *AUDIO_MASKS["input_features"])),
 )
@@ -454,6 +486,21 @@ def _any_resolution_tiles(model: nn.Module, config: Any, size: tuple[int, int]) 
     return int(count(size, pinpoints, tile))
 
 
+def _needs(model: nn.Module, config: Any, specs: dict[str, str], sizes: torch.Tensor) -> bool:
+    """Whether the model's own `get_image_features` fails on the image alone and runs with its
+    size (Apertus): image sizes are then part of the input."""
+    if not hasattr(model, "get_image_features"):
+        return False
+    image = {"pixel_values": specs["pixel_values"]}
+    if _features(model, config, "get_image_features", image, {}) is not None:
+        return False
+    with_sizes = {**image, "image_sizes": "1x2:int64"}
+    return (
+        _features(model, config, "get_image_features", with_sizes, {"image_sizes": sizes})
+        is not None
+    )
+
+
 def _reads_image_sizes(model: nn.Module) -> bool:
     """Whether the vision tower patches images at their own size (Pixtral: it has a
     `patch_size`), so the model needs each image's size; CLIP-like towers take none."""
@@ -472,6 +519,27 @@ def _reads_image_sizes(model: nn.Module) -> bool:
 STACKED_IMAGES = re.compile(
     r"^\s*\w+,\s*\w+,\s*\w+,\s*\w+,\s*\w+\s*=\s*pixel_values\.shape\b", re.M
 )
+
+
+#: `batch, channels, height, width = pixel_values.shape`: one image per sample.
+SINGLE_IMAGES = re.compile(r"^\s*(\w+,\s*){3}\w+\s*=\s*pixel_values\.shape\b", re.M)
+
+
+def _folds_frames(model: nn.Module) -> bool:
+    """Whether a video model's tower takes its frames as a batch of images: neither the model
+    nor its patch embedding unpacks five dims, and the embedding unpacks four (X-CLIP's vision
+    model alone; VideoMAE's embedding unpacks five)."""
+    if _reads_image_stacks(model):
+        return False
+    for path, module in model.named_modules():
+        if isinstance(module, nn.Conv2d | nn.Conv3d):
+            parent = model.get_submodule(path.rpartition(".")[0]) if "." in path else model
+            try:
+                source = inspect.getsource(type(parent))
+            except (OSError, TypeError):
+                return False
+            return SINGLE_IMAGES.search(source) is not None and not _reads_image_stacks(parent)
+    return False
 
 
 def _reads_image_stacks(model: nn.Module) -> bool:
@@ -535,6 +603,7 @@ INPUT_GROUPS = (
     ("visual_feats", "visual_pos"),
     ("states", "actions", "rewards", "returns_to_go", "timesteps"),
     ("prompt_pixel_values", "prompt_masks"),
+    ("high_res_pixel_values",),
     (
         "classes_input_ids",
         "classes_attention_mask",
@@ -571,6 +640,17 @@ def _named(name: str, config: Any) -> str | None:
     if name in ("pixel_values", "prompt_pixel_values", "prompt_masks") and _paired(config):
         batch, channels, h, w = image(config).split("x")  # SegGPT: image and prompt stacked
         return f"{batch}x{channels}x{int(h) // 2}x{w}"
+    if name == "high_res_pixel_values":  # DeepSeek-VL hybrid: the SAM tower's image
+        side = _first_int(_sub(config, "high_res_vision_config"), ("image_size",), 1024)
+        return f"1x3x{side}x{side}"
+    if name == "encoder_hidden_states" and isinstance(
+        getattr(config, "encoder_hidden_size", None), int
+    ):  # a Q-Former alone: the image encoder's states it attends to
+        return f"1x{tokens(config)}x{config.encoder_hidden_size}"
+    if name == "image_embeds_position_mask":  # Kosmos-2: where the image's latents go
+        return f"1x{tokens(config)}:int64"
+    if name == "target_sizes":  # MiniCPM's vision tower: each image's patch grid
+        return "1x2:int64"
     if name == "classes_structure":  # OmDet: how many classes each sample's prompt holds
         return "1:int64"
     if name == "inputs" and isinstance(getattr(config, "d_latents", None), int):  # Perceiver
@@ -591,6 +671,8 @@ def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | No
         return f"1x{tokens(config)}:int64"
     if name in ("inputs_embeds", "query_embeds", "hidden_states"):
         hidden = _first_int(_sub(config, "text_config"), ("hidden_size", "d_model"), 0)
+        if not hidden and name == "hidden_states":  # a vision model whose input is so named
+            return image(config)
         return f"1x{tokens(config)}x{hidden}" if hidden else None
     if name in ("pixel_values",):
         return image(config)
