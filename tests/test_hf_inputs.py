@@ -94,6 +94,12 @@ def test_clip_gets_text_and_image_and_both_towers_run():
         ("perceiver", ("inputs",), ("1x128x768",)),  # 128 positions of d_model 768
         ("depth_pro", ("pixel_values",), ("1x3x1536x1536",)),  # patch 384 at its 0.25 scale
         ("xclip_vision_model", ("pixel_values",), ("8x3x224x224",)),  # its 8 frames as a batch
+        # Qwen3-ASR's encoder fails on frames × mel and runs on mel × frames: 128 × 3000
+        (
+            "qwen3_asr_encoder",
+            ("input_features", "input_features_mask"),
+            ("1x128x3000", "1x3000:int64"),
+        ),
         ("embedding_gemma2", ("input_ids",), ("1x128:int64",)),  # no vision config: no image
         ("pp_ocrv5_mobile_det", ("hidden_states",), ("1x3x224x224",)),  # an image, so named
         # a Q-Former alone attends to 128 states of its image encoder (1408 wide)

@@ -243,6 +243,8 @@ def hf_inputs(
         if tiles is not None or _reads_image_sizes(model) or _needs(model, config, specs, sizes):
             specs["image_sizes"] = "1x2:int64"  # each image's (height, width)
             values["image_sizes"] = sizes
+    if "input_features" in specs and specs["input_features"].count("x") == 2:
+        _orient_features(model, config, specs, params)
     for name, masks in AUDIO_MASKS.items():  # every audio frame valid
         mask = next((m for m in masks if m in params), None)
         if name in specs and mask is not None and mask not in specs:
@@ -557,6 +559,35 @@ def _negates(model: nn.Module, name: str) -> bool:
         return f"~{name}" in inspect.getsource(type(model))
     except (OSError, TypeError):
         return False
+
+
+def _orient_features(
+    model: nn.Module, config: Any, specs: dict[str, str], params: dict[str, Any]
+) -> None:
+    """Log-mel features as the audio tower reads them: where its own feature method (or, for an
+    encoder alone, its forward) fails on mel × frames or frames × mel and runs on the other
+    (Qwen3-ASR reads frames last behind a Conv2d), the other it is."""
+    required = {n for n, p in params.items() if p.default is inspect.Parameter.empty}
+    masks = set(AUDIO_MASKS["input_features"])
+    if hasattr(model, "get_audio_features"):
+        method = "get_audio_features"
+    elif required <= {"input_features", *masks}:
+        method = "forward"
+    else:
+        return
+    mask = next((m for m in AUDIO_MASKS["input_features"] if m in params), None)
+
+    def runs(spec: str) -> bool:
+        given, values = {"input_features": spec}, {}
+        if mask is not None:  # every frame valid, frames along the longer dim
+            frames = max(int(n) for n in spec.split("x")[1:])
+            given[mask] = f"1x{frames}:int64"
+            values[mask] = torch.ones(1, frames, dtype=torch.int64)
+        return _features(model, config, method, given, values) is not None
+
+    batch, a, b = specs["input_features"].split("x")
+    if not runs(specs["input_features"]) and runs(f"{batch}x{b}x{a}"):
+        specs["input_features"] = f"{batch}x{b}x{a}"
 
 
 def audio_frames(spec: str, config: Any) -> int:
