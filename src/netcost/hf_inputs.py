@@ -59,15 +59,18 @@ def tokens(config: Any) -> int:
     return min([TOKENS, *[n for n in limits if n > 0]])
 
 
-#: Where configs keep the image size, first match wins: the vision tower's, its backbone's
-#: (SAM 2), the model's, the prompt encoder's (EdgeTAM), TVP's maximum.
+#: Where configs keep the image size, first match wins: the vision tower's (FLAVA: image
+#: config), its backbone's (SAM 2), the model's, the prompt encoder's (EdgeTAM), TVP's maximum,
+#: LayoutLMv3's input size.
 IMAGE_SIZE_PATHS = (
     "vision_config.image_size",
+    "image_config.image_size",
     "vision_config.backbone_config.image_size",
     "backbone_config.image_size",
     "image_size",
     "prompt_encoder_config.image_size",
     "max_img_size",
+    "input_size",
 )
 
 
@@ -200,8 +203,10 @@ def hf_inputs(
         wanted.append(pictures[0])  # side sees an image (a config without one has no tower)
     if not wanted and "input_ids" in params:  # a text tower whose main input is named otherwise
         wanted.append("input_ids")
-    for name in ("image_embeds_position_mask", "target_sizes"):  # read with the image
-        if name in params and any(n in wanted for n in IMAGE_INPUTS):
+    with_image = any(n in wanted for n in IMAGE_INPUTS)
+    for name in ("image_embeds_position_mask", "target_sizes"):  # read with the image; target
+        alone = name == "image_embeds_position_mask" or "input_ids" not in params  # sizes: a
+        if name in params and with_image and alone:  # vision tower alone (models derive them)
             wanted.append(name)
     if "encoder_hidden_states" in params and hasattr(config, "encoder_hidden_size"):
         wanted.append("encoder_hidden_states")  # a Q-Former alone attends to an encoder
