@@ -94,6 +94,8 @@ def test_clip_gets_text_and_image_and_both_towers_run():
         ("perceiver", ("inputs",), ("1x128x768",)),  # 128 positions of d_model 768
         ("depth_pro", ("pixel_values",), ("1x3x1536x1536",)),  # patch 384 at its 0.25 scale
         ("xclip_vision_model", ("pixel_values",), ("8x3x224x224",)),  # its 8 frames as a batch
+        # Fuyu: 300² pixels as (300 / 30)² = 100 patches of 3 · 30² = 2700, + 128 text tokens
+        ("fuyu", ("input_ids", "pixel_values"), ("1x228:int64", "1x100x2700")),
         # Qwen3-ASR's encoder fails on frames × mel and runs on mel × frames: 128 × 3000
         (
             "qwen3_asr_encoder",

@@ -227,6 +227,9 @@ def hf_inputs(
         _, frames, *picture = specs["pixel_values"].split("x")  # X-CLIP's tower: frames as batch
         specs["pixel_values"] = "x".join([frames, *picture])
     four_dims = "pixel_values" in specs and specs["pixel_values"].count("x") == 3
+    if four_dims and (patches := _linear_patches(model, config, specs["pixel_values"])):
+        specs["pixel_values"] = patches  # Fuyu: the image as its flattened patches
+        four_dims = False
     if four_dims and _reads_image_stacks(model):  # (batch, images, C, H, W)
         batch, *picture = specs["pixel_values"].split("x")
         specs["pixel_values"] = "x".join([batch, "1", *picture[-3:]])
@@ -463,6 +466,21 @@ def _text_token(config: Any, *placeholders: int) -> int:
         if isinstance(v, int) and ("token_id" in k or "token_index" in k)
     } | set(placeholders)
     return next(i for i in range(1, 1 << 20) if i not in special)
+
+
+def _linear_patches(model: nn.Module, config: Any, spec: str) -> str | None:
+    """An image as flattened patches, (1, (H/p)·(W/p), C·p²), for a model whose image enters
+    through a Linear of C·p² inputs and has no convolution with p × p kernels (Fuyu, NeoMME)."""
+    p = _first_int(config, ("patch_size",), 0)
+    if not p:
+        return None
+    batch, channels, h, w = (int(n) for n in spec.split("x"))
+    flat = channels * p * p
+    linear = any(isinstance(m, nn.Linear) and m.in_features == flat for m in model.modules())
+    conv = any(isinstance(m, nn.Conv2d) and tuple(m.kernel_size) == (p, p) for m in model.modules())
+    if not linear or conv or h % p or w % p:
+        return None
+    return f"{batch}x{(h // p) * (w // p)}x{flat}"
 
 
 def _naflex_patches(config: Any, specs: dict[str, str], values: dict[str, torch.Tensor]) -> None:
