@@ -469,18 +469,32 @@ def _text_token(config: Any, *placeholders: int) -> int:
 
 
 def _linear_patches(model: nn.Module, config: Any, spec: str) -> str | None:
-    """An image as flattened patches, (1, (H/p)·(W/p), C·p²), for a model whose image enters
-    through a Linear of C·p² inputs and has no convolution with p × p kernels (Fuyu, NeoMME)."""
+    """An image as flattened patches, (1, (H/p)·(W/p), C·p²), for a model whose image's first
+    layer is a Linear of C·p² inputs (Fuyu; not LeViT, whose first is a convolution) and
+    whose own feature method fails on the image itself (RADIO patches it itself)."""
     p = _first_int(config, ("patch_size",), 0)
     if not p:
         return None
     batch, channels, h, w = (int(n) for n in spec.split("x"))
     flat = channels * p * p
-    linear = any(isinstance(m, nn.Linear) and m.in_features == flat for m in model.modules())
-    conv = any(isinstance(m, nn.Conv2d) and tuple(m.kernel_size) == (p, p) for m in model.modules())
-    if not linear or conv or h % p or w % p:
+    first = next(
+        (
+            m
+            for path, m in model.named_modules()
+            if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d)
+            and any(word in path for word in ("vis", "patch", "image"))
+        ),
+        None,
+    )  # the image's first layer: a Linear of C·p² inputs reads flattened patches
+    if not isinstance(first, nn.Linear) or first.in_features != flat or h % p or w % p:
         return None
-    return f"{batch}x{(h // p) * (w // p)}x{flat}"
+    patches = f"{batch}x{(h // p) * (w // p)}x{flat}"
+    method = "get_image_features" if hasattr(model, "get_image_features") else "forward"
+    if method == "forward" and "input_ids" in _forward_params(model):
+        return None  # no way to try the image alone
+    if _features(model, config, method, {"pixel_values": spec}, {}) is not None:
+        return None  # the model patches the image itself (RADIO)
+    return patches
 
 
 def _naflex_patches(config: Any, specs: dict[str, str], values: dict[str, torch.Tensor]) -> None:
