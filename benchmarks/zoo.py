@@ -161,23 +161,30 @@ def _previous() -> dict[str, dict[str, Any]]:
     return _PREVIOUS
 
 
-def _plain(model: Any, inputs: Any) -> str | None:
-    """The model's own forward on the meta device at the same inputs, without netcost: None
-    when it runs, else its error's first line. Where it fails with netcost's error, the model
-    (its default config, or the default inputs) fails by itself; values are lost on meta, so
-    value-dependent code fails there whatever netcost does."""
+def _on_meta(model: Any, inputs: Any, context: Any = None) -> None:
+    """The model's own forward on the meta device at these inputs, under `context` if given."""
+    import contextlib
+
     import torch
     from torch.utils._pytree import tree_map
 
     def meta(t: Any) -> Any:
         return t.to("meta") if isinstance(t, torch.Tensor) else t
 
+    model = model.to("meta")
+    args, kwargs = (inputs, {}) if not isinstance(inputs, dict) else ((), inputs)
+    args = args if isinstance(args, tuple) else (args,)
+    with torch.no_grad(), context or contextlib.nullcontext():
+        model(*tree_map(meta, args), **tree_map(meta, kwargs))
+
+
+def _plain(model: Any, inputs: Any) -> str | None:
+    """The model's own forward on the meta device at the same inputs, without netcost: None
+    when it runs, else its error's first line. Where it fails with netcost's error, the model
+    (its default config, or the default inputs) fails by itself; values are lost on meta, so
+    value-dependent code fails there whatever netcost does."""
     try:
-        model = model.to("meta")
-        args, kwargs = (inputs, {}) if not isinstance(inputs, dict) else ((), inputs)
-        args = args if isinstance(args, tuple) else (args,)
-        with torch.no_grad():
-            model(*tree_map(meta, args), **tree_map(meta, kwargs))
+        _on_meta(model, inputs)
         return None
     except Exception as error:
         return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]
@@ -185,23 +192,14 @@ def _plain(model: Any, inputs: Any) -> str | None:
 
 def _flop_counter(model: Any, inputs: Any) -> int | None:
     """PyTorch's FlopCounterMode on the meta device, ÷ 2; None where it cannot run."""
-    import torch
-    from torch.utils._pytree import tree_map
     from torch.utils.flop_counter import FlopCounterMode
 
-    def meta(t: Any) -> Any:
-        return t.to("meta") if isinstance(t, torch.Tensor) else t
-
+    counter = FlopCounterMode(display=False)
     try:
-        model = model.to("meta")
-        args, kwargs = (inputs, {}) if not isinstance(inputs, dict) else ((), inputs)
-        args = args if isinstance(args, tuple) else (args,)
-        counter = FlopCounterMode(display=False)
-        with torch.no_grad(), counter:
-            model(*tree_map(meta, args), **tree_map(meta, kwargs))
-        return counter.get_total_flops() // 2
+        _on_meta(model, inputs, counter)
     except Exception:
         return None
+    return counter.get_total_flops() // 2
 
 
 class Worker:

@@ -348,8 +348,12 @@ def test_deep_copies_and_scalar_sequence_indices_run_as_on_real_tensors():
     x = torch.ones(3, 3)
     real = CopiesAndIndexesByScalars()(x)
     assert real.diagonal().tolist() == [0.0, 0.0, 0.0]  # what the same index does for real
+    from torch._subclasses.fake_tensor import FakeTensor
+
+    before = (dict(vars(FakeTensor)), torch.tensor, nn.Module._apply)
     r = netcost.analyze(CopiesAndIndexesByScalars(), x, execution="fake")
     assert r.complete and r.modules[0].output_shapes == ((3, 3),)
+    assert (dict(vars(FakeTensor)), torch.tensor, nn.Module._apply) == before  # patches undone
 
 
 class NoisyLength(nn.Module):

@@ -229,6 +229,9 @@ def test_embedding_bag_and_multinomial():
     (summary,) = [o for o in r.ops if o.op.startswith("aten._embedding_bag")]
     # 7 gathered rows of 8 accumulated, then 2 bags × 8 divided (mean)
     assert summary.cost.flops == 7 * 8 + 2 * 8
+    # reads 7 int64 ids, 2 int64 offsets and the 7 selected rows of 8 float32; writes 2 bags
+    assert summary.cost.bytes_read == 7 * 8 + 2 * 8 + 7 * 8 * 4
+    assert summary.cost.bytes_written == 2 * 8 * 4
     # 2 rows of 16 weights: 16 adds for the running sum, then ⌈log₂ 16⌉ = 4 per each of 5 samples
     weights = torch.ones(2, 16)
     cost = op_cost(

@@ -19,6 +19,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from netcost.inputs import parse_input, shape_only
+
 TOKENS = 128
 AUDIO_SAMPLES = 16_000  # one second at 16 kHz, what wav2vec2-style models take
 POSITION_KEYS = ("max_position_embeddings", "n_positions", "max_text_len", "max_seq_len")
@@ -261,8 +263,10 @@ def hf_inputs(
             specs[mask] = f"1x{frames}:{str(dtype).removeprefix('torch.')}"
             values[mask] = torch.ones(1, frames, dtype=dtype)
     for name in specs:  # prompt masks: every token attended; time steps 0, 1, 2, …
-        shape = tuple(int(n) for n in specs[name].split(":")[0].split("x"))
-        if name.endswith("_attention_mask") and name != "decoder_attention_mask":
+        shape = parse_input(specs[name])[0]
+        if name in SERIES_VALUES:
+            values[name] = torch.full(shape, SERIES_VALUES[name], dtype=torch.int64)
+        elif name.endswith("_attention_mask") and name != "decoder_attention_mask":
             values[name] = torch.ones(shape, dtype=torch.int64)
         elif name == "timesteps":
             values[name] = torch.arange(shape[-1]).expand(shape).clone()
@@ -277,10 +281,6 @@ def hf_inputs(
             h, w = (int(n) for n in specs["pixel_values"].split("x")[-2:])
             p = _first_int(_sub(config, "vision_config"), ("patch_size",), 14)
             values[name] = torch.tensor([[h // p, w // p]], dtype=torch.int64)
-    for name, value in SERIES_VALUES.items():
-        if name in specs:
-            shape = tuple(int(n) for n in specs[name].split(":")[0].split("x"))
-            values[name] = torch.full(shape, value, dtype=torch.int64)
     if "input_ids" in specs:
         ids = placeholder_ids(model, config, specs, values)
         if ids is not None:
@@ -289,8 +289,7 @@ def hf_inputs(
     text = _text_token(config)
     for name in TOKEN_INPUTS:  # token ids have values: one ordinary (non-special) token
         if name in specs and name not in values:
-            shape = tuple(int(n) for n in specs[name].split(":")[0].split("x"))
-            values[name] = torch.full(shape, text, dtype=torch.int64)
+            values[name] = torch.full(parse_input(specs[name])[0], text, dtype=torch.int64)
     return tuple(specs), tuple(specs.values()), values
 
 
@@ -430,7 +429,6 @@ def _features(
 ) -> int | None:
     """How many feature vectors `model.<method>` makes of these inputs (its output's rows)."""
     from netcost.api import analyze
-    from netcost.inputs import parse_input, shape_only
 
     params = inspect.signature(getattr(model, method)).parameters
     given = {n: spec for n, spec in given.items() if n in params}
@@ -630,7 +628,7 @@ def _orient_features(
 def audio_frames(spec: str, config: Any) -> int:
     """The time steps of an audio input: its samples, or the frames of its features (the dim
     that is not the mel bins)."""
-    dims = [int(n) for n in spec.split(":")[0].split("x")[1:]]
+    dims = list(parse_input(spec)[0][1:])
     audio_config = _sub(config, "audio_config", "encoder_config")
     mel = next((m for k in MEL_KEYS if isinstance(m := getattr(audio_config, k, None), int)), None)
     if len(dims) == 2 and dims[0] == mel:

@@ -26,6 +26,25 @@ from torch._subclasses.fake_tensor import FakeTensor
 from netcost.capture.scenario import one_nms_per_batch
 
 
+@contextmanager
+def _replaced(owner: Any, **attributes: Any) -> Iterator[None]:
+    """Within: `owner`'s attributes set to these values; afterwards, what they were."""
+    saved = {name: owner.__dict__.get(name, _ABSENT) for name in attributes}
+    for name, value in attributes.items():
+        setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is _ABSENT:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, value)
+
+
+_ABSENT = object()
+
+
 def _rebinding_apply(
     self: nn.Module, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True
 ) -> nn.Module:
@@ -57,16 +76,6 @@ def _format_fake(self: torch.Tensor, spec: str) -> str:
 _FAKE_FORMAT = FakeTensor.__format__
 
 
-@contextmanager
-def formatted_constants() -> Iterator[None]:
-    """Within: a fake scalar with known values formats as its value, as a real one does."""
-    FakeTensor.__format__ = _format_fake  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        FakeTensor.__format__ = _FAKE_FORMAT  # type: ignore[method-assign]
-
-
 _TENSOR = torch.tensor
 
 
@@ -95,35 +104,11 @@ def _as_scalars(data: Any) -> Any:
     return data
 
 
-@contextmanager
-def scalar_lists() -> Iterator[None]:
-    """Within: `torch.tensor` of a list of stand-in scalars reads their values."""
-    torch.tensor = _tensor_of_scalars  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        torch.tensor = _TENSOR
-
-
 def _deepcopy_fake(self: torch.Tensor, memo: dict[int, Any]) -> torch.Tensor:
     """A stand-in's deep copy: a clone (recorded as the copy a real deep copy makes)."""
     if id(self) not in memo:
         memo[id(self)] = self.detach().clone().requires_grad_(self.requires_grad)
     return memo[id(self)]
-
-
-_FAKE_DEEPCOPY = FakeTensor.__deepcopy__
-
-
-@contextmanager
-def copyable_stand_ins() -> Iterator[None]:
-    """Within: `copy.deepcopy` of a stand-in clones it (Dory deep-copies cache layers), where
-    PyTorch's deep copy would re-seat a CPU storage under a fake tensor and fail."""
-    FakeTensor.__deepcopy__ = _deepcopy_fake  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        FakeTensor.__deepcopy__ = _FAKE_DEEPCOPY  # type: ignore[method-assign]
 
 
 def _stacked(index: Any) -> Any:
@@ -156,17 +141,6 @@ _FAKE_GETITEM, _FAKE_SETITEM = FakeTensor.__getitem__, FakeTensor.__setitem__
 
 
 @contextmanager
-def indexable_by_scalar_sequences() -> Iterator[None]:
-    """Within: `t[rows, cols]` with rows and cols sequences of stand-in scalars (UDOP's
-    `zip(*indices)`) indexes by their stacked values, as it does with real scalars."""
-    FakeTensor.__getitem__, FakeTensor.__setitem__ = _getitem, _setitem  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        FakeTensor.__getitem__, FakeTensor.__setitem__ = _FAKE_GETITEM, _FAKE_SETITEM  # type: ignore[method-assign]
-
-
-@contextmanager
 def seeded() -> Iterator[None]:
     """Within: the random generator seeded with 0, the caller's state kept: a forward that draws
     noise (VITS's duration predictor) draws the same each run, so a real execution whose sizes
@@ -178,24 +152,21 @@ def seeded() -> Iterator[None]:
 
 @contextmanager
 def during_capture() -> Iterator[None]:
-    """Every patch of this module, and the keep-all scenario's NMS."""
+    """Every patch of this module, and the keep-all scenario's NMS: a layer converted inside
+    forward is rebound, not swapped; a known scalar formats as its value; `torch.tensor` of
+    scalar stand-ins reads their values; `copy.deepcopy` of a stand-in clones it (Dory);
+    `t[rows, cols]` with sequences of scalar stand-ins (UDOP's `zip(*indices)`) indexes by
+    their stacked values."""
     with (
         one_nms_per_batch(),
-        rebinding_conversions(),
-        formatted_constants(),
-        scalar_lists(),
-        copyable_stand_ins(),
-        indexable_by_scalar_sequences(),
+        _replaced(nn.Module, _apply=_rebinding_apply),
+        _replaced(torch, tensor=_tensor_of_scalars),
+        _replaced(
+            FakeTensor,
+            __format__=_format_fake,
+            __deepcopy__=_deepcopy_fake,
+            __getitem__=_getitem,
+            __setitem__=_setitem,
+        ),
     ):
         yield
-
-
-@contextmanager
-def rebinding_conversions() -> Iterator[None]:
-    """Within: `Module._apply` rebinds converted tensors instead of swapping them in place."""
-    original = nn.Module._apply
-    nn.Module._apply = _rebinding_apply  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        nn.Module._apply = original  # type: ignore[method-assign]

@@ -211,8 +211,6 @@ class FakeRecorder(Recorder, FakeTensorMode):
         dim = args[1] if len(args) > 1 else kwargs.get("dim")
         if dim is None or x.dim() == 0 or out.numel() > VALUE_LIMIT:
             return out
-        keep = list(x.shape)
-        keep[dim % x.dim()] = 1
         ref, mask = self.filled.get(id(x), (None, None))
         excluded = mask if ref is not None and ref() is x else None
         routed = balanced_argmax(tuple(x.shape), dim, excluded)

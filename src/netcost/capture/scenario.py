@@ -41,9 +41,8 @@ def _nonzero(dispatch: Dispatch, x: torch.Tensor) -> torch.Tensor:
     if isinstance(x, FakeTensor) and x.constant is not None:  # known values: exact
         with unset_fake_temporarily():
             rows = torch.nonzero(x.constant)
-        if rows.numel() <= VALUE_LIMIT:
-            mode = x.fake_mode
-            return mode.fake_tensor_converter.from_real_tensor(mode, rows, make_constant=True)
+        if rows.numel() <= VALUE_LIMIT:  # the recording mode makes it a stand-in with values
+            return x.fake_mode.constant(rows)
         return dispatch(aten.new_empty.default, (x, list(rows.shape)), {"dtype": torch.int64})
     if isinstance(x, FakeTensor) or x.device.type == "meta":
         return dispatch(aten.new_empty.default, (x, [x.numel(), x.dim()]), {"dtype": torch.int64})
