@@ -135,6 +135,8 @@ def one(source: str) -> dict[str, Any]:
         "uncounted": sorted({d.op for d in report.diagnostics if d.kind == "uncounted_op"}),
         "scenario": any(d.kind == "scenario" for d in report.diagnostics),
     }
+    if resolved.notes:  # a default config netcost had to mend (said in the report)
+        row["notes"] = list(resolved.notes)
     row["inputs"] = dict(zip(resolved.kwarg_names, resolved.inputs, strict=False)) or list(
         resolved.inputs
     )
@@ -375,6 +377,11 @@ def summary() -> str:
                 f"  - higher: {r['source']} {r['macs']:,} vs {r['flopcounter_macs']:,}"
                 for r in higher
             ]
+    mended = [r for r in rows if r.get("notes")]
+    lines += ["", f"Analysed with a mended default config (the report says so): {len(mended)}:", ""]
+    lines += [
+        f"- {r['source']}: {r['notes'][0].partition('(')[2].partition(')')[0]}" for r in mended
+    ]
     errors = [r for r in rows if r["outcome"] == "error"]
     alone = [r for r in errors if _fails_alone(r)]
     lines += [

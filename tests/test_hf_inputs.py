@@ -247,6 +247,60 @@ def test_qwen3_vl_runs_once_its_default_configs_widths_agree():
     assert specs[0] == f"1x{49 + 128}:int64" and r.complete
 
 
+def test_a_default_config_the_model_cannot_run_is_mended_and_the_report_says_so():
+    """Left at its default 3584, Qwen3-VL's merger hands the 4096-wide text model features it
+    cannot take; netcost sets vision_config.out_hidden_size to 4096 and says so first among the
+    diagnostics. The merger's last Linear then writes 4096 per image token."""
+    from netcost.cli import run
+
+    source = "hf:qwen3_vl:text_config.num_hidden_layers=1,vision_config.depth=1"
+    resolved = resolve(source)
+    assert resolved.model.visual.merger.linear_fc2.out_features == 4096
+    assert resolved.notes == (
+        "hf:qwen3_vl's default config fails as it is (vision_config.out_hidden_size = 3,584 "
+        "but text_config.hidden_size = 4,096): analysed with vision_config.out_hidden_size"
+        "=4096, as in released checkpoints; set it to choose",
+    )
+    shown = run([source, "--format", "json"])
+    assert '"kind": "config"' in shown and "out_hidden_size=4096" in shown
+
+
+def test_rotary_sections_that_miss_frequencies_are_mended_to_half_heads():
+    """GLM-4V's rotary embedding splits its frequencies into [8, 12, 12] sections, 32 in all, but
+    the default config rotates whole 4096 / 32 = 128-wide heads: 64 frequencies. A rotary factor
+    of 32 / 64 = 0.5 leaves 128 · 0.5 / 2 = 32, which the sections cover."""
+    resolved = resolve("hf:glm4v_text:num_hidden_layers=1")
+    assert resolved.model.rotary_emb.inv_freq.numel() == 128 * 0.5 / 2
+    assert resolved.notes == (
+        "hf:glm4v_text's default config fails as it is (rotary sections [8, 12, 12] cover 32 of "
+        "64 frequencies): analysed with rope_parameters.partial_rotary_factor=0.5, as in "
+        "released checkpoints; set it to choose",
+    )
+    report, _, _ = analyse("hf:glm4v_text:num_hidden_layers=1")
+    assert report.complete
+
+
+def test_a_width_the_user_sets_is_never_mended():
+    """The user's own keys win: with text_config.hidden_size given, the model runs as asked
+    (and fails as transformers fails, one line naming the layer)."""
+    from netcost.errors import NetcostError
+
+    assert (
+        resolve("hf:qwen3_vl:text_config.hidden_size=3584,text_config.num_hidden_layers=1").notes
+        == ()
+    )
+    with pytest.raises(NetcostError, match="Image features and image tokens do not match"):
+        analyse("hf:qwen3_vl:vision_config.out_hidden_size=1024,text_config.num_hidden_layers=1")
+
+
+def test_a_default_config_that_runs_is_not_mended():
+    """HyperCLOVA X's projector takes the vision tower's 3584-wide features into the 4096-wide
+    text model: the widths differ by design, and the model runs as configured."""
+    resolved = resolve("hf:hyperclovax_vision_v2:text_config.num_hidden_layers=1")
+    assert resolved.notes == ()
+    assert resolved.model.config.vision_config.out_hidden_size == 3584
+
+
 def test_kosmos2_marks_where_its_image_latents_go():
     resolved = resolve("hf:kosmos-2")
     assert resolved.kwarg_names == ("pixel_values", "input_ids", "image_embeds_position_mask")

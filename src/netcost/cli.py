@@ -217,7 +217,7 @@ def run(argv: list[str] | None = None) -> str:
 
     def analyze_at(inputs: object) -> Report:
         with torch.no_grad():  # inference: the kernels PyTorch picks under no_grad (fast paths)
-            return analyze(
+            report = analyze(
                 resolved.model,
                 inputs,
                 convention=args.convention,
@@ -226,6 +226,7 @@ def run(argv: list[str] | None = None) -> str:
                 optimizer=args.optimizer,
                 precision=args.precision,
             )
+        return _noted(report, resolved)
 
     if args.memory_budget is not None:
         return _plan(args.memory_budget, shapes, resolved, analyze_at, args.train)
@@ -285,9 +286,21 @@ def _compare(args: argparse.Namespace) -> str:
             raise NetcostError(f"{source}: give its input shape, e.g. {source}@1x3x224x224")
         shapes = [parse_input(s) for s in specs]
         with torch.no_grad():
-            reports.append(analyze(resolved.model, resolved.example_inputs(shapes)))
+            report = analyze(resolved.model, resolved.example_inputs(shapes))
+        reports.append(_noted(report, resolved))
         labels.append(f"{source} at {', '.join(specs)}")
     return compare(reports, labels, args.stages, args.measure).table(_width())
+
+
+def _noted(report: Report, resolved: Resolved) -> Report:
+    """The report with what the user should know about how its model was built first among
+    its diagnostics."""
+    from dataclasses import replace
+
+    from netcost.report import Diagnostic
+
+    notes = tuple(Diagnostic("config", note) for note in resolved.notes)
+    return replace(report, diagnostics=notes + report.diagnostics) if notes else report
 
 
 def _plan(

@@ -5,6 +5,7 @@
   timm:NAME                timm.create_model(NAME), at its pretrained config's input size
   hf:MODEL_TYPE[:k=v,...]  a transformers model built from its config (AutoConfig.for_model)
   path/to/file.py:NAME     an nn.Module, a Module class or a zero-argument factory in a file
+  package.module:NAME      the same in an importable module (user_code.py: packages, meta)
 
 Models are built on the meta device (no memory, no initialisation cost) and never download
 weights.
@@ -16,7 +17,6 @@ import ast
 import difflib
 import importlib
 import importlib.util
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from netcost.errors import NetcostError
+from netcost.hf_config import mends as config_mends
 from netcost.hf_inputs import hf_inputs
 
 EXTRAS = {"vision": "torchvision", "timm": "timm", "hf": "transformers"}
@@ -47,6 +48,8 @@ class Resolved:
     kwarg_names: tuple[str, ...] = ()  # names to pass the inputs by, when not positional
     #: inputs whose values matter (a VLM's image tokens among its token ids), by name
     values: dict[str, torch.Tensor] = field(default_factory=dict)
+    #: what the user should know about how the model was built (a mended default config)
+    notes: tuple[str, ...] = ()
 
     def example_inputs(self, shapes: list[tuple[tuple[int, ...], torch.dtype]]) -> object:
         """Shape-only tensors of these shapes, by name where the model takes names; a named input
@@ -85,7 +88,8 @@ def resolve(source: str) -> Resolved:
 def _resolve(source: str) -> Resolved:
     kind, sep, rest = source.partition(":")
     if not sep:
-        return _close_match_error(source)
+        found = _user(source)  # a file or module with no NAME: its candidates are listed
+        return found if found is not None else _close_match_error(source)
     if kind == "examples":
         return _example(rest)
     if kind == "torchvision":
@@ -94,10 +98,8 @@ def _resolve(source: str) -> Resolved:
         return _timm(rest)
     if kind in ("hf", "transformers"):
         return _hf(rest)
-    if source.rpartition(":")[0].endswith(".py"):
-        path, _, name = source.rpartition(":")
-        return _file(Path(path), name)
-    return _close_match_error(source)
+    found = _user(source)
+    return found if found is not None else _close_match_error(source)
 
 
 def _close_match_error(source: str) -> Resolved:
@@ -265,9 +267,35 @@ def _hf(text: str) -> Resolved:
             f"hf:{model_type}: the config rejects {overrides!r}: {type(error).__name__}: "
             f"{cause(error)}"
         ) from None
-    model = _on_meta(_hf_builder(transformers, config), config, label=f"hf:{model_type}")
+    label = f"hf:{model_type}"
+    resolved = _hf_model(transformers, config, model_type, label)
+    mends = config_mends(config, resolved.model, kwargs)
+    if mends and not _runs(resolved):
+        for mend in mends:
+            mend.apply(config)
+        resolved = _hf_model(transformers, config, model_type, label)
+        resolved.notes = tuple(m.note(label) for m in mends)
+    return resolved
+
+
+def _hf_model(transformers: Any, config: Any, model_type: str, label: str) -> Resolved:
+    model = _on_meta(_hf_builder(transformers, config), config, label=label)
     names, specs, values = hf_inputs(model, config)
     return Resolved(model.eval(), model_type, specs, names, values)
+
+
+def _runs(resolved: Resolved) -> bool:
+    """Whether netcost can analyse the model at its default inputs (fake tensors only)."""
+    from netcost.api import analyze
+    from netcost.inputs import parse_input
+
+    shapes = [parse_input(s) for s in resolved.inputs]
+    try:
+        with torch.no_grad():
+            analyze(resolved.model, resolved.example_inputs(shapes))
+    except NetcostError:
+        return False
+    return True
 
 
 def _hf_builder(transformers: Any, config: Any) -> Any:
@@ -335,42 +363,15 @@ def _overrides(text: str) -> dict[str, Any]:
     return result
 
 
-def _file(path: Path, name: str) -> Resolved:
-    if not path.is_file():
-        raise NetcostError(f"no such file: {path}")
-    spec = importlib.util.spec_from_file_location(f"netcost_user_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise NetcostError(f"cannot import {path} as Python")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent.resolve()))
-    try:
-        spec.loader.exec_module(module)
-    except Exception as error:
-        raise NetcostError(
-            f"{path}: importing it failed: {type(error).__name__}: {error}"
-        ) from None
-    finally:
-        sys.path.pop(0)
-    if not hasattr(module, name):
-        defined = sorted(
-            n
-            for n, v in vars(module).items()
-            if not n.startswith("_") and getattr(v, "__module__", None) == module.__name__
-        )
-        raise NetcostError(
-            f"{path} defines no {name!r}; it defines: {', '.join(defined) or 'nothing public'}"
-        )
-    obj = getattr(module, name)
-    if isinstance(obj, nn.Module):
-        return Resolved(obj, name, ())
-    if callable(obj):
-        try:
-            made = obj()
-        except TypeError as error:
-            raise NetcostError(
-                f"{path}:{name} must be an nn.Module or take no arguments ({error})"
-            ) from None
-        if isinstance(made, nn.Module):
-            return Resolved(made, name, ())
-        raise NetcostError(f"{path}:{name}() returned {type(made).__name__}, not an nn.Module")
-    raise NetcostError(f"{path}:{name} is a {type(obj).__name__}, not an nn.Module or a factory")
+def _user(source: str) -> Resolved | None:
+    """`path/to/file.py[:NAME]` or `package.module[:NAME]`, or None when `source` is neither."""
+    from netcost.user_code import is_module_path, load_file, load_module, model_from
+
+    where, _, name = source.rpartition(":") if ":" in source else (source, "", "")
+    if where.endswith(".py"):
+        module = load_file(Path(where))
+    elif is_module_path(where) and not Path(where).exists():
+        module = load_module(where)
+    else:
+        return None
+    return Resolved(model_from(module, name, where), name, ())

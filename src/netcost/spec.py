@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from netcost.errors import NetcostError
@@ -163,12 +164,14 @@ def _literal(node: ast.expr, token: Token) -> Any:
 
 
 def build(spec: str) -> nn.Sequential:
-    """The nn.Sequential a spec describes (a path to a file holding a spec works too)."""
+    """The nn.Sequential a spec describes (a path to a file holding a spec works too), on the
+    meta device."""
     path = Path(spec)
     if "\n" not in spec and len(spec) < 4096 and path.suffix and path.is_file():
         spec = path.read_text()
     classes = layer_classes()
-    return nn.Sequential(*(build_layer(t, classes) for t in tokenize(spec)))
+    with torch.device("meta"):  # no weights allocated or initialised, whatever their size
+        return nn.Sequential(*(build_layer(t, classes) for t in tokenize(spec)))
 
 
 def to_spec(model: nn.Sequential) -> str:

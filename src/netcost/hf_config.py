@@ -1,0 +1,101 @@
+"""Default transformers configs that disagree with themselves, and how to mend them.
+
+Some default configs pair parts sized for different checkpoints, so the model's own forward
+fails on its own default:
+- a vision (or audio) tower's output width differs from the text model's: Qwen3-VL's image
+  features come out `vision_config.out_hidden_size` = 3584 wide into a text model of
+  `text_config.hidden_size` = 4096, and transformers refuses to write them into the text
+  embeddings. Released checkpoints have the two equal: the mend sets the tower's to the text's.
+- a multimodal rotary embedding's sections do not cover its frequencies: GLM-4V splits
+  head_dim / 2 = 64 frequencies into `mrope_section` = [8, 12, 12] (32). Released checkpoints
+  rotate half of each head (`partial_rotary_factor` 0.5: 128 · 0.5 / 2 = 32 frequencies): the
+  mend sets the factor that makes the sections cover the frequencies exactly.
+sources.py applies the mends only to a default config the model cannot run, never to a key the
+user set, and the report says what it did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from torch import nn
+
+#: A tower's config keys that hold the width of the features it hands the text model.
+OUTPUT_WIDTHS = ("out_hidden_size", "output_dim")
+TOWERS = ("vision_config", "audio_config")
+
+
+@dataclass(frozen=True)
+class Mend:
+    path: tuple[str, ...]  # ("vision_config", "out_hidden_size"); a dict's key last
+    was: Any
+    now: Any
+    why: str
+
+    def apply(self, config: Any) -> None:
+        *outer, leaf = self.path
+        for key in outer:
+            config = config[key] if isinstance(config, dict) else getattr(config, key)
+        if isinstance(config, dict):
+            config[leaf] = self.now
+        else:
+            setattr(config, leaf, self.now)
+
+    def note(self, label: str) -> str:
+        key = ".".join(self.path)
+        return (
+            f"{label}'s default config fails as it is ({self.why}): analysed with "
+            f"{key}={self.now}, as in released checkpoints; set it to choose"
+        )
+
+
+def mends(config: Any, model: nn.Module, overrides: dict[str, Any]) -> list[Mend]:
+    """Every disagreement of the default config that a mend resolves, where the user set
+    none of the keys involved."""
+    return [*_widths(config, overrides), *_rotary_sections(config, model, overrides)]
+
+
+def _widths(config: Any, overrides: dict[str, Any]) -> list[Mend]:
+    text = getattr(config, "text_config", None)
+    width = getattr(text, "hidden_size", None)
+    if not isinstance(width, int) or "hidden_size" in overrides.get("text_config", {}):
+        return []
+    found = []
+    for tower in TOWERS:
+        sub = getattr(config, tower, None)
+        given = overrides.get(tower, {})
+        for key in OUTPUT_WIDTHS:
+            value = getattr(sub, key, None)
+            if isinstance(value, int) and value != width and key not in given:
+                why = f"{tower}.{key} = {value:,} but text_config.hidden_size = {width:,}"
+                found.append(Mend((tower, key), value, width, why))
+    return found
+
+
+def _rotary_sections(config: Any, model: nn.Module, overrides: dict[str, Any]) -> list[Mend]:
+    """The rotary factor f' = f · Σ sections / frequencies, when that is at most 1."""
+    rotary = next((m for m in model.modules() if hasattr(m, "mrope_section")), None)
+    frequencies = getattr(rotary, "inv_freq", None)
+    if rotary is None or frequencies is None:
+        return []
+    text, where = (
+        (config.text_config, "text_config")
+        if hasattr(config, "text_config")
+        else (
+            config,
+            None,
+        )
+    )
+    given = overrides.get(where, {}) if where else overrides
+    parameters = getattr(text, "rope_parameters", None)
+    covered, count = sum(rotary.mrope_section), frequencies.numel()
+    if not isinstance(parameters, dict) or covered == count or "rope_parameters" in given:
+        return []
+    factor = Fraction(str(parameters.get("partial_rotary_factor", 1.0))) * covered / count
+    if factor > 1:
+        return []
+    path = (*([where] if where else []), "rope_parameters", "partial_rotary_factor")
+    why = f"rotary sections {list(rotary.mrope_section)} cover {covered} of {count} frequencies"
+    return [Mend(path, parameters.get("partial_rotary_factor", 1.0), float(factor), why)]
