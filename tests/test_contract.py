@@ -14,16 +14,52 @@ from netcost.cli import run
 def test_public_api_is_pinned():
     assert sorted(netcost.__all__) == sorted(
         [
+            "Breakdown",
+            "Comparison",
             "Cost",
             "Diagnostic",
             "Layer",
+            "Memory",
             "NetcostError",
+            "PhasePeak",
             "Report",
+            "Stage",
+            "Totals",
+            "TrainingMemory",
             "__version__",
             "analyze",
             "compare",
         ]
     )
+
+
+def test_every_result_a_notebook_meets_is_short_readable_and_html():
+    """fastbook's simple_cnn at 64x1x28x28 (6,722 params, 3,750,912 MACs, as docs/examples.md
+    derives them): a one-line repr, the CLI's text as str, and HTML, for every result type."""
+    from netcost.cli import run
+    from netcost.examples import simple_cnn
+
+    report = netcost.analyze(simple_cnn(), input_size=(64, 1, 28, 28), train=True)
+    assert repr(report) == (
+        "<Report of Sequential at 64x1x28x28 float32: 6,722 params, 3,750,912 MACs, 10 layers, "
+        "complete>"
+    )
+    breakdown = report.stages()
+    assert isinstance(breakdown, netcost.Breakdown)
+    assert repr(breakdown) == "<Breakdown of Sequential at depth 1: 6 stages, 3,750,912 MACs>"
+    assert str(breakdown) == run(["examples:simple_cnn", "--stages"])
+    memory, training = report.memory, report.training
+    assert isinstance(memory, netcost.Memory) and isinstance(training, netcost.TrainingMemory)
+    assert repr(memory).startswith("<Memory: inference peak ") and "\n" not in repr(memory)
+    assert repr(training).startswith("<TrainingMemory (adamw, fp32): peak ")
+    shown = run(["examples:simple_cnn", "--train"])
+    assert str(memory) in shown and str(training) in shown
+    comparison = netcost.compare([report, report], ["a", "b"])
+    assert repr(comparison) == "<Comparison of a, b by macs>"
+    for result in (breakdown, memory, training, comparison):
+        assert result._repr_html_().startswith("<pre>") and len(repr(result)) < 120
+    assert "<h3>A training step's memory</h3>" in report._repr_html_()
+    assert "Training step (adamw, fp32): peak" in report.to_html()
 
 
 def test_json_contract_keys():

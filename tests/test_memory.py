@@ -52,9 +52,15 @@ def test_in_place_and_views_allocate_nothing():
     assert m.activation_peak_bytes == 8 * 64 * 4  # one buffer: relu_ and the view reuse it
 
 
-def test_no_memory_claim_with_autograd_on():
-    """Tensors saved for backward outlive the program's references: not followed here."""
-    assert netcost.analyze(nn.Linear(4, 4), input_size=(2, 4)).memory is None
+def test_inference_memory_whatever_the_callers_grad_mode():
+    """A notebook calls analyze() with autograd on: the report is still inference, with its
+    peak. Linear(4, 4) at 2 × 4: params (16 + 4) · 4 B + input 8 · 4 B + output 8 · 4 B."""
+    model = nn.Linear(4, 4)
+    on = netcost.analyze(model, input_size=(2, 4)).memory
+    with torch.no_grad():
+        off = netcost.analyze(model, input_size=(2, 4)).memory
+    assert on is not None and on == off
+    assert on.peak_bytes == (16 + 4) * 4 + 8 * 4 + 8 * 4
 
 
 def test_per_layer_timeline_by_hand():

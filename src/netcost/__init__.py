@@ -7,20 +7,28 @@
 True
 """
 
-from netcost.analysis.compare import compare
+from netcost.analysis.compare import Comparison, compare
+from netcost.analysis.stages import Breakdown, Stage
 from netcost.api import analyze
 from netcost.cost import Cost
 from netcost.errors import NetcostError
-from netcost.report import Diagnostic, Layer, Report
+from netcost.report import Diagnostic, Layer, Memory, PhasePeak, Report, Totals, TrainingMemory
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Breakdown",
+    "Comparison",
     "Cost",
     "Diagnostic",
     "Layer",
+    "Memory",
     "NetcostError",
+    "PhasePeak",
     "Report",
+    "Stage",
+    "Totals",
+    "TrainingMemory",
     "__version__",
     "analyze",
     "compare",

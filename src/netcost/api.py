@@ -5,41 +5,46 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
 from netcost.analysis import build_report
+from netcost.analysis.conventions import CONVENTIONS
 from netcost.analysis.memory import step_memory
-from netcost.capture import capture
+from netcost.capture import EXECUTIONS, capture
 from netcost.capture.precision import PRECISIONS, check_choice
 from netcost.capture.training import OPTIMIZERS, capture_step
 from netcost.errors import NetcostError
-from netcost.inputs import shape_only
+from netcost.inputs import checked_shape, parse_input, shape_only
 from netcost.report import Report
 
 Inputs = torch.Tensor | Sequence[Any] | dict[str, Any]
+Convention = Literal["netcost", "macs", "torch"]
+Execution = Literal["auto", "fake", "real"]
+Optimizer = Literal["sgd", "momentum", "adam", "adamw"]
+Precision = Literal["fp32", "bf16-mixed", "fp16-mixed", "bf16"]
 
 
 def analyze(
     model: nn.Module,
     inputs: Inputs | None = None,
     *,
-    input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
+    input_size: Sequence[int] | Sequence[Sequence[int]] | str | Sequence[str] | None = None,
     dtype: torch.dtype = torch.float32,
-    convention: str = "netcost",
-    execution: str = "auto",
+    convention: Convention = "netcost",
+    execution: Execution = "auto",
     train: bool = False,
-    optimizer: str = "adamw",
-    precision: str = "fp32",
+    optimizer: Optimizer = "adamw",
+    precision: Precision = "fp32",
     loss: Callable[[Any], torch.Tensor] | None = None,
 ) -> Report:
     """What every layer of `model` costs for one call on `inputs`.
 
     inputs: a tensor, a tuple of positional tensors, or a dict of keyword arguments. Their values
     are never read: real, meta and fake tensors all work. Or give `input_size=(64, 1, 28, 28)`
-    (several: a list of shapes) with `dtype`.
+    (several: a list of shapes) with `dtype`, or as on the command line, "64x1x28x28:int64".
     convention: how FLOPs are counted — "netcost", "macs" or "torch" (docs/conventions.md).
     execution: "auto" (fake tensors; real CPU execution only if fake execution cannot proceed and
     the model is small), "fake" or "real".
@@ -49,17 +54,22 @@ def analyze(
     mode, backward of `loss(outputs)` (default: the sum of the outputs), then the `optimizer`
     step ("sgd", "momentum", "adam", "adamw"; PyTorch's foreach implementations), at `precision`.
 
+    The report is inference: the forward runs under no_grad whatever the caller's grad mode
+    (PyTorch's inference kernels, and an exact memory peak); `train=True` adds the step.
     The model is left exactly as it was: same parameters, buffers, mode, device, and no hooks.
     """
     if not isinstance(model, nn.Module):
         raise NetcostError(f"expected a torch.nn.Module, got {type(model).__name__}")
-    args, kwargs = _arguments(inputs, input_size, dtype)
-    names = _input_names(model, args, kwargs)
+    check_choice("convention", convention, CONVENTIONS)
+    check_choice("execution", execution, EXECUTIONS)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     check_choice("precision", precision, PRECISIONS)
-    trace = capture(
-        model, args, kwargs, input_names=names, execution=execution, precision=precision
-    )
+    args, kwargs = _arguments(inputs, input_size, dtype)
+    names = _input_names(model, args, kwargs)
+    with torch.no_grad():  # the report is inference, whatever the caller's grad mode
+        trace = capture(
+            model, args, kwargs, input_names=names, execution=execution, precision=precision
+        )
     report = build_report(trace, convention)
     if not train:
         return report
@@ -73,10 +83,19 @@ def _arguments(
     if inputs is not None and input_size is not None:
         raise NetcostError("give inputs or input_size, not both")
     if input_size is not None:
-        sizes = list(input_size)
+        if isinstance(input_size, str):  # "64x1x28x28:int64", as on the command line
+            input_size = [input_size]
+        sizes = list(input_size) if isinstance(input_size, list | tuple) else [input_size]
         if sizes and all(isinstance(n, int) for n in sizes):
             sizes = [sizes]
-        return tuple(shape_only(tuple(s), dtype) for s in sizes), {}
+        tensors = []
+        for size in sizes:
+            if isinstance(size, str):
+                shape, of = parse_input(size)
+            else:
+                shape, of = checked_shape(size, f"input_size {size!r}"), dtype
+            tensors.append(shape_only(shape, of))
+        return tuple(tensors), {}
     if inputs is None:
         raise NetcostError("give the model's inputs (a tensor, a tuple or a dict) or input_size")
     if isinstance(inputs, torch.Tensor):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
+from netcost import __version__
 from netcost.errors import NetcostError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
 
     import torch
     from torch import nn
@@ -23,6 +26,24 @@ if TYPE_CHECKING:
 FORMATS = ("table", "json", "csv", "markdown")
 
 
+def _choice(kind: str, choices: Collection[str]) -> Callable[[str], str]:
+    """An option's value checked as the API checks it (the same one-line message)."""
+    from netcost.capture.precision import check_choice
+
+    def parse(value: str) -> str:
+        check_choice(kind, value, choices)
+        return value
+
+    return parse
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors as one line (the usage block only on --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise NetcostError(f"{message} (see {self.prog} --help)")
+
+
 def parser(spec: bool = False) -> argparse.ArgumentParser:
     from netcost.analysis.conventions import CONVENTIONS
     from netcost.analysis.sharding import SHARDINGS
@@ -31,7 +52,7 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
     from netcost.examples import DEFAULT, EXAMPLES
 
     if spec:
-        p = argparse.ArgumentParser(
+        p = Parser(
             prog="netcost spec",
             description="Build an nn.Sequential from a layer list and analyse it, e.g. "
             '"Conv2d(1, 8, 5, stride=2, padding=2) ReLU conv(8, 16, k3, s2, p1) Flatten '
@@ -42,11 +63,10 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
             "-b",
             "--batch",
             type=int,
-            default=1,
             help="batch size put in front of a one-sample --input (default 1)",
         )
     else:
-        p = argparse.ArgumentParser(
+        p = Parser(
             prog="netcost",
             description="What every layer of a PyTorch model costs: shapes, parameters, MACs, "
             "FLOPs and bytes moved, computed exactly on fake tensors.",
@@ -86,14 +106,16 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--convention",
-        choices=list(CONVENTIONS),
+        type=_choice("convention", list(CONVENTIONS)),
+        metavar="{" + ",".join(list(CONVENTIONS)) + "}",
         default="netcost",
         help="how FLOPs are counted: netcost (default), macs (= fvcore/thop/ptflops 'FLOPs'), "
         "torch (= FlopCounterMode)",
     )
     p.add_argument(
         "--execution",
-        choices=("auto", "fake", "real"),
+        type=_choice("execution", ("auto", "fake", "real")),
+        metavar="{" + ",".join(("auto", "fake", "real")) + "}",
         default="auto",
         help="fake tensors (auto falls back to real CPU tensors for small models that need it)",
     )
@@ -107,7 +129,7 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         help="where the compute goes: the calls at DEPTH (default 1, the model's children) with "
         "their shares of MACs, parameters, activations and bytes moved, and the heaviest layers",
     )
-    p.add_argument("--top", type=int, default=5, help="with --stages: how many heaviest layers")
+    p.add_argument("--top", type=int, help="with --stages: how many heaviest layers (default 5)")
     p.add_argument(
         "-m",
         "--memory",
@@ -121,13 +143,14 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--optimizer",
-        choices=list(OPTIMIZERS),
-        default="adamw",
-        help="of the training step, PyTorch's foreach implementation (default adamw)",
+        type=_choice("optimizer", list(OPTIMIZERS)),
+        metavar="{" + ",".join(list(OPTIMIZERS)) + "}",
+        help="with --train: the step's optimizer, PyTorch's foreach implementation (default adamw)",
     )
     p.add_argument(
         "--precision",
-        choices=list(PRECISIONS),
+        type=_choice("precision", list(PRECISIONS)),
+        metavar="{" + ",".join(list(PRECISIONS)) + "}",
         default="fp32",
         help="fp32 (the model's own dtypes), autocast with fp32 weights (bf16-mixed, "
         "fp16-mixed) or bf16 weights and inputs; for the analysis and the training step",
@@ -141,9 +164,9 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--gpus", type=int, help="with --train: memory per GPU for N GPUs")
     p.add_argument(
         "--sharding",
-        choices=SHARDINGS,
-        default="ddp",
-        help="with --gpus: ddp, ZeRO stage 1 or 2, or zero3 (= FSDP full sharding)",
+        type=_choice("sharding", SHARDINGS),
+        metavar="{" + ",".join(SHARDINGS) + "}",
+        help="with --gpus: ddp (default), ZeRO stage 1 or 2, or zero3 (= FSDP full sharding)",
     )
     p.add_argument(
         "--plot",
@@ -158,12 +181,14 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         help="also write a self-contained HTML report (sortable tables, stages, plots)",
     )
     p.add_argument("-o", "--output", type=Path, help="write the result to this file")
+    p.add_argument("--width", type=int, help="columns of the text tables (default: the terminal's)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("--version", action="version", version=f"netcost {__version__}")
     return p
 
 
 def compare_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="netcost compare",
         description="Models (or one model at several inputs) side by side: totals and MACs per "
         "stage, with ratios and differences against the first. A model may carry its own "
@@ -179,25 +204,43 @@ def compare_parser() -> argparse.ArgumentParser:
         help="what the per-stage table compares (default macs)",
     )
     p.add_argument("-o", "--output", type=Path, help="write the result to this file")
+    p.add_argument("--width", type=int, help="columns of the text tables (default: the terminal's)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
+    argv = _negative_inputs(argv)
     if argv and argv[0] == "compare":
         return compare_parser().parse_args(argv[1:])
     spec = bool(argv) and argv[0] == "spec"
     return parser(spec).parse_args(argv[1:] if spec else argv)
 
 
+def _negative_inputs(argv: list[str]) -> list[str]:
+    """`--input -1x3` is an input (refused by its parser with the reason), not an option."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1] in ("-i", "--input") and re.match(r"-\d", token):
+            out[-1] = f"--input={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def run(argv: list[str] | None = None) -> str:
     """Everything main() does, returning the text instead of printing it."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "list":
+        return _list(argv[1:])
     args = parse(argv)
     if argv and argv[0] == "compare":
         return _compare(args)
     if args.depth is not None and args.depth < 0:
         raise NetcostError("--depth must be 0 or more")
+    from netcost.flags import check
+
+    view = check(args)
     from netcost.api import analyze
     from netcost.inputs import parse_input
     from netcost.sources import resolve
@@ -212,9 +255,6 @@ def run(argv: list[str] | None = None) -> str:
         shapes = _spec_shapes(resolved.model, shapes, args.batch)
     import torch
 
-    if args.gpus is not None and not args.train:
-        raise NetcostError("--gpus needs --train: it splits a training step's memory")
-
     def analyze_at(inputs: object) -> Report:
         with torch.no_grad():  # inference: the kernels PyTorch picks under no_grad (fast paths)
             report = analyze(
@@ -223,7 +263,7 @@ def run(argv: list[str] | None = None) -> str:
                 convention=args.convention,
                 execution=args.execution,
                 train=args.train,
-                optimizer=args.optimizer,
+                optimizer=args.optimizer or "adamw",
                 precision=args.precision,
             )
         return _noted(report, resolved)
@@ -237,33 +277,48 @@ def run(argv: list[str] | None = None) -> str:
         save_plot(report, args.plot)
     if args.html is not None:
         args.html.write_text(report.to_html(), encoding="utf-8")
-    if args.explain is not None:
+    if view == "explain":
         return report.explain(args.explain or None)
+    if view == "style":
+        from netcost.render.styles import render_fastai, render_keras
+
+        return (render_fastai if args.style == "fastai" else render_keras)(report)
+    if view == "stages":
+        from netcost.analysis.stages import stages
+        from netcost.render.stages import render_stages
+
+        top = 5 if args.top is None else args.top
+        if args.stages < 1 or top < 0:
+            raise NetcostError("--stages takes a depth of 1 or more, --top 0 or more")
+        return render_stages(stages(report, args.stages, top), report.model, _width(args))
     per_gpu = None
     if args.gpus is not None:
         from netcost.analysis.sharding import per_gpu as split
 
-        per_gpu = split(report, args.gpus, args.sharding)
+        per_gpu = split(report, args.gpus, args.sharding or "ddp")
     if args.format == "json":
         from netcost.render.json import render_json
 
         return render_json(report, per_gpu) + "\n"
-    if args.style != "netcost":
-        from netcost.render.styles import render_fastai, render_keras
-
-        return (render_fastai if args.style == "fastai" else render_keras)(report)
-    if args.stages is not None:
-        from netcost.analysis.stages import stages
-        from netcost.render.stages import render_stages
-
-        if args.stages < 1 or args.top < 0:
-            raise NetcostError("--stages takes a depth of 1 or more, --top 0 or more")
-        return render_stages(stages(report, args.stages, args.top), report.model, _width())
-    if args.memory or args.train:
+    if view == "memory":
         from netcost.render.memory import render_memory
 
         return render_memory(report, per_gpu)
-    return render(report, args.format, args.depth)
+    return render(report, args.format, args.depth, _width(args))
+
+
+def _list(argv: list[str]) -> str:
+    """`netcost list examples|torchvision|timm|hf [PATTERN]`: the names a source accepts."""
+    from netcost.sources import names
+
+    p = Parser(prog="netcost list", description="The model names a source accepts.")
+    p.add_argument("source", choices=("examples", "torchvision", "timm", "hf"))
+    p.add_argument("pattern", nargs="?", default="", help="a part of the name, or a glob (*, ?)")
+    args = p.parse_args(argv)
+    found = names(args.source, args.pattern)
+    if not found:
+        raise NetcostError(f"no {args.source} model matches {args.pattern!r}")
+    return "".join(f"{args.source}:{n}\n" for n in found)
 
 
 def _compare(args: argparse.Namespace) -> str:
@@ -289,7 +344,7 @@ def _compare(args: argparse.Namespace) -> str:
             report = analyze(resolved.model, resolved.example_inputs(shapes))
         reports.append(_noted(report, resolved))
         labels.append(f"{source} at {', '.join(specs)}")
-    return compare(reports, labels, args.stages, args.measure).table(_width())
+    return compare(reports, labels, args.stages, args.measure).table(_width(args))
 
 
 def _noted(report: Report, resolved: Resolved) -> Report:
@@ -337,21 +392,27 @@ def _resolve_spec(args: argparse.Namespace) -> Resolved:
     from netcost.sources import Resolved
     from netcost.spec import build
 
-    if args.batch < 1:
+    if args.batch is not None and args.batch < 1:
         raise NetcostError("--batch must be 1 or more")
     return Resolved(build(args.model).eval(), "spec", ())
 
 
-def _spec_shapes(model: nn.Sequential, shapes: list[Shaped], batch: int) -> list[Shaped]:
+def _spec_shapes(model: nn.Sequential, shapes: list[Shaped], batch: int | None) -> list[Shaped]:
     """A one-sample shape (as many dims as the first layer takes unbatched) gets the batch in
     front; then the layers are walked once to name the first that does not fit."""
     from netcost.spec import diagnose, sample_dims
 
     first = next(iter(model.children()), None)
+    dims = sample_dims(first) if first is not None else None
+    for shape, _ in shapes:
+        if batch is not None and dims is not None and len(shape) != dims:
+            raise NetcostError(
+                f"--batch puts a batch in front of a one-sample input ({dims} dims for "
+                f"{type(first).__name__}); {'x'.join(map(str, shape))} is not one: drop --batch "
+                "or give one sample"
+            )
     shapes = [
-        ((batch, *shape), dtype)
-        if first is not None and sample_dims(first) == len(shape)
-        else (shape, dtype)
+        ((batch or 1, *shape), dtype) if dims == len(shape) else (shape, dtype)
         for shape, dtype in shapes
     ]
     problem = diagnose(model, shapes[0][0])
@@ -360,7 +421,7 @@ def _spec_shapes(model: nn.Sequential, shapes: list[Shaped], batch: int) -> list
     return shapes
 
 
-def render(report: Report, fmt: str, depth: int | None) -> str:
+def render(report: Report, fmt: str, depth: int | None, width: int = 120) -> str:
     from netcost.render.csv import render_csv
     from netcost.render.json import render_json
     from netcost.render.markdown import render_markdown
@@ -372,12 +433,17 @@ def render(report: Report, fmt: str, depth: int | None) -> str:
         return render_csv(report, depth)
     if fmt == "markdown":
         return render_markdown(report, depth)
-    return render_table(report, depth, width=_width())
+    return render_table(report, depth, width=width)
 
 
-def _width() -> int:
+def _width(args: argparse.Namespace) -> int:
+    """--width, or the terminal's (120 when piped), at least 80."""
     import shutil
 
+    if args.width is not None:
+        if args.width < 40:
+            raise NetcostError("--width must be 40 or more")
+        return args.width
     return max(80, shutil.get_terminal_size((120, 24)).columns)
 
 
@@ -385,12 +451,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     try:
-        text = run(argv)
-        options = parse(argv)
-        if options.output is not None:
-            options.output.write_text(text)
+        output = _output(argv)  # checked before the analysis, not after it
+        with contextlib.redirect_stdout(sys.stderr):  # what the model prints is not the result
+            text = run(argv)
+        text = "\n".join(line.rstrip() for line in text.split("\n"))
+        if output is not None:
+            _write_atomically(output, text)
         else:
-            sys.stdout.write(text)
+            _print(text)
         return 0
     except NetcostError as error:
         if debug:
@@ -408,6 +476,49 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _output(argv: list[str]) -> Path | None:
+    """The -o path, refused now if it cannot be written: a folder, or in no folder."""
+    if argv and argv[0] == "list":
+        return None
+    path = parse(argv).output
+    if path is None:
+        return None
+    if path.is_dir():
+        raise NetcostError(f"-o {path}: that is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise NetcostError(f"-o {path}: there is no folder {path.parent}")
+    return path
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """UTF-8 into a temporary file beside `path`, renamed over it only once complete: a failure
+    leaves the old file as it was."""
+    import os
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _print(text: str) -> None:
+    """To stdout in its encoding; a console that cannot encode the tables' box drawing gets
+    them in ASCII."""
+    encoding = sys.stdout.encoding or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        from netcost.render.console import ascii_text
+
+        text = ascii_text(text, encoding)
+    sys.stdout.write(text)
 
 
 if __name__ == "__main__":

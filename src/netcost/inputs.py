@@ -35,7 +35,27 @@ def parse_input(text: str) -> tuple[tuple[int, ...], torch.dtype]:
         )
     if any(n == 0 for n in shape):
         raise NetcostError(f"input {text!r} has a zero-sized dimension")
-    return shape, _DTYPES[name]
+    return checked_shape(shape, f"input {text!r}"), _DTYPES[name]
+
+
+#: The largest size a tensor dimension can have (PyTorch's int64 sizes).
+MAX_DIM = 2**63 - 1
+
+
+def checked_shape(shape: object, what: str) -> tuple[int, ...]:
+    """`shape` as a tuple of sizes from 1 to 2⁶³ − 1, or one line saying what is wrong."""
+    if not isinstance(shape, list | tuple) or not all(
+        isinstance(n, int) and not isinstance(n, bool) for n in shape
+    ):
+        raise NetcostError(
+            f"{what}: a shape is a tuple of ints, e.g. (64, 1, 28, 28); got {shape!r}"
+        )
+    for n in shape:
+        if n < 1:
+            raise NetcostError(f"{what}: every size must be 1 or more, not {n}")
+        if n > MAX_DIM:
+            raise NetcostError(f"{what}: size {n:,} is larger than PyTorch allows (2⁶³ − 1)")
+    return tuple(shape)
 
 
 def shape_only(shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> torch.Tensor:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from netcost.cost import Cost
+from netcost.shown import ShownAsText
 
 SCHEMA_VERSION = 1
 
@@ -126,7 +127,7 @@ class Totals:
 
 
 @dataclass(frozen=True)
-class Memory:
+class Memory(ShownAsText):
     """Bytes alive during one forward pass under no_grad: parameters, buffers and inputs for the
     whole pass, activations from the op that creates them until the program drops them. Peaks
     are at op boundaries: scratch memory a kernel frees before it returns is not seen."""
@@ -143,6 +144,16 @@ class Memory:
         return (
             self.params_bytes + self.buffers_bytes + self.inputs_bytes + self.activation_peak_bytes
         )
+
+    def __repr__(self) -> str:
+        return (
+            f"<Memory: inference peak {self.peak_bytes:,} B in {self.peak_layer} ({self.peak_op})>"
+        )
+
+    def __str__(self) -> str:
+        from netcost.render.memory import inference_lines
+
+        return "\n".join(inference_lines(self)) + "\n"
 
 
 @dataclass(frozen=True)
@@ -164,7 +175,7 @@ class PhasePeak:
 
 
 @dataclass(frozen=True)
-class TrainingMemory:
+class TrainingMemory(ShownAsText):
     """Bytes alive during one steady-state training step: forward with autograd, backward of the
     loss, optimizer step, with the optimizer state created beforehand and gradients None at the
     start. Peaks are at op boundaries, as for inference."""
@@ -183,6 +194,19 @@ class TrainingMemory:
     def peak_bytes(self) -> int:
         return self.peak.peak_bytes
 
+    def __repr__(self) -> str:
+        from netcost.text import binary_size
+
+        return (
+            f"<TrainingMemory ({self.optimizer}, {self.precision}): peak "
+            f"{binary_size(self.peak_bytes)} in the {self.peak.phase}>"
+        )
+
+    def __str__(self) -> str:
+        from netcost.render.memory import training_lines
+
+        return "\n".join(training_lines(self)).rstrip() + "\n"
+
 
 @dataclass(frozen=True)
 class Report:
@@ -196,7 +220,7 @@ class Report:
     diagnostics: tuple[Diagnostic, ...]
     convention: str
     execution: str
-    memory: Memory | None = None  # inference memory; None when captured with autograd on
+    memory: Memory | None = None  # inference memory (None only from a capture with autograd on)
     training: TrainingMemory | None = None  # a training step's memory, when asked for
 
     @property
@@ -240,6 +264,14 @@ class Report:
 
     def __str__(self) -> str:
         return self.table()
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{'x'.join(map(str, i.shape))} {i.dtype}" for i in self.inputs)
+        state = "complete" if self.complete else "incomplete"
+        return (
+            f"<Report of {self.model} at {shapes or 'no tensor input'}: {self.total.params:,} "
+            f"params, {self.total.cost.macs:,} MACs, {len(self.layers)} layers, {state}>"
+        )
 
     def stages(self, depth: int = 1, top: int = 5):  # type: ignore[no-untyped-def]
         """Where the compute goes: the calls at `depth` with their shares, and the `top`

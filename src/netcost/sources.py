@@ -102,6 +102,25 @@ def _resolve(source: str) -> Resolved:
     return found if found is not None else _close_match_error(source)
 
 
+def names(kind: str, pattern: str = "") -> list[str]:
+    """The model names `kind:` accepts, those matching `pattern` (a part of the name, or a
+    glob), sorted."""
+    import fnmatch
+
+    if kind == "examples":
+        from netcost.examples import EXAMPLES
+
+        every = list(EXAMPLES)
+    elif kind == "torchvision":
+        every = require("torchvision", "vision").models.list_models()
+    elif kind == "timm":
+        every = require("timm", "timm").list_models()
+    else:
+        every = list(require("transformers", "hf").CONFIG_MAPPING)
+    glob = pattern if any(c in pattern for c in "*?[") else f"*{pattern}*"
+    return sorted(n for n in every if fnmatch.fnmatchcase(n.lower(), glob.lower()))
+
+
 def _close_match_error(source: str) -> Resolved:
     from netcost.examples import EXAMPLES
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from netcost.analysis.stages import MEASURES, stages
 from netcost.errors import NetcostError
 from netcost.report import Report
+from netcost.shown import ShownAsText
 
 #: (label, how to read it from a report, bytes?) for the totals compared.
 TOTALS = (
@@ -38,7 +39,7 @@ class Row:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(ShownAsText):
     labels: tuple[str, ...]
     totals: tuple[Row, ...]
     stage_rows: tuple[Row, ...]  # one measure of the stages (calls at `depth`), by name
@@ -53,12 +54,19 @@ class Comparison:
     def __str__(self) -> str:
         return self.table()
 
+    def __repr__(self) -> str:
+        return f"<Comparison of {', '.join(self.labels)} by {self.measure}>"
+
 
 def compare(
     reports: list[Report], labels: list[str] | None = None, depth: int = 1, measure: str = "macs"
 ) -> Comparison:
     """Reports side by side (labels default to their models' names); the stages at `depth`
     compared by `measure`: macs, params, activation_bytes or bytes_moved."""
+    if not reports:
+        raise NetcostError("compare needs one report or more")
+    if labels is not None and len(labels) != len(reports):
+        raise NetcostError(f"compare: {len(labels)} labels for {len(reports)} reports")
     if measure not in MEASURES:
         raise NetcostError(f"unknown measure {measure!r}; choose one of: {', '.join(MEASURES)}")
     if labels is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netcost.report import Layer, Report
+from netcost.shown import ShownAsText
 
 MEASURES = ("macs", "params", "activation_bytes", "bytes_moved")
 
@@ -38,11 +39,23 @@ class Stage:
 
 
 @dataclass(frozen=True)
-class Breakdown:
+class Breakdown(ShownAsText):
     depth: int
     stages: tuple[Stage, ...]  # in execution order, "(rest)" last when not empty
     total: Stage
     top: tuple[tuple[str, tuple[Layer, ...]], ...]  # per measure, the k heaviest leaf layers
+    model: str = ""
+
+    def __repr__(self) -> str:
+        return (
+            f"<Breakdown of {self.model} at depth {self.depth}: {len(self.stages)} stages, "
+            f"{self.total.macs:,} MACs>"
+        )
+
+    def __str__(self) -> str:
+        from netcost.render.stages import render_stages
+
+        return render_stages(self, self.model)
 
 
 def stages(report: Report, depth: int = 1, top: int = 5) -> Breakdown:
@@ -79,7 +92,7 @@ def stages(report: Report, depth: int = 1, top: int = 5) -> Breakdown:
         (measure, tuple(sorted(leaves, key=lambda m: -value_of(m, measure))[:top]))
         for measure in MEASURES
     )
-    return Breakdown(depth, tuple(rows), total, heaviest)
+    return Breakdown(depth, tuple(rows), total, heaviest, report.model)
 
 
 def _leaves_under(call: Layer, by_index: dict[int, Layer]) -> list[Layer]:

@@ -70,6 +70,10 @@ def _fake_errors() -> tuple[type[BaseException], ...]:
     return found
 
 
+#: How a forward runs: fake tensors, real CPU tensors, or fake with a real fallback.
+EXECUTIONS = ("auto", "fake", "real")
+
+
 def capture(
     model: nn.Module,
     args: tuple[Any, ...],
@@ -87,8 +91,7 @@ def capture(
     most `real_limit` bytes. precision: capture/precision.py (bf16 stand-ins, or autocast).
     """
     check_choice("precision", precision, PRECISIONS)
-    if execution not in ("auto", "fake", "real"):
-        raise NetcostError(f"execution must be auto, fake or real, not {execution!r}")
+    check_choice("execution", execution, EXECUTIONS)
     # Under inference_mode PyTorch skips the Autograd key, where composite ops (linear, conv2d)
     # are decomposed, and its tensors carry no such key: run as no_grad instead, the same kernels.
     grad = torch.is_grad_enabled() and not torch.is_inference_mode_enabled()

@@ -3,6 +3,7 @@ the autocast dtype of the forward (None: no autocast)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -19,7 +20,8 @@ PRECISIONS: dict[str, tuple[torch.dtype | None, torch.dtype | None]] = {
 }
 
 
-def check_choice(kind: str, value: str, choices: dict[str, Any]) -> None:
+def check_choice(kind: str, value: str, choices: Collection[str]) -> None:
+    """One line naming the choices when `value` is not among them (the API's and the CLI's)."""
     if value not in choices:
         raise NetcostError(f"unknown {kind} {value!r}; choose one of: {', '.join(choices)}")
 

@@ -42,6 +42,11 @@ def fitted_table(
     return table
 
 
+def exported(console: Console) -> str:
+    """A recording console's text, without the spaces rich pads lines with."""
+    return "\n".join(line.rstrip() for line in console.export_text().split("\n"))
+
+
 def render_text(parts: Sequence[Table | str], width: int) -> str:
     """Tables and lines as text, `width` columns wide or as wide as the widest table needs."""
     measure = Console(width=10_000, file=NullFile())
@@ -52,4 +57,53 @@ def render_text(parts: Sequence[Table | str], width: int) -> str:
             console.print(part)
         else:
             console.print(part, highlight=False, markup=False)
-    return console.export_text()
+    return exported(console)
+
+
+#: Characters netcost's text uses beyond ASCII, for a console that cannot encode them.
+ASCII = {
+    "×": "x",
+    "·": "*",
+    "−": "-",
+    "…": "...",
+    "²": "^2",
+    "³": "^3",
+    "≈": "~",
+    "≤": "<=",
+    "≥": ">=",
+    "→": "->",
+    "←": "<-",
+    "Σ": "sum ",
+    "⌊": "floor(",
+    "⌋": ")",
+    "⌈": "ceil(",
+    "⌉": ")",
+    "√": "sqrt",
+    "µ": "u",
+    "—": "--",
+    "–": "-",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+}
+
+
+def _box(char: str) -> str:
+    import unicodedata
+
+    name = unicodedata.name(char, "")
+    if not name.startswith("BOX DRAWINGS"):
+        return ASCII.get(char, char)
+    bends = any(w in name for w in ("DOWN", "UP", "LEFT", "RIGHT"))
+    if name.endswith("HORIZONTAL") and "VERTICAL" not in name and not bends:
+        return "-"
+    if name.endswith("VERTICAL") and "HORIZONTAL" not in name and not bends:
+        return "|"
+    return "+"
+
+
+def ascii_text(text: str, encoding: str = "ascii") -> str:
+    """`text` for a console of `encoding`: box drawing as + - |, the signs netcost uses spelt
+    out, anything else the encoding lacks as ?."""
+    out = "".join(_box(c) if ord(c) > 127 else c for c in text)
+    return out.encode(encoding, errors="replace").decode(encoding)

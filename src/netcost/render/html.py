@@ -109,6 +109,11 @@ def render_html_fragment(report: Report, plot_svg: str | None = None) -> str:
         "<h3>Where the compute goes (calls at depth 1)</h3>",
         _stage_table(stages(report, 1, top=0)),
     ]
+    if report.training is not None:
+        from netcost.render.memory import training_lines
+
+        lines = "".join(f"{escape(line)}\n" for line in training_lines(report.training))
+        parts += ["<h3>A training step's memory</h3>", f"<pre>{lines}</pre>"]
     if plot_svg:
         start = plot_svg.find("<svg")  # drop the XML prologue: the SVG sits inside the page
         parts += ["<h3>Per layer</h3>", f'<div class="plot">{plot_svg[start:]}</div>']

@@ -9,7 +9,7 @@ from netcost import text as fmt
 
 if TYPE_CHECKING:
     from netcost.analysis.sharding import PerGpu
-    from netcost.report import Report, TrainingMemory
+    from netcost.report import Memory, Report, TrainingMemory
 
 
 def render_memory(report: Report, per_gpu: PerGpu | None = None) -> str:
@@ -17,19 +17,7 @@ def render_memory(report: Report, per_gpu: PerGpu | None = None) -> str:
     lines = [f"Memory of {report.model} for {inputs} (binary units: KiB, MiB, GiB)", ""]
     m = report.memory
     if m is not None:
-        lines += [
-            f"Inference (no_grad): peak {fmt.binary_size(m.peak_bytes)} in {m.peak_layer} "
-            f"({m.peak_op})",
-            *_parts(
-                [
-                    ("parameters", m.params_bytes),
-                    ("buffers", m.buffers_bytes),
-                    ("inputs", m.inputs_bytes),
-                    ("activations", m.activation_peak_bytes),
-                ]
-            ),
-            "",
-        ]
+        lines += [*inference_lines(m), ""]
     if report.training is not None:
         lines += training_lines(report.training)
     if per_gpu is not None:
@@ -40,6 +28,21 @@ def render_memory(report: Report, per_gpu: PerGpu | None = None) -> str:
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def inference_lines(m: Memory) -> list[str]:
+    return [
+        f"Inference (no_grad): peak {fmt.binary_size(m.peak_bytes)} in {m.peak_layer} "
+        f"({m.peak_op})",
+        *_parts(
+            [
+                ("parameters", m.params_bytes),
+                ("buffers", m.buffers_bytes),
+                ("inputs", m.inputs_bytes),
+                ("activations", m.activation_peak_bytes),
+            ]
+        ),
+    ]
 
 
 def training_lines(t: TrainingMemory) -> list[str]:

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from netcost.render import rows
-from netcost.render.console import NullFile, recording_console
+from netcost.render.console import NullFile, exported, recording_console
 from netcost.report import Report
 
 TEXT_MIN_WIDTH = {"Layer": 24, "Type": 12, "Output shape": 14, "RF/jump": 7, "Trainable": 5}
@@ -51,4 +51,4 @@ def render_table(report: Report, depth: int | None = None, width: int = 120) -> 
         console.print(line, highlight=False, markup=False)
     for line in rows.diagnostic_lines(report):
         console.print(line, highlight=False, markup=False)
-    return console.export_text()
+    return exported(console)

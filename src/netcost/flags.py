@@ -1,0 +1,89 @@
+"""Which command-line flags go together: one table of views, and the flags that only modify
+another. A combination the table does not allow is a one-line error naming both flags, never a
+flag silently ignored.
+
+A run shows one view: the plan (--memory-budget), the derivations (--explain), the stages
+(--stages), another library's layout (--style), memory (--memory, or --train alone) or the
+report (the default). Each view renders in the formats it lists.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from netcost.errors import NetcostError
+
+
+@dataclass(frozen=True)
+class View:
+    flag: str  # the flag that selects it ("" for the report)
+    what: str
+    formats: tuple[str, ...]
+    depth: bool = False  # whether --depth applies
+    train: bool = False  # whether --train applies (the step's memory)
+
+
+VIEWS = {
+    "plan": View("--memory-budget", "the largest batch", ("table",), train=True),
+    "explain": View("--explain", "each layer's derivations", ("table",)),
+    "stages": View("--stages", "where the compute goes", ("table",)),
+    "style": View("--style", "another library's table", ("table",)),
+    "memory": View("--memory", "memory", ("table", "json"), train=True),
+    "report": View("", "the report", ("table", "json", "csv", "markdown"), depth=True),
+}
+
+#: flag -> (the flag it modifies, the attribute that says that flag was given)
+NEEDS = {
+    "--top": ("--stages", "stages"),
+    "--optimizer": ("--train", "train"),
+    "--gpus": ("--train", "train"),
+    "--sharding": ("--gpus", "gpus"),
+}
+
+
+def selected(args: argparse.Namespace) -> list[str]:
+    """The views the flags ask for (more than one is an error)."""
+    chosen = [
+        name
+        for name, given in (
+            ("plan", args.memory_budget is not None),
+            ("explain", args.explain is not None),
+            ("stages", args.stages is not None),
+            ("style", args.style not in (None, "netcost")),
+            ("memory", args.memory),
+        )
+        if given
+    ]
+    if args.train and not chosen:
+        chosen = ["memory"]  # --train alone shows the step's memory
+    return chosen or ["report"]
+
+
+def check(args: argparse.Namespace) -> str:
+    """The view to show, after refusing every combination the table does not allow."""
+    views = selected(args)
+    if len(views) > 1:
+        first, second = (VIEWS[v] for v in views[:2])
+        raise NetcostError(
+            f"{first.flag} and {second.flag} are two views ({first.what}, {second.what}): give one"
+        )
+    view = VIEWS[views[0]]
+    name = "--train" if views[0] == "memory" and not args.memory else view.flag or "the report"
+    if args.format not in (None, "table") and args.format not in view.formats:
+        raise NetcostError(
+            f"--format {args.format} cannot show {name}; it shows as {' or '.join(view.formats)}"
+        )
+    if args.depth is not None and not (view.depth and args.format != "json"):
+        shown = f"--format {args.format}" if view.depth else view.flag
+        raise NetcostError(f"--depth does not apply to {shown}: it limits the table's rows")
+    if args.train and not view.train:
+        raise NetcostError(f"--train does not apply to {view.flag}: it shows the forward only")
+    for flag, (needed, attribute) in NEEDS.items():
+        if getattr(args, flag.removeprefix("--"), None) is not None and not getattr(
+            args, attribute
+        ):
+            raise NetcostError(f"{flag} needs {needed}")
+    if args.memory_budget is not None and (args.plot or args.html):
+        raise NetcostError("--plot and --html show one report: --memory-budget analyses many")
+    return views[0]
