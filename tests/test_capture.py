@@ -394,3 +394,19 @@ def test_legacy_uninitialised_parameters_of_a_meta_build_go_to_meta():
     model = _on_meta(Legacy)
     assert model.bias_u.device.type == "meta" and model.lin.weight.device.type == "meta"
     assert model.tied is model.bias_u  # one tensor under two names stays one
+
+
+def test_a_large_factory_result_is_never_made_for_real():
+    """torch.ones of 100,000 × 100,000 (40 GB as float32) inside a forward: its values are not
+    wanted (more than 2²² elements), so it must be sized without being made."""
+    from torch import nn
+
+    import netcost
+
+    class Big(nn.Module):
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            return x + torch.ones(100_000, 100_000)
+
+    report = netcost.analyze(Big(), input_size=(100_000, 100_000))
+    assert report.total.cost.flops == 100_000 * 100_000  # one addition per element
+    assert report.total.activation_bytes == 100_000 * 100_000 * 4  # the sum, in float32

@@ -70,3 +70,46 @@ def test_largest_batch_for_training_is_verified_at_it_and_the_next():
 def test_cli_memory_budget_for_training():
     text = run(["examples:simple_cnn", "--train", "--memory-budget", "1MiB"])
     assert text.startswith("Largest batch for a training step within 1.00 MiB: ")
+
+
+class Stub:
+    """A Report stand-in whose inference peak is `peak(b)`, counting analyses."""
+
+    def __init__(self, peak):  # type: ignore[no-untyped-def]
+        self.peak, self.batches = peak, []
+
+    def __call__(self, b: int):  # type: ignore[no-untyped-def]
+        from types import SimpleNamespace
+
+        self.batches.append(b)
+        return SimpleNamespace(memory=SimpleNamespace(peak_bytes=self.peak(b)), training=None)
+
+
+@pytest.mark.parametrize(
+    "peak",
+    [
+        lambda b: 1000 + 10 * b,  # a line
+        lambda b: 1000 + 10 * b + (5000 if b > 3 else 0),  # a workspace that appears at b = 4
+        lambda b: 1000 + b * b,  # curving up
+        lambda b: 1000 + 10 * b + 400 * (b.bit_length()),  # a staircase
+    ],
+)
+def test_the_search_brackets_in_a_few_analyses_on_any_non_decreasing_peak(peak):
+    """The answer is brute force's; the count is at most 2 · log2(batch) + 4."""
+    import math
+
+    for budget in (1_010, 5_000, 123_456, 10**7):
+        stub = Stub(peak)
+        plan = largest_batch(stub, budget)
+        answer = next(b for b in range(10**7) if peak(b + 1) > budget)  # 0: none fits
+        assert plan.batch == answer and plan.next_peak == peak(answer + 1)
+        assert plan.analyses == len(set(stub.batches)) <= 2 * math.log2(answer + 1) + 4
+
+
+def test_the_search_stops_at_its_limit_and_says_at_least():
+    stub = Stub(lambda b: 100 + b)
+    plan = largest_batch(stub, 10**12, limit=1 << 20)
+    assert plan.batch == 1 << 20 and plan.next_peak is None and plan.at_limit
+    text = run(["examples:simple_cnn", "--memory-budget", "1TiB"])
+    assert text.startswith("Largest batch for inference within 1.00 TiB: at least 1,048,576 ")
+    assert "(search limit;" in text

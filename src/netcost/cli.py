@@ -367,7 +367,7 @@ def _plan(
 ) -> str:
     """Every input's first dimension is the batch."""
     from netcost.planning import largest_batch, parse_size
-    from netcost.text import binary_size, count
+    from netcost.text import binary_size, count, counted
 
     budget = parse_size(budget_text)
 
@@ -376,15 +376,22 @@ def _plan(
 
     plan = largest_batch(at, budget, train=train)
     what = "a training step" if train else "inference"
+    analyses = counted(plan.analyses, "analysis", "analyses")
     if plan.batch == 0:
         return (
             f"Not even batch 1 fits {binary_size(budget)} for {what}: its peak is "
-            f"{binary_size(plan.peak)}.\n"
+            f"{binary_size(plan.peak)} ({analyses}).\n"
+        )
+    if plan.next_peak is None:
+        return (
+            f"Largest batch for {what} within {binary_size(budget)}: at least "
+            f"{count(plan.batch)} (search limit; peak {binary_size(plan.peak)}; "
+            f"{analyses}).\n"
         )
     return (
         f"Largest batch for {what} within {binary_size(budget)}: {count(plan.batch)} "
         f"(peak {binary_size(plan.peak)}; batch {count(plan.batch + 1)} would need "
-        f"{binary_size(plan.next_peak)}).\n"
+        f"{binary_size(plan.next_peak)}; {analyses}).\n"
     )
 
 

@@ -1,9 +1,10 @@
 """Planning: the largest batch whose peak (inference, or a training step's) fits a budget.
 
-peak(b) = resident + b · per_sample for the batch-dependent part (inputs and activations scale
-with the batch; parameters and buffers do not). Two analyses (batch 1 and 2) give the line; the
-predicted batch is then verified by analysis at it and at the next batch, stepping down or up
-until peak(b) ≤ budget < peak(b + 1).
+peak(b) is taken as non-decreasing in the batch b. Batches 1 and 2 are analysed first; each next
+batch is where the line through the two nearest analysed batches crosses the budget (at most
+GROWTH times the largest batch known to fit), or the middle of the bracket whenever the last step
+did not halve it, until peak(b) ≤ budget < peak(b + 1): a few analyses where the peak is nearly
+linear, and at most about 2 · log2(b) + 4 however it bends.
 """
 
 from __future__ import annotations
@@ -28,12 +29,23 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[unit])
 
 
+#: How far past the largest batch known to fit one step may go: a line fitted on small batches can
+#: be far off (a workspace that appears later), and an overshoot costs a bisection back.
+GROWTH = 8
+
+
 @dataclass(frozen=True)
 class BatchPlan:
     budget: int
     batch: int  # 0 when not even one sample fits
     peak: int  # the peak at `batch` (at batch 1 when none fits)
-    next_peak: int  # the peak at batch + 1
+    next_peak: int | None  # the peak at batch + 1 (None when the search stopped at its limit)
+    analyses: int  # how many batches were analysed
+
+    @property
+    def at_limit(self) -> bool:
+        """True when the limit itself fits: the answer is "at least `batch`"."""
+        return self.next_peak is None
 
 
 def largest_batch(
@@ -59,13 +71,34 @@ def largest_batch(
             peaks[b] = memory.peak_bytes
         return peaks[b]
 
+    def plan(b: int) -> BatchPlan:
+        after = None if b >= limit else peak(b + 1)
+        return BatchPlan(budget, b, peak(b), after, len(peaks))
+
     if peak(1) > budget:
-        return BatchPlan(budget, 0, peak(1), peak(1))
-    per_sample = max(peak(2) - peak(1), 1)
-    b = max(1, min(limit, 1 + (budget - peak(1)) // per_sample))
-    while b > 1 and peak(b) > budget:
-        b -= max(1, (peak(b) - budget) // per_sample)
-    b = max(b, 1)
-    while b < limit and peak(b + 1) <= budget:
-        b += 1
-    return BatchPlan(budget, b, peak(b), peak(b + 1))
+        return BatchPlan(budget, 0, peak(1), peak(1), len(peaks))
+    fitting = [1]  # batches known to fit, in the order found (each larger than the last)
+    over: int | None = None  # the smallest batch known not to fit
+    candidate, halve = 2, False
+    while fitting[-1] < limit and (over is None or over - fitting[-1] > 1):
+        fits = fitting[-1]
+        width = None if over is None else over - fits
+        b = min(max(candidate, fits + 1), limit if over is None else over - 1)
+        if peak(b) <= budget:
+            fitting.append(b)
+        else:
+            over = b
+        fits = fitting[-1]
+        if over is not None and width is not None and over - fits > width // 2 and not halve:
+            candidate, halve = (fits + over) // 2, True  # the line did not halve it: bisect
+            continue
+        halve = False
+        low = over if over is not None else fitting[-2] if len(fitting) > 1 else None
+        if low is None:
+            candidate = 2 * fits
+            continue
+        slope = (peak(low) - peak(fits)) / (low - fits)
+        crossing = fits + (budget - peak(fits)) / slope if slope > 0 else GROWTH * fits
+        candidate = min(int(crossing), GROWTH * fits)  # the largest the line says fits
+    fits = fitting[-1]
+    return plan(fits)

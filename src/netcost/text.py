@@ -13,6 +13,11 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
+def counted(n: int, word: str, words: str) -> str:
+    """'1 analysis', '6 analyses'."""
+    return f"{count(n)} {word if n == 1 else words}"
+
+
 def binary_size(n: int) -> str:
     """Bytes in binary units, named so: 1536 -> '1.50 KiB'."""
     value = float(n)

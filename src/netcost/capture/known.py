@@ -55,10 +55,15 @@ def factory_values(func: Any, args: tuple, kwargs: dict) -> torch.Tensor | None:
     with unset_fake_temporarily():
         if func in LIKE or func in NEW:
             source = args[0]
-            stand_in = torch.empty(tuple(source.shape), dtype=source.dtype)
-            args = (stand_in, *args[1:])
-        out = func(*args, **kwargs)
-    return out if 0 < out.numel() <= VALUE_LIMIT else None  # an empty tensor has no values
+            probe = func(torch.empty(tuple(source.shape), dtype=source.dtype, device="meta"),
+                         *args[1:], **kwargs)  # fmt: skip
+        else:
+            probe = func(*args, **kwargs, device="meta")
+        if not 0 < probe.numel() <= VALUE_LIMIT:  # sized first: a large result is never made
+            return None  # (and an empty tensor has no values)
+        if func in LIKE or func in NEW:
+            args = (torch.empty(tuple(source.shape), dtype=source.dtype), *args[1:])
+        return func(*args, **kwargs)
 
 
 def balanced_indices(shape: tuple[int, ...], dim: int, n: int) -> torch.Tensor | None:
