@@ -15,9 +15,9 @@ def ops_of(report: netcost.Report) -> set[str]:
 def test_transformer_encoder_fast_path_equals_slow_path():
     layer = nn.TransformerEncoderLayer(64, 4, 256, batch_first=True, dropout=0.0).eval()
     x = torch.randn(2, 10, 64)
-    with torch.no_grad():
-        fast = netcost.analyze(layer, x)
-    slow = netcost.analyze(layer, x)
+    fast = netcost.analyze(layer, x)
+    slow = netcost.analyze(layer.train(), x)  # training mode: the unfused path (dropout 0)
+    layer.eval()
     assert "aten._transformer_encoder_layer_fwd.default" in ops_of(fast)
     assert "aten._transformer_encoder_layer_fwd.default" not in ops_of(slow)
     tokens, e, f, heads = 2 * 10, 64, 256, 4
@@ -36,12 +36,35 @@ def test_multihead_attention_fast_path_equals_slow_path():
             return self.attn(x, x, x, need_weights=False)[0]
 
     model, x = SelfAttention().eval(), torch.randn(3, 7, 32)
-    with torch.no_grad():
-        fast = netcost.analyze(model, x)
-    slow = netcost.analyze(model, x)
+    fast = netcost.analyze(model, x)
+    slow = netcost.analyze(model.train(), x)  # training mode: the unfused path (dropout 0)
     assert "aten._native_multi_head_attention.default" in ops_of(fast)
+    assert "aten._native_multi_head_attention.default" not in ops_of(slow)
     assert fast.total.macs == slow.total.macs == 4 * 21 * 32 * 32 + 3 * 2 * 7 * 7 * 16 * 2
     assert fast.total.flops == slow.total.flops
+
+
+def test_multihead_attention_fast_path_counts_the_averaged_weights():
+    """need_weights=True (the default) returns the weights averaged over the heads: the slow
+    path's mean over 4 heads adds 4 weights and divides once for each of 2·16·16 outputs,
+    2,560 FLOPs; the fast path does the same inside its one op."""
+    attn, x = nn.MultiheadAttention(64, 4, batch_first=True).eval(), torch.randn(2, 16, 64)
+    fast = netcost.analyze(attn, (x, x, x))
+    slow = netcost.analyze(attn.train(), (x, x, x))
+    attn.eval()
+    assert "aten._native_multi_head_attention.default" in ops_of(fast)
+    assert fast.total.flops == slow.total.flops
+
+    class Unweighted(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.attn = attn
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.attn(x, x, x, need_weights=False)[0]
+
+    plain = netcost.analyze(Unweighted().eval(), x)
+    assert fast.total.flops - plain.total.flops == 2 * 16 * 16 * (4 + 1)
 
 
 def test_lstm_fused_kernel_equals_decomposed_cells():

@@ -86,3 +86,15 @@ def test_inference_at_bf16_by_hand():
     assert m.params_bytes == 6_722 * 2
     assert m.inputs_bytes == 64 * 28 * 28 * 2
     assert m.activation_peak_bytes == 2 * 64 * 4 * 14 * 14 * 2
+
+
+def test_autocast_weight_copies_are_weight_copies_not_activations():
+    """Two Linear(64, 64) under bf16-mixed: autocast keeps a bf16 copy of each weight and bias
+    for the whole forward, 2 · (64·64 + 64) · 2 B = 16,640 B; at fp32 there are none. The
+    activations at the peak are the bf16 input cast and the first layer's output, 2 · 8·64·2 B."""
+    model = nn.Sequential(nn.Linear(64, 64), nn.Linear(64, 64))
+    mixed = netcost.analyze(model, input_size=(8, 64), precision="bf16-mixed").memory
+    assert mixed.weight_copies_bytes == 2 * (64 * 64 + 64) * 2
+    assert mixed.activation_peak_bytes == 2 * 8 * 64 * 2
+    assert mixed.peak_bytes == 2 * (64 * 64 + 64) * 4 + 8 * 64 * 4 + 2 * 8 * 64 * 2 + 16_640
+    assert netcost.analyze(model, input_size=(8, 64)).memory.weight_copies_bytes == 0

@@ -138,11 +138,16 @@ class Memory(ShownAsText):
     activation_peak_bytes: int
     peak_layer: str  # the layer whose op made the peak
     peak_op: str
+    weight_copies_bytes: int = 0  # autocast's low-precision copies of weights alive at the peak
 
     @property
     def peak_bytes(self) -> int:
         return (
-            self.params_bytes + self.buffers_bytes + self.inputs_bytes + self.activation_peak_bytes
+            self.params_bytes
+            + self.buffers_bytes
+            + self.inputs_bytes
+            + self.activation_peak_bytes
+            + self.weight_copies_bytes
         )
 
     def __repr__(self) -> str:

@@ -10,7 +10,8 @@ from netcost.report import Memory, PhasePeak, TrainingMemory
 
 def inference_memory(trace: Trace) -> Memory | None:
     """Resident bytes (parameters, buffers, inputs) and the activation peak: after op i,
-    live = Σ allocated[≤ i] − Σ freed[< i]; the peak is the largest live value. None when the
+    live = Σ allocated[≤ i] − Σ freed[< i]; the peak is the largest live value, of which
+    autocast's low-precision weight copies are told apart. None when the
     capture ran with autograd on, whose saved tensors outlive the program's own references."""
     if trace.grad_enabled or not trace.events:
         return None
@@ -23,11 +24,13 @@ def inference_memory(trace: Trace) -> Memory | None:
         live -= freed
     event = trace.events[at]
     call = trace.calls[event.call] if trace.calls else None
+    copies = trace.weight_copies[at] if trace.weight_copies else 0
     return Memory(
         params_bytes=sum(p.nbytes for p in trace.params.values()),
         buffers_bytes=trace.buffers_bytes,
         inputs_bytes=sum(t.numel * t.itemsize for t in trace.inputs),
-        activation_peak_bytes=peak,
+        activation_peak_bytes=peak - copies,
+        weight_copies_bytes=copies,
         peak_layer=(call.path or call.type) if call else "",
         peak_op=event.op,
     )

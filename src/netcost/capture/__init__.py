@@ -128,21 +128,21 @@ def _capture(
         experts=find_experts(model),
     )
     if execution == "real":
-        calls, events, inputs, (allocated, freed), kept = _run(
+        calls, events, inputs, (allocated, freed, copies), kept = _run(
             model, state, args, kwargs, params, precision, fake=False
         )
         return Trace(
             **base, inputs=inputs, calls=calls, events=events, execution="real",
-            allocated=allocated, freed=freed, kept=kept,
+            allocated=allocated, freed=freed, weight_copies=copies, kept=kept,
         )  # fmt: skip
 
     try:
-        calls, events, inputs, (allocated, freed), kept = _run(
+        calls, events, inputs, (allocated, freed, copies), kept = _run(
             model, state, args, kwargs, params, precision, fake=True
         )
         return Trace(
             **base, inputs=inputs, calls=calls, events=events, execution="fake",
-            allocated=allocated, freed=freed, kept=kept,
+            allocated=allocated, freed=freed, weight_copies=copies, kept=kept,
         )  # fmt: skip
     except _FakeUnsupported as unsupported:
         failure = unsupported.failure
@@ -159,7 +159,7 @@ def _capture(
                 f"{reason}; real execution would need {size / 2**20:,.1f} MiB, over the "
                 f"{real_limit / 2**20:,.0f} MiB limit"
             ) from None
-        calls, events, inputs, (allocated, freed), kept = _run(
+        calls, events, inputs, (allocated, freed, copies), kept = _run(
             model, state, args, kwargs, params, precision, fake=False
         )
         note = (
@@ -168,7 +168,7 @@ def _capture(
         )
         return Trace(
             **base, inputs=inputs, calls=calls, events=events, execution="real", notes=[note],
-            allocated=allocated, freed=freed, kept=kept,
+            allocated=allocated, freed=freed, weight_copies=copies, kept=kept,
         )  # fmt: skip
 
 
@@ -209,7 +209,11 @@ def _run(
             return out if dtype == out.dtype else out.to(dtype).requires_grad_(t.requires_grad)
 
     with recorder if fake else nullcontext():
+        original = state
         state, (args, kwargs) = stand_ins(state, make, args, kwargs)
+    weights = frozenset(  # autocast's copies of these are weight copies, not activations
+        state[name].untyped_storage()._cdata for name, t in original.items() if id(t) in params
+    )
     resident = frozenset(
         t.untyped_storage()._cdata for t in [*state.values(), *tensors_in((args, kwargs))]
     )
@@ -217,7 +221,7 @@ def _run(
     try:
         with tensor_ids():
             inputs = tensor_specs((args, kwargs))
-            recorder.start(resident)
+            recorder.start(resident, weights)
             with (
                 seeded(),
                 ModuleTracker(model, recorder, set(params)),

@@ -24,7 +24,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from netcost.capture.kernels import cpu_only
 from netcost.capture.known import VALUE_LIMIT, balanced_argmax, balanced_indices, factory_values
-from netcost.capture.lifetimes import Ledger, per_op
+from netcost.capture.lifetimes import Ledger, live_after, per_op
 from netcost.capture.scenario import keep_all
 from netcost.capture.specs import bind, plain, spec_of, tensor_specs, tensors_in
 from netcost.capture.state import packed_weights
@@ -74,11 +74,14 @@ class Recorder(TorchDispatchMode):
         self.kept: list[Kept] = []  # value-dependent ops (and value reads) as they ran
         self.ledger = Ledger()
         self.recording = False  # off while stand-ins are made
+        self.weights: frozenset[int] = frozenset()
         self._inside = False  # within a recorded op: what it dispatches is part of it
 
-    def start(self, resident: frozenset[int]) -> None:
-        """Record from now on; these storages (parameters, buffers, inputs) are resident."""
+    def start(self, resident: frozenset[int], weights: frozenset[int] = frozenset()) -> None:
+        """Record from now on; these storages (parameters, buffers, inputs) are resident, and a
+        cast of a `weights` storage (autocast's low-precision copy) is a weight copy."""
         self.ledger = Ledger(resident)
+        self.weights = weights
         self.recording = True
 
     def _dispatch(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
@@ -122,7 +125,8 @@ class Recorder(TorchDispatchMode):
 
     def _record(self, func: Any, args: tuple, kwargs: dict, out: Any, call: int) -> Any:
         """Keep what the op did; returns its (possibly completed) results."""
-        self.ledger.hold(out, len(self.events))
+        copy = func is torch.ops.aten._to_copy.default and _storage(args[0]) in self.weights
+        self.ledger.hold(out, len(self.events), "weight copy" if copy else "")
         self.events.append(
             OpEvent(
                 index=len(self.events),
@@ -135,9 +139,12 @@ class Recorder(TorchDispatchMode):
         )
         return out
 
-    def memory(self) -> tuple[list[int], list[int]]:
-        """Bytes allocated by each op and freed after it (call after the run's result is gone)."""
-        return per_op(self.ledger.blocks, len(self.events))
+    def memory(self) -> tuple[list[int], list[int], list[int]]:
+        """Bytes allocated by each op and freed after it, and the weight copies alive after each
+        op (call after the run's result is gone)."""
+        blocks, ops = self.ledger.blocks, len(self.events)
+        copies = live_after([b for b in blocks if b.kind == "weight copy"], ops)
+        return (*per_op(blocks, ops), copies)
 
 
 class FakeRecorder(Recorder, FakeTensorMode):
@@ -247,6 +254,13 @@ def quiet_fake_tensor_log() -> Iterator[None]:
         yield
     finally:
         log.setLevel(level)
+
+
+def _storage(t: object) -> int | None:
+    try:
+        return t.untyped_storage()._cdata if isinstance(t, torch.Tensor) else None
+    except RuntimeError:  # a tensor without a storage
+        return None
 
 
 def _safe_bind(func: Any, args: tuple, kwargs: dict) -> dict[str, Any]:

@@ -152,6 +152,7 @@ class Trace:
     grad_enabled: bool = False  # autograd on during capture: saved tensors are not followed
     allocated: list[int] = field(default_factory=list)  # bytes of new storages op i created
     freed: list[int] = field(default_factory=list)  # bytes released after op i
+    weight_copies: list[int] = field(default_factory=list)  # autocast's copies alive after op i
 
 
 @dataclass

@@ -112,17 +112,24 @@ def native_multi_head_attention(
     embed_dim: int,
     num_head: int,
     mask: TensorSpec | None = None,
+    need_weights: bool = True,
+    average_attn_weights: bool = True,
     *,
     out: Any,
     **_: object,
 ) -> Cost:
     """nn.MultiheadAttention's fast path (eval, no_grad): see multi_head_attention_cost.
-    The averaged attention weights, when returned, add one add per weight."""
+    Returned weights averaged over the heads cost what the slow path's mean costs: one add per
+    weight of every head, B·H·L·S, and one division per averaged weight, B·L·S."""
     batch, q_len = _batch_len(query)
     _, k_len = _batch_len(key)
-    return multi_head_attention_cost(
+    cost = multi_head_attention_cost(
         batch, q_len, k_len, embed_dim, num_head, masked=mask is not None
     )
+    if need_weights and average_attn_weights:
+        averaged = batch * q_len * k_len
+        cost = cost + Cost.elementwise(averaged * num_head) + Cost.elementwise(averaged)
+    return cost
 
 
 @formula(aten._transformer_encoder_layer_fwd)

@@ -108,6 +108,7 @@ def _memory(report: Report) -> dict[str, Any] | None:
             "buffers_bytes": m.buffers_bytes,
             "inputs_bytes": m.inputs_bytes,
             "activation_peak_bytes": m.activation_peak_bytes,
+            "weight_copies_bytes": m.weight_copies_bytes,
             "peak_layer": m.peak_layer,
             "peak_op": m.peak_op,
         }

@@ -40,6 +40,7 @@ def inference_lines(m: Memory) -> list[str]:
                 ("buffers", m.buffers_bytes),
                 ("inputs", m.inputs_bytes),
                 ("activations", m.activation_peak_bytes),
+                ("weight copies", m.weight_copies_bytes),
             ]
         ),
     ]

@@ -94,7 +94,13 @@ def summary_lines(report: Report) -> list[str]:
             f"Inference memory: {fmt.binary_size(m.peak_bytes)} at the peak = params "
             f"{fmt.binary_size(m.params_bytes)} + buffers {fmt.binary_size(m.buffers_bytes)} + "
             f"inputs {fmt.binary_size(m.inputs_bytes)} + activations "
-            f"{fmt.binary_size(m.activation_peak_bytes)} (in {m.peak_layer}, {m.peak_op})"
+            f"{fmt.binary_size(m.activation_peak_bytes)}"
+            + (
+                f" + weight copies {fmt.binary_size(m.weight_copies_bytes)}"
+                if m.weight_copies_bytes
+                else ""
+            )
+            + f" (in {m.peak_layer}, {m.peak_op})"
         )
     if report.execution != "fake":
         lines.append(f"Executed: on {report.execution} tensors")
