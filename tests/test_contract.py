@@ -14,6 +14,7 @@ from netcost.cli import run
 def test_public_api_is_pinned():
     assert sorted(netcost.__all__) == sorted(
         [
+            "BatchPlan",
             "Breakdown",
             "Comparison",
             "Cost",
@@ -21,6 +22,7 @@ def test_public_api_is_pinned():
             "Layer",
             "Memory",
             "NetcostError",
+            "PerGpu",
             "PhasePeak",
             "Report",
             "Stage",
@@ -29,6 +31,8 @@ def test_public_api_is_pinned():
             "__version__",
             "analyze",
             "compare",
+            "largest_batch",
+            "per_gpu",
         ]
     )
 

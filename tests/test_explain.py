@@ -174,3 +174,30 @@ def test_norms_explained_with_their_terms():
     assert f"(2 normalise + 1 weight + 1 bias) · {elements:,} elements + 3 · 64 = " in text
     assert f"= {4 * elements + 3 * 64:,}" in text
     assert r.layer("1").cost.flops == 4 * elements + 3 * 64
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["examples:simple_cnn", "examples:nin", "examples:fastai_resnet18", "torchvision:densenet121",
+     "torchvision:vit_b_16", "torchvision:googlenet", "hf:gpt2:n_layer=1"],
+)  # fmt: skip
+def test_every_derivation_reaches_its_formulas_number(source):
+    """explain() checks each derived MACs/FLOPs figure against the formula's and refuses a
+    mismatch: these run every derivation (conv, matmul, attention, the fused
+    MultiheadAttention, max and average pooling, norms) without one."""
+    assert "MACs" in run([source, "--explain"])
+
+
+def test_a_derivation_that_disagrees_with_its_formula_is_refused():
+    from dataclasses import replace
+
+    from netcost.analysis.explain import ExplanationMismatch, explain_layer
+
+    report = netcost.analyze(nn.Conv2d(1, 4, 3), input_size=(1, 1, 8, 8))
+    layer = report.layers[0]
+    (record,) = layer.ops
+    wrong = replace(layer, ops=(replace(record, cost=replace(record.cost, macs=1)),))
+    with pytest.raises(
+        ExplanationMismatch, match=r"derivation of MACs gives 1,296 but its formula gave 1"
+    ):
+        explain_layer(wrong)

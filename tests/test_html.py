@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 import netcost
 from netcost.cli import run
@@ -126,3 +127,30 @@ def test_the_python_api_gives_the_same_views(tmp_path):
     assert comparison.labels == ("Sequential", "Sequential")
     assert {r.measure: r.ratio(1) for r in comparison.totals}["MACs"] == 2.0
     assert "2.000×" in str(comparison)
+
+
+def test_the_plots_totals_are_the_reports():
+    """A model with arithmetic and a parameter of its own, outside any leaf layer: the panels'
+    titles give the report's totals, and the remainder has its own bar."""
+    pytest.importorskip("matplotlib")
+    from netcost.render.plots import figure
+
+    class Scaled(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(8, 8)
+            self.scale = nn.Parameter(torch.ones(8))
+
+        def forward(self, x):
+            return self.linear(x) @ torch.diag(self.scale)  # 4·8·8 MACs outside the Linear
+
+    report = netcost.analyze(Scaled(), input_size=(4, 8))
+    fig = figure(report)
+    titles = [ax.get_title() for ax in fig.axes[:3]]
+    assert titles[0] == f"MACs (total {report.total.cost.macs:,})" == "MACs (total 512)"
+    assert titles[1] == f"Parameters (total {8 * 8 + 8 + 8})"
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[-1] == "(outside the leaf layers)"
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -13,7 +13,7 @@ from netcost.formulas._registry import free
 
 def test_registering_an_op_twice_is_an_error():
     with pytest.raises(netcost.NetcostError, match=r"aten\.convolution is registered twice"):
-        formula(torch.ops.aten.convolution)(lambda **_: netcost.Cost())
+        formula(torch.ops.aten.convolution, family="conv")(lambda **_: netcost.Cost())
 
 
 def test_free_ops_need_a_reason():
@@ -32,7 +32,6 @@ def test_a_formula_that_fails_marks_the_op_uncounted():
     lib.impl("op", lambda x: x.clone(), "CompositeExplicitAutograd")
     torch.library.register_fake("netcost_broken::op", lambda x: torch.empty_like(x), lib=lib)
 
-    @formula("netcost_broken.op")
     def broken(x, *, out):
         """Divides by zero, to test the failure path."""
         return netcost.Cost(macs=1 // 0)
@@ -41,7 +40,7 @@ def test_a_formula_that_fails_marks_the_op_uncounted():
         def forward(self, x):
             return torch.ops.netcost_broken.op(x) * 2
 
-    r = netcost.analyze(Uses(), torch.randn(3))
+    r = netcost.analyze(Uses(), torch.randn(3), formulas={"netcost_broken::op": broken})
     assert not r.complete
     (d,) = r.diagnostics
     assert d.op == "netcost_broken.op.default"
@@ -50,3 +49,73 @@ def test_a_formula_that_fails_marks_the_op_uncounted():
         "modulo by zero): 1 call in Uses not counted"
     )
     assert r.total.flops == 3  # the multiply is still counted
+
+
+def test_formulas_given_to_one_analysis_count_a_custom_op_and_are_then_forgotten():
+    """A torch.library op netcost has no formula for: uncounted, then costed by the caller's
+    formula (2 FLOPs per element: 2 · 3 · 5 = 30), then uncounted again."""
+    lib = torch.library.Library("netcost_local", "FRAGMENT")
+    lib.define("scale(Tensor x) -> Tensor")
+    lib.impl("scale", lambda x: x * 2 + 1, "CompositeExplicitAutograd")
+    torch.library.register_fake("netcost_local::scale", lambda x: torch.empty_like(x), lib=lib)
+
+    class Uses(nn.Module):
+        def forward(self, x):
+            return torch.ops.netcost_local.scale(x)
+
+    def scale(x, *, out):
+        """2 FLOPs per element: a multiply and an add."""
+        return netcost.Cost(flops=2 * x.numel)
+
+    before = netcost.analyze(Uses(), input_size=(3, 5))
+    given = netcost.analyze(Uses(), input_size=(3, 5), formulas={"netcost_local::scale": scale})
+    after = netcost.analyze(Uses(), input_size=(3, 5))
+    assert not before.complete and not after.complete
+    assert given.complete and given.total.flops == 2 * 3 * 5
+    (op,) = given.ops
+    assert (op.op, op.family) == ("netcost_local.scale.default", "custom")
+    assert "netcost_local.scale" not in registered()
+    with pytest.raises(netcost.NetcostError, match="must be a function"):
+        netcost.analyze(Uses(), input_size=(3, 5), formulas={"netcost_local::scale": 2})
+
+
+def test_modules_that_never_ran_are_listed():
+    """fvcore's uncalled_modules: an auxiliary head and a whole unused block (named once, not
+    its children)."""
+
+    class Aux(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = nn.Linear(4, 4)
+            self.unused = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+            self.aux = nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.body(x)
+
+    r = netcost.analyze(Aux(), input_size=(2, 4))
+    (d,) = r.diagnostics
+    assert d.kind == "uncalled_module" and d.layers == ("unused", "aux")
+    assert d.message == "2 modules never ran in this forward: unused, aux"
+    assert r.complete and r.total.params == (4 * 4 + 4) * 2 + (4 * 2 + 2)  # all of them
+
+
+def test_a_formulas_family_is_declared_with_it():
+    """Not taken from the file it lives in: quantized max pooling reuses pool.py's formula and
+    is declared a pool, so the geometry and explanations treat it as one."""
+    entries = registered()
+    assert entries["aten.quantized_max_pool2d"].family == "pool"
+    assert entries["aten.convolution"].family == "conv"
+    with pytest.raises(netcost.NetcostError, match="unknown formula family 'convs'"):
+        formula("netcost_test.nothing", family="convs")
+
+
+def test_an_op_this_torch_lacks_registers_by_name_and_never_fires():
+    """netcost/ops.py: a formula for an op another torch version has imports here too."""
+    from netcost.ops import aten
+
+    missing = aten.netcost_no_such_op.default
+    assert str(missing) == "aten.netcost_no_such_op.default"
+    assert aten.convolution is torch.ops.aten.convolution
+    formula(aten.netcost_no_such_op, family="pointwise")(lambda **_: netcost.Cost())
+    assert "aten.netcost_no_such_op" in registered()

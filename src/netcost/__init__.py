@@ -8,15 +8,18 @@ True
 """
 
 from netcost.analysis.compare import Comparison, compare
+from netcost.analysis.sharding import PerGpu, per_gpu
 from netcost.analysis.stages import Breakdown, Stage
 from netcost.api import analyze
 from netcost.cost import Cost
 from netcost.errors import NetcostError
+from netcost.planning import BatchPlan, largest_batch
 from netcost.report import Diagnostic, Layer, Memory, PhasePeak, Report, Totals, TrainingMemory
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchPlan",
     "Breakdown",
     "Comparison",
     "Cost",
@@ -24,6 +27,7 @@ __all__ = [
     "Layer",
     "Memory",
     "NetcostError",
+    "PerGpu",
     "PhasePeak",
     "Report",
     "Stage",
@@ -32,4 +36,6 @@ __all__ = [
     "__version__",
     "analyze",
     "compare",
+    "largest_batch",
+    "per_gpu",
 ]

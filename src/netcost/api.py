@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -16,7 +16,9 @@ from netcost.analysis.memory import step_memory
 from netcost.capture import EXECUTIONS, capture
 from netcost.capture.precision import PRECISIONS, check_choice
 from netcost.capture.training import OPTIMIZERS, capture_step
+from netcost.cost import Cost
 from netcost.errors import NetcostError
+from netcost.formulas import local_formulas
 from netcost.inputs import checked_shape, parse_input, shape_only
 from netcost.report import Report
 
@@ -39,6 +41,7 @@ def analyze(
     optimizer: Optimizer = "adamw",
     precision: Precision = "fp32",
     loss: Callable[[Any], torch.Tensor] | None = None,
+    formulas: Mapping[Any, Callable[..., Cost]] | None = None,
 ) -> Report:
     """What every layer of `model` costs for one call on `inputs`.
 
@@ -53,6 +56,9 @@ def analyze(
     train: also simulate one training step on fake tensors (Report.training): forward in train
     mode, backward of `loss(outputs)` (default: the sum of the outputs), then the `optimizer`
     step ("sgd", "momentum", "adam", "adamw"; PyTorch's foreach implementations), at `precision`.
+    formulas: costs for ops netcost has no formula for (your torch.library custom ops), by op
+    name ("mylib::op"), each a function of the op's arguments (tensors as TensorSpec) and `out`
+    returning a Cost; used for this analysis only (docs/conventions.md).
 
     The report is inference: the forward runs under no_grad whatever the caller's grad mode
     (PyTorch's inference kernels, and an exact memory peak); `train=True` adds the step.
@@ -70,7 +76,8 @@ def analyze(
         trace = capture(
             model, args, kwargs, input_names=names, execution=execution, precision=precision
         )
-    report = build_report(trace, convention)
+    with local_formulas(formulas):
+        report = build_report(trace, convention)
     if not train:
         return report
     step = capture_step(model, args, kwargs, optimizer=optimizer, precision=precision, loss=loss)

@@ -61,7 +61,7 @@ def load_file(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and pickling look the module up by name
     try:
-        _on_meta_or_cpu(lambda: spec.loader.exec_module(module))  # type: ignore[union-attr]
+        on_meta_or_cpu(lambda: spec.loader.exec_module(module))  # type: ignore[union-attr]
     except Exception as error:
         del sys.modules[name]
         raise NetcostError(
@@ -78,7 +78,7 @@ def load_module(name: str) -> ModuleType:
 
 def _import(name: str, where: str) -> ModuleType:
     try:
-        return _on_meta_or_cpu(lambda: importlib.import_module(name))
+        return on_meta_or_cpu(lambda: importlib.import_module(name))
     except ModuleNotFoundError as error:
         if error.name is not None and name.startswith(error.name):
             raise NetcostError(
@@ -97,7 +97,7 @@ def _importable(folder: Path) -> None:
             sys.path.insert(0, entry)
 
 
-def _on_meta_or_cpu(make: Any) -> Any:
+def on_meta_or_cpu(make: Any) -> Any:
     """Run `make` with tensors created on the meta device; a constructor that reads tensor
     values ("cannot copy out of meta tensor") runs again on the CPU."""
     try:
@@ -154,7 +154,7 @@ def model_from(module: ModuleType, name: str, where: str) -> nn.Module:
     except ValueError:  # no signature to read (a builtin): call it and see
         pass
     try:
-        made = _on_meta_or_cpu(obj)
+        made = on_meta_or_cpu(obj)
     except Exception as error:
         raise NetcostError(f"{where}:{name}() failed: {type(error).__name__}: {error}") from None
     if not isinstance(made, nn.Module):

@@ -51,7 +51,7 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
         if entry.is_free:
             continue  # free ops (views, metadata queries) stay out of the per-op summary
         calls, total, _ = by_op.get(event.op, (0, Cost(), ""))
-        family = entry.family.rsplit(".", 1)[-1]
+        family = entry.family
         by_op[event.op] = (calls + 1, total + cost, family)
         records[event.call].append(
             OpRecord(event.op, family, event.args, tuple(t.shape for t in event.outputs), cost)
@@ -154,6 +154,7 @@ def _diagnostics(
 ) -> tuple[Diagnostic, ...]:
     found = [Diagnostic("execution", note) for note in trace.notes]
     found += scenario_diagnostics(trace)
+    found += _uncalled(trace)
     for op, calls in uncounted.items():
         names = list(dict.fromkeys(trace.calls[c].path or trace.calls[c].type for c in calls))
         shown = ", ".join(names[:MAX_LAYERS_NAMED]) + (
@@ -170,6 +171,35 @@ def _diagnostics(
             )
         )
     return tuple(found)
+
+
+def _uncalled(trace: Trace) -> list[Diagnostic]:
+    """Submodules the forward never called (fvcore's uncalled_modules): their parameters count,
+    their arithmetic did not run. A module inside an uncalled one is not named again."""
+    called = {c.path for c in trace.calls}
+    uncalled = [p for p in trace.module_paths if p not in called]
+    skipped = set(uncalled)
+    names = [p for p in uncalled if not any(a in skipped for a in _ancestors(p))]
+    if not names:
+        return []
+    shown = ", ".join(names[:MAX_LAYERS_NAMED]) + (
+        f" and {len(names) - MAX_LAYERS_NAMED} more" if len(names) > MAX_LAYERS_NAMED else ""
+    )
+    plural = "s" * (len(names) != 1)
+    return [
+        Diagnostic(
+            "uncalled_module",
+            f"{len(names)} module{plural} never ran in this forward: {shown}",
+            count=len(names),
+            layers=tuple(names),
+        )
+    ]
+
+
+def _ancestors(path: str) -> list[str]:
+    """'a.b.c' -> ['a', 'a.b']."""
+    parts = path.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def _why(op: str, failed: dict[str, str]) -> str:

@@ -11,6 +11,7 @@ from math import prod
 
 from netcost.analysis.geometry import Window, dim_names, windows
 from netcost.capture.trace import TensorSpec
+from netcost.errors import NetcostError
 from netcost.formulas import lookup
 from netcost.report import Layer, OpRecord, ReceptiveField, Report
 from netcost.text import binary_size, count, shape
@@ -86,6 +87,8 @@ def _explain_op(record: OpRecord) -> list[Line]:
         return _conv(record)
     if record.op.split(".")[1] in ("addmm", "mm", "bmm", "baddbmm"):
         return _matmul(record)
+    if "multi_head_attention" in record.op:
+        return _multi_head(record)
     if record.family == "attention" and "query" in record.args:
         return _attention(record)
     if record.family == "pool" and windows(record):
@@ -152,6 +155,7 @@ def _conv(record: OpRecord) -> list[Line]:
         )
     if batch != 1:
         lines.append(Line("", f"× {batch} samples = {count(per_sample * batch)}"))
+    _agrees(record, "MACs", per_sample * batch, record.cost.macs)
     outputs = prod(out)
     bias = a.get("bias") is not None
     if not a.get("transposed"):
@@ -184,11 +188,13 @@ def _matmul(record: OpRecord) -> list[Line]:
         n = right.shape[2]
         macs_text = f"{b} batches · {m} rows · {k} inner · {n} columns = {count(b * m * k * n)}"
         outputs, terms = b * m * n, k
+        _agrees(record, "MACs", b * m * k * n, record.cost.macs)
     else:
         m, k = left.shape
         n = right.shape[1]
         macs_text = f"{m} rows · {k} in features · {n} out features = {count(m * k * n)}"
         outputs, terms = m * n, k
+        _agrees(record, "MACs", m * k * n, record.cost.macs)
     bias = name in ("addmm", "baddbmm")
     adds = f"{terms - 1} + 1 (bias)" if bias else f"{terms - 1}"
     return [
@@ -214,6 +220,7 @@ def _attention(record: OpRecord) -> list[Line]:
         if causal
         else f"{length}·{keys} = {count(scores)}"
     )
+    _agrees(record, "MACs", heads * scores * (e + ev), record.cost.macs)
     return [
         Line("scores", f"{score_text} per head, {count(heads)} batch·heads"),
         Line(
@@ -221,6 +228,32 @@ def _attention(record: OpRecord) -> list[Line]:
             f"{count(heads)} · {count(scores)} · ({e} for Q·Kᵀ + {ev} for P·V) = "
             f"{count(heads * scores * (e + ev))}   ({record.op})",
         ),
+    ]
+
+
+def _multi_head(record: OpRecord) -> list[Line]:
+    """nn.MultiheadAttention's fused op: four E × E projections and the heads' attention."""
+    a = record.args
+    q, k = a["query"], a["key"]
+    e, h = a["embed_dim"], a["num_head"]
+    (b, length), (_, keys) = (
+        (t.shape[0], t.shape[1]) if len(t.shape) == 3 else (1, t.shape[0]) for t in (q, k)
+    )
+    projections = (2 * b * length + 2 * b * keys) * e * e
+    core = b * h * length * keys * 2 * (e // h)
+    _agrees(record, "MACs", projections + core, record.cost.macs)
+    return [
+        Line(
+            "projections",
+            f"Q and output: 2 · {b}·{length} tokens · {e}·{e}; K and V: 2 · {b}·{keys} tokens · "
+            f"{e}·{e} = {count(projections)} MACs",
+        ),
+        Line(
+            "attention",
+            f"{b}·{h} batch·heads · {length}·{keys} scores · ({e // h} for Q·Kᵀ + {e // h} for "
+            f"P·V) = {count(core)} MACs",
+        ),
+        Line("MACs", f"{count(projections)} + {count(core)} = {count(record.cost.macs)}"),
     ]
 
 
@@ -240,13 +273,23 @@ def _pool(record: OpRecord) -> list[Line]:
         f"{n}: {w.out} windows, {r} reads" for n, w, r in zip(names, geometry, per_dim, strict=True)
     )
     verb = "comparisons" if "max" in record.op else "additions"
-    return [
+    lines = [
         _size_line(geometry),
         Line(
             "window reads",
             f"{dots(*leading)} · {dots(*per_dim)} = {count(reads)} {verb}   ({detail})",
         ),
     ]
+    flops = reads
+    if "avg" in record.op:  # and one division per output
+        flops += prod(out)
+        lines.append(
+            Line(
+                "FLOPs", f"{count(reads)} additions + {count(prod(out))} divisions = {count(flops)}"
+            )
+        )
+    _agrees(record, "FLOPs", flops, record.cost.flops)
+    return lines
 
 
 def _norm(record: OpRecord) -> list[Line]:
@@ -280,6 +323,7 @@ def _norm(record: OpRecord) -> list[Line]:
     per_element = sum(n for n, _ in terms)
     per_group = INV_STD_FLOPS + (2 * RUNNING_UPDATE_FLOPS if running else 0)
     spelled = " + ".join(f"{n} {label}" for n, label in terms)
+    _agrees(record, "FLOPs", per_element * elements + per_group * groups, record.cost.flops)
     return [
         Line("statistics", what),
         Line(
@@ -288,6 +332,19 @@ def _norm(record: OpRecord) -> list[Line]:
             f"= {count(per_element * elements + per_group * groups)}",
         ),
     ]
+
+
+class ExplanationMismatch(NetcostError):
+    """A derivation that does not reach the number its formula gave: a bug in netcost."""
+
+
+def _agrees(record: OpRecord, what: str, derived: int, costed: int) -> None:
+    """Every number a derivation prints is the formula's, or the explanation is refused."""
+    if derived != costed:
+        raise ExplanationMismatch(
+            f"explaining {record.op}: the derivation of {what} gives {derived:,} but its formula "
+            f"gave {costed:,} (a bug in netcost: please report it)"
+        )
 
 
 def _doc(record: OpRecord) -> str:

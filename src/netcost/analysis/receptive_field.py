@@ -206,7 +206,7 @@ def _data(event: OpEvent) -> TensorSpec | None:
 
 def _rule(event: OpEvent, inputs: list[TensorSpec], fields: dict[int, Field], nd: int) -> Field:
     entry = lookup(event.op, event.packet)
-    family = entry.family.rsplit(".", 1)[-1] if entry else ""
+    family = entry.family if entry else ""
     name = event.packet.split(".")[-1]
     out = event.outputs[0]
     data = _data(event)

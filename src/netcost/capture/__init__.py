@@ -126,6 +126,7 @@ def _capture(
         params=params,
         buffers_bytes=buffers_bytes(model, stored),
         experts=find_experts(model),
+        module_paths=[name for name, _ in model.named_modules() if name],
     )
     if execution == "real":
         calls, events, inputs, (allocated, freed, copies), kept = _run(

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch.ops import aten
+
+from netcost.ops import aten
 
 Dispatch = Callable[[Any, tuple, dict], Any]
 

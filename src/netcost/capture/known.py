@@ -19,7 +19,8 @@ from typing import Any
 
 import torch
 from torch._subclasses.fake_tensor import unset_fake_temporarily
-from torch.ops import aten
+
+from netcost.ops import aten
 
 #: Tensors of up to this many elements keep their values when they are known.
 VALUE_LIMIT = 1 << 22

@@ -19,7 +19,6 @@ from typing import Any
 import torch
 from torch import nn
 from torch._subclasses.fake_tensor import FakeTensorMode, unset_fake_temporarily
-from torch.ops import aten
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from netcost.capture.kernels import cpu_only
@@ -29,6 +28,7 @@ from netcost.capture.scenario import keep_all
 from netcost.capture.specs import bind, plain, spec_of, tensor_specs, tensors_in
 from netcost.capture.state import packed_weights
 from netcost.capture.trace import Kept, ModuleCall, OpEvent
+from netcost.ops import aten
 
 #: A top-k whose indices follow the balanced routing (capture/known.py).
 ROUTED = "(indices round-robin)"

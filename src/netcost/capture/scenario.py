@@ -20,9 +20,9 @@ from typing import Any
 import torch
 import torch.utils._pytree as pytree
 from torch._subclasses.fake_tensor import FakeTensor, unset_fake_temporarily
-from torch.ops import aten
 
 from netcost.capture.known import VALUE_LIMIT
+from netcost.ops import aten
 
 #: The scenario's name, as reports show it.
 SCENARIO = "keep-all"

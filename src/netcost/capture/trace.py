@@ -153,6 +153,7 @@ class Trace:
     allocated: list[int] = field(default_factory=list)  # bytes of new storages op i created
     freed: list[int] = field(default_factory=list)  # bytes released after op i
     weight_copies: list[int] = field(default_factory=list)  # autocast's copies alive after op i
+    module_paths: list[str] = field(default_factory=list)  # every submodule, called or not
 
 
 @dataclass

@@ -23,6 +23,14 @@ from netcost.formulas import (  # noqa: F401  (registration happens at import)
     selection,
     spectral,
 )
-from netcost.formulas._registry import Entry, FormulaError, cost_of, formula, lookup, registered
+from netcost.formulas._registry import (
+    Entry,
+    FormulaError,
+    cost_of,
+    formula,
+    local_formulas,
+    lookup,
+    registered,
+)
 
-__all__ = ["Entry", "FormulaError", "cost_of", "formula", "lookup", "registered"]
+__all__ = ["Entry", "FormulaError", "cost_of", "formula", "local_formulas", "lookup", "registered"]

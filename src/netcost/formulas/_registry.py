@@ -8,7 +8,9 @@ once) unless the formula is registered with its own `moves` rule.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -54,6 +56,12 @@ class FormulaError(NetcostError):
 
 _REGISTRY: dict[str, Entry] = {}
 
+#: The families a formula may declare.
+FAMILIES = (
+    "attention", "conv", "detection", "interpolate", "loss", "matmul", "movement", "norm",
+    "pointwise", "pool", "quantized", "reduction", "rnn", "selection", "spectral", "custom",
+)  # fmt: skip
+
 
 def _name(op: Any) -> str:
     """'aten.convolution' for an OpOverloadPacket, 'aten.add.Tensor' for an overload."""
@@ -67,13 +75,16 @@ def _add(entry: Entry) -> None:
 
 
 def formula(
-    *ops: Any, moves: Moves | None = None, reason: str = ""
+    *ops: Any, family: str, moves: Moves | None = None, reason: str = ""
 ) -> Callable[[Formula], Formula]:
-    """Register `fn` as the formula of every op given (packets or single overloads)."""
+    """Register `fn` as the formula of every op given (packets or single overloads), in its
+    family (conv, pool, norm, attention, ...: what the explanations and geometry key on)."""
+    if family not in FAMILIES:
+        raise NetcostError(f"unknown formula family {family!r}; families: {', '.join(FAMILIES)}")
 
     def register(fn: Formula) -> Formula:
         for op in ops:
-            _add(Entry(_name(op), fn, reason or (fn.__doc__ or "").strip(), moves, fn.__module__))
+            _add(Entry(_name(op), fn, reason or (fn.__doc__ or "").strip(), moves, family))
         return fn
 
     return register
@@ -87,9 +98,34 @@ def free(*ops: Any, reason: str) -> None:
         _add(Entry(_name(op), None, reason, None, "free"))
 
 
+_LOCAL: ContextVar[dict[str, Entry] | None] = ContextVar("netcost_local_formulas", default=None)
+
+
+@contextmanager
+def local_formulas(formulas: Mapping[Any, Formula] | None) -> Iterator[None]:
+    """Formulas for one analysis, by op ('mylib::op', 'mylib.op', torch.ops.mylib.op or an
+    overload), consulted before the registry and forgotten afterwards; family "custom"."""
+    entries: dict[str, Entry] = {}
+    for op, fn in (formulas or {}).items():
+        if not callable(fn):
+            raise NetcostError(f"the formula for {op} must be a function, not {type(fn).__name__}")
+        name = _name(op).replace("::", ".")
+        reason = (fn.__doc__ or "").strip() or "a formula given to analyze()"
+        entries[name] = Entry(name, fn, reason, None, "custom")
+    token = _LOCAL.set(entries)
+    try:
+        yield
+    finally:
+        _LOCAL.reset(token)
+
+
 def lookup(event_op: str, packet: str) -> Entry | None:
-    """The overload's own entry if it has one, else its packet's."""
-    return _REGISTRY.get(event_op) or _REGISTRY.get(packet)
+    """The overload's own entry if it has one, else its packet's; formulas given for this
+    analysis first."""
+    local = _LOCAL.get() or {}
+    return (
+        local.get(event_op) or local.get(packet) or _REGISTRY.get(event_op) or _REGISTRY.get(packet)
+    )
 
 
 def registered() -> dict[str, Entry]:

@@ -13,12 +13,11 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from torch.ops import aten
-
 from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas.norm import normalisation_cost
+from netcost.ops import aten
 
 SOFTMAX_FLOPS = 5  # max, subtract, exp, sum, divide: per element
 
@@ -57,6 +56,7 @@ def attention_cost(
     aten._scaled_dot_product_attention_math,
     aten._scaled_dot_product_fused_attention_overrideable,
     "aten.scaled_dot_product_attention",
+    family="attention",
 )
 def scaled_dot_product_attention(
     query: TensorSpec,
@@ -104,7 +104,7 @@ def _batch_len(t: TensorSpec) -> tuple[int, int]:
     return (t.shape[0], t.shape[1]) if len(t) == 3 else (1, t.shape[0])
 
 
-@formula(aten._native_multi_head_attention)
+@formula(aten._native_multi_head_attention, family="attention")
 def native_multi_head_attention(
     query: TensorSpec,
     key: TensorSpec,
@@ -132,7 +132,7 @@ def native_multi_head_attention(
     return cost
 
 
-@formula(aten._transformer_encoder_layer_fwd)
+@formula(aten._transformer_encoder_layer_fwd, family="attention")
 def transformer_encoder_layer(
     src: TensorSpec,
     embed_dim: int,

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from math import prod
 
-from torch.ops import aten
-
 from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import numel
+from netcost.ops import aten
 
 
-@formula(aten.convolution, aten._convolution)
+@formula(aten.convolution, aten._convolution, family="conv")
 def convolution(
     input: TensorSpec,
     weight: TensorSpec,

@@ -28,7 +28,7 @@ IOU_FLOPS = 13
 AREA_FLOPS = 3
 
 
-@formula("torchvision.roi_align.default")
+@formula("torchvision.roi_align.default", family="detection")
 def roi_align(*, out: TensorSpec, **args: Any) -> Cost:
     """K·C·ph·pw·(8·s² + 1) for sampling_ratio s > 0."""
     ratio = args["sampling_ratio"]
@@ -37,7 +37,7 @@ def roi_align(*, out: TensorSpec, **args: Any) -> Cost:
     return Cost.elementwise(numel(out), 8 * ratio * ratio + 1)
 
 
-@formula("torchvision.nms.default")
+@formula("torchvision.nms.default", family="detection")
 def nms(*, out: TensorSpec, **args: Any) -> Cost:
     """3·N (areas) + N·⌈log₂ N⌉ (sort) + 13·N·(N − 1)/2 (every pair's IoU, nothing suppressed)."""
     n, scores = args["dets"].shape[0], args["scores"]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from torch.ops import aten
-
 from netcost.formulas._registry import free
+from netcost.ops import aten
 
 
 def _have(names: str) -> list[object]:

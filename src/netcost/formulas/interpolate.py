@@ -10,11 +10,10 @@ from __future__ import annotations
 from math import ceil
 from typing import Any
 
-from torch.ops import aten
-
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import first, numel
+from netcost.ops import aten
 
 
 def _interpolate(taps: int) -> Any:
@@ -35,14 +34,15 @@ nearest = formula(
     aten._upsample_nearest_exact1d,
     aten._upsample_nearest_exact2d,
     aten._upsample_nearest_exact3d,
+    family="interpolate",
 )(_interpolate(1))
-linear = formula(aten.upsample_linear1d)(_interpolate(2))
-bilinear = formula(aten.upsample_bilinear2d)(_interpolate(4))
-trilinear = formula(aten.upsample_trilinear3d)(_interpolate(8))
-bicubic = formula(aten.upsample_bicubic2d)(_interpolate(16))
+linear = formula(aten.upsample_linear1d, family="interpolate")(_interpolate(2))
+bilinear = formula(aten.upsample_bilinear2d, family="interpolate")(_interpolate(4))
+trilinear = formula(aten.upsample_trilinear3d, family="interpolate")(_interpolate(8))
+bicubic = formula(aten.upsample_bicubic2d, family="interpolate")(_interpolate(16))
 
 
-@formula(aten.grid_sampler_2d, aten.grid_sampler_3d)
+@formula(aten.grid_sampler_2d, aten.grid_sampler_3d, family="interpolate")
 def grid_sample(*, out: Any, interpolation_mode: int, **args: Any) -> Cost:
     """Each output element blends the taps around its sampling point, as interpolation does:
     bilinear 4 taps (7 FLOPs; 8 taps, 15, in 3-D), nearest 0, bicubic 16 (31). The grid's
@@ -79,5 +79,5 @@ def _antialiased(support: float) -> Any:
     return resize
 
 
-bilinear_aa = formula(aten._upsample_bilinear2d_aa)(_antialiased(1.0))
-bicubic_aa = formula(aten._upsample_bicubic2d_aa)(_antialiased(2.0))
+bilinear_aa = formula(aten._upsample_bilinear2d_aa, family="interpolate")(_antialiased(1.0))
+bicubic_aa = formula(aten._upsample_bicubic2d_aa, family="interpolate")(_antialiased(2.0))

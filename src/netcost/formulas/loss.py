@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch.ops import aten
-
 from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import numel
+from netcost.ops import aten
 
 REDUCTION_NONE, REDUCTION_MEAN = 0, 1
 
@@ -36,15 +35,17 @@ def _elementwise_loss(per_element: int) -> Any:
     return loss
 
 
-mse = formula(aten.mse_loss)(_elementwise_loss(3))
-l1 = formula(aten.l1_loss)(_elementwise_loss(3))
-smooth_l1 = formula(aten.smooth_l1_loss, aten.huber_loss)(_elementwise_loss(5))
-bce = formula(aten.binary_cross_entropy)(_elementwise_loss(6))
-bce_logits = formula(aten.binary_cross_entropy_with_logits)(_elementwise_loss(12))
-soft_margin = formula(aten.soft_margin_loss)(_elementwise_loss(4))  # −y·x, exp, log1p, add
+mse = formula(aten.mse_loss, family="loss")(_elementwise_loss(3))
+l1 = formula(aten.l1_loss, family="loss")(_elementwise_loss(3))
+smooth_l1 = formula(aten.smooth_l1_loss, aten.huber_loss, family="loss")(_elementwise_loss(5))
+bce = formula(aten.binary_cross_entropy, family="loss")(_elementwise_loss(6))
+bce_logits = formula(aten.binary_cross_entropy_with_logits, family="loss")(_elementwise_loss(12))
+soft_margin = formula(aten.soft_margin_loss, family="loss")(
+    _elementwise_loss(4)
+)  # −y·x, exp, log1p, add
 
 
-@formula(aten.nll_loss_forward, aten.nll_loss2d_forward)
+@formula(aten.nll_loss_forward, aten.nll_loss2d_forward, family="loss")
 def nll_loss(*, out: Any, **args: Any) -> Cost:
     """1 add per target of the gathered −log-probability (+1 with class weights), + 1 divide for
     the mean."""

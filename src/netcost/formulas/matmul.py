@@ -5,12 +5,11 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from torch.ops import aten
-
 from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import numel
+from netcost.ops import aten
 
 
 def _accumulate_into_input(macs: int, outputs: int, alpha: float, beta: float) -> Cost:
@@ -20,7 +19,7 @@ def _accumulate_into_input(macs: int, outputs: int, alpha: float, beta: float) -
     return Cost.mac_op(macs, extra_flops=(1 + scaling) * outputs)
 
 
-@formula(aten.mm)
+@formula(aten.mm, family="matmul")
 def mm(self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
     """(M × K) @ (K × N): M · N dot products of length K, MACs = M · K · N."""
     m, k = self.shape
@@ -28,7 +27,7 @@ def mm(self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, **_: object) -> C
     return Cost.mac_op(m * k * n)
 
 
-@formula(aten.addmm)
+@formula(aten.addmm, family="matmul")
 def addmm(
     self: TensorSpec,
     mat1: TensorSpec,
@@ -46,7 +45,7 @@ def addmm(
     return _accumulate_into_input(m * k * n, m * n, alpha, beta)
 
 
-@formula(aten.bmm)
+@formula(aten.bmm, family="matmul")
 def bmm(self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
     """B batched (M × K) @ (K × N): MACs = B · M · K · N."""
     b, m, k = self.shape
@@ -54,7 +53,7 @@ def bmm(self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, **_: object) -> 
     return Cost.mac_op(b * m * k * n)
 
 
-@formula(aten.baddbmm)
+@formula(aten.baddbmm, family="matmul")
 def baddbmm(
     self: TensorSpec,
     batch1: TensorSpec,
@@ -71,7 +70,7 @@ def baddbmm(
     return _accumulate_into_input(b * m * k * n, b * m * n, alpha, beta)
 
 
-@formula(aten.addbmm)
+@formula(aten.addbmm, family="matmul")
 def addbmm(
     self: TensorSpec,
     batch1: TensorSpec,
@@ -89,13 +88,13 @@ def addbmm(
     return _accumulate_into_input(b * m * k * n, m * n, alpha, beta)
 
 
-@formula(aten.mv)
+@formula(aten.mv, family="matmul")
 def mv(self: TensorSpec, vec: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
     """(M × K) @ (K): MACs = M · K."""
     return Cost.mac_op(numel(self))
 
 
-@formula(aten.addmv)
+@formula(aten.addmv, family="matmul")
 def addmv(
     self: TensorSpec, mat: TensorSpec, vec: TensorSpec, *, out: TensorSpec, **_: object
 ) -> Cost:
@@ -103,25 +102,25 @@ def addmv(
     return Cost.mac_op(numel(mat), extra_flops=mat.shape[0])
 
 
-@formula(aten.dot, aten.vdot)
+@formula(aten.dot, aten.vdot, family="matmul")
 def dot(self: TensorSpec, tensor: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
     """Dot product of two K-vectors: K MACs."""
     return Cost.mac_op(numel(self))
 
 
-@formula(aten.outer, aten.ger)
+@formula(aten.outer, aten.ger, family="matmul")
 def outer(self: TensorSpec, vec2: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
     """Outer product (M) ⊗ (N): M · N multiplies, no accumulation."""
     return Cost.elementwise(numel(out))
 
 
-@formula(aten._int_mm)
+@formula(aten._int_mm, family="matmul")
 def int_mm(self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
     """int8 (M × K) @ (K × N) into int32: MACs = M · K · N."""
     return Cost.mac_op(prod(self.shape) * mat2.shape[1])
 
 
-@formula(aten._grouped_mm)
+@formula(aten._grouped_mm, family="matmul")
 def grouped_mm(
     self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, bias: Any = None, **_: object
 ) -> Cost:
@@ -135,7 +134,7 @@ def grouped_mm(
     return Cost.mac_op(macs, extra_flops=numel(out) if bias is not None else 0)
 
 
-@formula(aten.linalg_solve_triangular)
+@formula(aten.linalg_solve_triangular, family="matmul")
 def solve_triangular(
     self: TensorSpec, B: TensorSpec, *, out: TensorSpec, unitriangular: bool = False, **_: Any
 ) -> Cost:
@@ -147,7 +146,7 @@ def solve_triangular(
     return Cost.mac_op(systems * n * (n - 1) // 2, extra_flops=0 if unitriangular else numel(out))
 
 
-@formula(aten._euclidean_dist)
+@formula(aten._euclidean_dist, family="matmul")
 def euclidean_dist(x1: TensorSpec, x2: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
     """PyTorch's distance trick: [−2·x1, ‖x1‖², 1] · [x2, 1, ‖x2‖²]ᵀ, (d + 2) MACs per pair of
     rows; the squared norms 2·d per row of each side, the −2 scaling 1 per element of x1, then

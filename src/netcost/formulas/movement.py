@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch.ops import aten
-
 from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import first, numel
+from netcost.ops import aten
 
 COPIES = """
 clone copy_ _to_copy _copy_from _copy_from_and_resize cat stack hstack vstack
@@ -33,7 +32,7 @@ def _packets(names: str) -> list[Any]:
     return [getattr(aten, n) for n in names.split() if hasattr(aten, n)]
 
 
-@formula(*_packets(COPIES))
+@formula(*_packets(COPIES), family="movement")
 def copy(*, out: Any, **_: object) -> Cost:
     """Copies, concatenations, gathers, pads, fills and random draws: no arithmetic."""
     return Cost()
@@ -47,6 +46,7 @@ def copy(*, out: Any, **_: object) -> Cost:
     aten.index_add,
     aten.index_add_,
     aten.col2im,
+    family="movement",
 )
 def scatter_accumulate(*, out: Any, **args: Any) -> Cost:
     """Accumulating scatters: one add per source element."""
@@ -60,7 +60,7 @@ def _gathered_rows(args: dict[str, Any], outputs: tuple[TensorSpec, ...]) -> tup
     return indices.nbytes + result.nbytes, result.nbytes
 
 
-@formula(aten.embedding, moves=_gathered_rows)
+@formula(aten.embedding, moves=_gathered_rows, family="movement")
 def embedding(weight: TensorSpec, indices: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
     """A table look-up: no arithmetic; reads the indices and the selected rows only."""
     return Cost()
@@ -74,7 +74,7 @@ def _bag_moves(args: dict[str, Any], outputs: tuple[TensorSpec, ...]) -> tuple[i
     return read, bags.nbytes
 
 
-@formula(aten._embedding_bag, aten._embedding_bag_forward_only, moves=_bag_moves)
+@formula(aten._embedding_bag, aten._embedding_bag_forward_only, moves=_bag_moves, family="movement")
 def embedding_bag(*, out: Any, **args: Any) -> Cost:
     """Bags of n gathered rows of width D: n·D accumulations (sum; max compares), n·D more
     with per-sample weights, and bags·D divisions for the mean (mode 1)."""

@@ -11,12 +11,11 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from torch.ops import aten
-
 from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import numel
+from netcost.ops import aten
 
 STATS_FLOPS = 4  # mean (1) + variance (3), per element
 NORMALISE_FLOPS = 2  # subtract mean, multiply by 1/std, per element
@@ -37,7 +36,7 @@ def _channels(input: TensorSpec) -> int:
     return input.shape[1] if len(input) > 1 else 1
 
 
-@formula(aten.native_batch_norm, aten._native_batch_norm_legit, "aten.batch_norm")
+@formula(aten.native_batch_norm, aten._native_batch_norm_legit, "aten.batch_norm", family="norm")
 def batch_norm(
     input: TensorSpec,
     weight: TensorSpec | None = None,
@@ -60,7 +59,7 @@ def batch_norm(
     )
 
 
-@formula(aten._native_batch_norm_legit_no_training, "aten.cudnn_batch_norm")
+@formula(aten._native_batch_norm_legit_no_training, "aten.cudnn_batch_norm", family="norm")
 def batch_norm_inference(
     input: TensorSpec,
     weight: TensorSpec | None = None,
@@ -79,7 +78,7 @@ def batch_norm_inference(
     )
 
 
-@formula(aten.native_layer_norm)
+@formula(aten.native_layer_norm, family="norm")
 def layer_norm(
     input: TensorSpec,
     normalized_shape: tuple[int, ...],
@@ -100,7 +99,7 @@ def layer_norm(
     )
 
 
-@formula(aten.native_group_norm)
+@formula(aten.native_group_norm, family="norm")
 def group_norm(
     input: TensorSpec,
     weight: TensorSpec | None,
@@ -119,7 +118,7 @@ def group_norm(
     )
 
 
-@formula(aten._fused_rms_norm, "aten.rms_norm")
+@formula(aten._fused_rms_norm, "aten.rms_norm", family="norm")
 def rms_norm(
     input: TensorSpec,
     normalized_shape: tuple[int, ...],
@@ -138,7 +137,7 @@ def rms_norm(
     )
 
 
-@formula(aten._weight_norm_interface)
+@formula(aten._weight_norm_interface, family="norm")
 def weight_norm(*, out: Any, **args: Any) -> Cost:
     """w = g · v / ‖v‖ with the norm over every dim but `dim`: 2 per element of v (square, add),
     2 per norm (sqrt, g / norm), 1 per element of v (the multiply)."""

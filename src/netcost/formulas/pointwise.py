@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch.ops import aten
-
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import first, numel
+from netcost.ops import aten
 
 ONE_FLOP = """
 abs neg sign sgn exp exp2 expm1 log log2 log10 log1p sqrt rsqrt reciprocal square
@@ -50,18 +49,20 @@ def _packets(name: str) -> list[Any]:
     return [getattr(aten, n) for n in (name, name + "_") if hasattr(aten, n)]
 
 
-one_flop = formula(*(p for name in ONE_FLOP.split() for p in _packets(name)))(_pointwise(1))
+one_flop = formula(*(p for name in ONE_FLOP.split() for p in _packets(name)), family="pointwise")(
+    _pointwise(1)
+)
 for _name, _flops in COMPOUND.items():
-    formula(*_packets(_name))(_pointwise(_flops))
+    formula(*_packets(_name), family="pointwise")(_pointwise(_flops))
 
 
-@formula(aten.log_sigmoid_forward)
+@formula(aten.log_sigmoid_forward, family="pointwise")
 def log_sigmoid(*, out: Any, **args: Any) -> Cost:
     """6 per element: min(x, 0) − log1p(exp(−|x|)): abs, negate, exp, log1p, min, subtract."""
     return Cost.elementwise(numel(args["self"]), 6)
 
 
-@formula(aten.polar)
+@formula(aten.polar, family="pointwise")
 def polar(*, out: Any, **args: Any) -> Cost:
     """4 per element: cos, sin, and two multiplies by the magnitude."""
     return Cost.elementwise(numel(first(out)), 4)

@@ -10,12 +10,11 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from torch.ops import aten
-
 from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import first, numel, tup
+from netcost.ops import aten
 
 
 def window_reads(
@@ -86,12 +85,12 @@ def _avg_pool(d: int) -> Any:
     return avg_pool
 
 
-max_pool1d = formula(aten.max_pool1d, aten.max_pool1d_with_indices)(_max_pool(1))
-max_pool2d = formula(aten.max_pool2d_with_indices, "aten.max_pool2d")(_max_pool(2))
-max_pool3d = formula(aten.max_pool3d_with_indices, "aten.max_pool3d")(_max_pool(3))
-avg_pool1d = formula(aten.avg_pool1d)(_avg_pool(1))
-avg_pool2d = formula(aten.avg_pool2d)(_avg_pool(2))
-avg_pool3d = formula(aten.avg_pool3d)(_avg_pool(3))
+max_pool1d = formula(aten.max_pool1d, aten.max_pool1d_with_indices, family="pool")(_max_pool(1))
+max_pool2d = formula(aten.max_pool2d_with_indices, "aten.max_pool2d", family="pool")(_max_pool(2))
+max_pool3d = formula(aten.max_pool3d_with_indices, "aten.max_pool3d", family="pool")(_max_pool(3))
+avg_pool1d = formula(aten.avg_pool1d, family="pool")(_avg_pool(1))
+avg_pool2d = formula(aten.avg_pool2d, family="pool")(_avg_pool(2))
+avg_pool3d = formula(aten.avg_pool3d, family="pool")(_avg_pool(3))
 
 
 def adaptive_reads(size: int, out: int) -> int:
@@ -107,13 +106,17 @@ def _adaptive(self: TensorSpec, out: TensorSpec, output_size: Any) -> int:
     return reads
 
 
-@formula(aten._adaptive_avg_pool2d, aten._adaptive_avg_pool3d, "aten.adaptive_avg_pool1d")
+@formula(
+    aten._adaptive_avg_pool2d, aten._adaptive_avg_pool3d, "aten.adaptive_avg_pool1d", family="pool"
+)
 def adaptive_avg_pool(self: TensorSpec, output_size: Any, *, out: TensorSpec, **_: object) -> Cost:
     """One add per element of each adaptive window, one divide per output element."""
     return Cost.elementwise(_adaptive(self, out, output_size)) + Cost.elementwise(numel(out))
 
 
-@formula(aten.adaptive_max_pool2d, aten.adaptive_max_pool3d, "aten.adaptive_max_pool1d")
+@formula(
+    aten.adaptive_max_pool2d, aten.adaptive_max_pool3d, "aten.adaptive_max_pool1d", family="pool"
+)
 def adaptive_max_pool(self: TensorSpec, output_size: Any, *, out: Any, **_: object) -> Cost:
     """One comparison per element of each adaptive window."""
     return Cost.elementwise(_adaptive(self, first(out), output_size))

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch.ops import aten
-
 from netcost.capture.trace import PackedWeight, TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula, free
 from netcost.formulas._shapes import first, numel
 from netcost.formulas.pool import max_pool2d
+from netcost.ops import aten
 
 REQUANTIZE = 3
 QUANTIZE = 3
@@ -69,13 +68,16 @@ def _linear(relu: bool, requantized: bool = True) -> Any:
 conv = formula(
     "quantized.conv1d", "quantized.conv2d", "quantized.conv3d",
     "quantized.conv_transpose1d", "quantized.conv_transpose2d", "quantized.conv_transpose3d",
+    family="quantized",
 )(_conv(relu=False))  # fmt: skip
-conv_relu = formula("quantized.conv1d_relu", "quantized.conv2d_relu", "quantized.conv3d_relu")(
-    _conv(relu=True)
+conv_relu = formula(
+    "quantized.conv1d_relu", "quantized.conv2d_relu", "quantized.conv3d_relu", family="quantized"
+)(_conv(relu=True))
+linear = formula("quantized.linear", family="quantized")(_linear(relu=False))
+linear_relu = formula("quantized.linear_relu", family="quantized")(_linear(relu=True))
+linear_dynamic = formula("quantized.linear_dynamic", family="quantized")(
+    _linear(relu=False, requantized=False)
 )
-linear = formula("quantized.linear")(_linear(relu=False))
-linear_relu = formula("quantized.linear_relu")(_linear(relu=True))
-linear_dynamic = formula("quantized.linear_dynamic")(_linear(relu=False, requantized=False))
 
 
 def _elementwise(flops: int) -> Any:
@@ -86,14 +88,18 @@ def _elementwise(flops: int) -> Any:
     return elementwise
 
 
-formula("quantized.add", "quantized.mul", "quantized.hardswish", "quantized.sigmoid")(
-    _elementwise(1 + REQUANTIZE)
+formula(
+    "quantized.add", "quantized.mul", "quantized.hardswish", "quantized.sigmoid", family="quantized"
+)(_elementwise(1 + REQUANTIZE))
+formula("quantized.add_relu", "quantized.mul_relu", family="quantized")(
+    _elementwise(2 + REQUANTIZE)
 )
-formula("quantized.add_relu", "quantized.mul_relu")(_elementwise(2 + REQUANTIZE))
-formula("quantized.cat", "quantized.cat_relu")(_elementwise(REQUANTIZE))
-formula(aten.quantize_per_tensor, aten.quantize_per_channel)(_elementwise(QUANTIZE))
-formula(aten.dequantize)(_elementwise(DEQUANTIZE))
-formula(aten.quantized_max_pool2d, aten.quantized_max_pool1d)(max_pool2d)
+formula("quantized.cat", "quantized.cat_relu", family="quantized")(_elementwise(REQUANTIZE))
+formula(aten.quantize_per_tensor, aten.quantize_per_channel, family="quantized")(
+    _elementwise(QUANTIZE)
+)
+formula(aten.dequantize, family="quantized")(_elementwise(DEQUANTIZE))
+formula(aten.quantized_max_pool2d, aten.quantized_max_pool1d, family="pool")(max_pool2d)
 
 free(
     aten._empty_per_channel_affine_quantized,

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch.ops import aten
-
 from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import numel
+from netcost.ops import aten
 
 # Per hidden unit per step, after the gates are summed:
 #   LSTM: sigmoid ×3, tanh ×2, c = f·c + i·g (3), h = o·tanh(c) (1 multiply)      = 9
@@ -40,7 +39,7 @@ def recurrent_cost(
     return Cost.mac_op(macs, extra_flops=steps_x_batch * layers * hidden * per_unit)
 
 
-@formula(aten.mkldnn_rnn_layer)
+@formula(aten.mkldnn_rnn_layer, family="rnn")
 def mkldnn_rnn_layer(
     input: TensorSpec,
     weight0: TensorSpec,
@@ -59,7 +58,7 @@ def mkldnn_rnn_layer(
     return recurrent_cost(steps * batch, [weight0, weight1], hidden_size, 1, gates, has_biases)
 
 
-@formula(aten._cudnn_rnn)
+@formula(aten._cudnn_rnn, family="rnn")
 def cudnn_rnn(
     input: TensorSpec,
     weight: tuple[TensorSpec, ...],
@@ -102,5 +101,5 @@ def _fused_cell(gates: int) -> Any:
     return fused_cell
 
 
-lstm_cell = formula(aten._thnn_fused_lstm_cell)(_fused_cell(4))
-gru_cell = formula(aten._thnn_fused_gru_cell)(_fused_cell(3))
+lstm_cell = formula(aten._thnn_fused_lstm_cell, family="rnn")(_fused_cell(4))
+gru_cell = formula(aten._thnn_fused_gru_cell, family="rnn")(_fused_cell(3))

@@ -13,12 +13,11 @@ from __future__ import annotations
 from math import ceil, log2
 from typing import Any
 
-from torch.ops import aten
-
 from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import numel
+from netcost.ops import aten
 
 BUTTERFLY_FLOPS = 5
 
@@ -32,14 +31,14 @@ def _normalised(normalization: int, out: TensorSpec) -> int:
     return numel(out) if normalization else 0
 
 
-@formula(aten._fft_c2c)
+@formula(aten._fft_c2c, family="spectral")
 def fft_c2c(self: TensorSpec, dim: Any, normalization: int, *, out: TensorSpec, **_: Any) -> Cost:
     """5 · numel · Σ_d ⌈log₂ n_d⌉, + numel when normalised."""
     flops = BUTTERFLY_FLOPS * numel(self) * _stages(self.shape, dim)
     return Cost.elementwise(flops + _normalised(normalization, out))
 
 
-@formula(aten._fft_r2c)
+@formula(aten._fft_r2c, family="spectral")
 def fft_r2c(self: TensorSpec, dim: Any, normalization: int, *, out: TensorSpec, **_: Any) -> Cost:
     """⌊5 · N · Σ_d ⌈log₂ n_d⌉ / 2⌋ with N the real input's elements, + the output's when
     normalised."""
@@ -47,7 +46,7 @@ def fft_r2c(self: TensorSpec, dim: Any, normalization: int, *, out: TensorSpec, 
     return Cost.elementwise(flops + _normalised(normalization, out))
 
 
-@formula(aten._fft_c2r)
+@formula(aten._fft_c2r, family="spectral")
 def fft_c2r(self: TensorSpec, dim: Any, normalization: int, *, out: TensorSpec, **_: Any) -> Cost:
     """⌊5 · N · Σ_d ⌈log₂ n_d⌉ / 2⌋ with N and n_d the real output's, + N when normalised."""
     flops = BUTTERFLY_FLOPS * numel(out) * _stages(out.shape, dim) // 2

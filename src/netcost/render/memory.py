@@ -66,5 +66,7 @@ def training_lines(t: TrainingMemory) -> list[str]:
 
 
 def _parts(parts: list[tuple[str, int]]) -> list[str]:
-    width = max(len(name) for name, _ in parts)
-    return [f"  {name:<{width}}  {fmt.binary_size(nbytes):>12}" for name, nbytes in parts if nbytes]
+    """The parts that hold bytes, names aligned."""
+    shown = [(name, nbytes) for name, nbytes in parts if nbytes]
+    width = max((len(name) for name, _ in shown), default=0)
+    return [f"  {name:<{width}}  {fmt.binary_size(nbytes):>12}" for name, nbytes in shown]

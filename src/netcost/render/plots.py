@@ -46,14 +46,26 @@ def figure(report: Report):  # type: ignore[no-untyped-def]
 
     layers = list(report.layers)
     names = [m.name + (f" ({m.call_number + 1})" if m.call_number else "") for m in layers]
-    n = len(layers)
+    t = report.total
+    totals = (t.cost.macs, t.params, t.activation_bytes)  # the report's, whatever the bars hold
+    columns = [
+        [m.cost.macs for m in layers],
+        [m.params for m in layers],
+        [m.activation_bytes for m in layers],
+    ]
+    rest = [total - sum(values) for total, values in zip(totals, columns, strict=True)]
+    if any(rest):  # ops and parameters of parent modules themselves (a ViT's cls token)
+        names.append("(outside the leaf layers)")
+        for values, extra in zip(columns, rest, strict=True):
+            values.append(extra)
+    n = len(names)
     bar_height = max(3.0, 0.17 * n + 1.0)
     fig = plt.figure(figsize=(13, bar_height + 3.6), layout="constrained")
     grid = fig.add_gridspec(2, 3, height_ratios=[bar_height, 3.0])
     measures = (
-        ("MACs", [m.cost.macs for m in layers], fmt.count),
-        ("Parameters", [m.params for m in layers], fmt.count),
-        ("Activations written", [m.activation_bytes for m in layers], fmt.binary_size),
+        ("MACs", columns[0], fmt.count),
+        ("Parameters", columns[1], fmt.count),
+        ("Activations written", columns[2], fmt.binary_size),
     )
     label_size = 8 if n <= 40 else 6
     for column, (title, values, show) in enumerate(measures):
