@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import netcost
 from netcost import __version__
 from netcost.cli import main, run
 from netcost.errors import NetcostError
@@ -152,3 +153,23 @@ def test_tables_have_no_trailing_spaces_and_take_a_width(capsys):
     narrow = run([CNN, "--width", "80"])
     wide = run([CNN, "--width", "200"])
     assert max(map(len, narrow.splitlines())) <= 80 < max(map(len, wide.splitlines()))
+
+
+def test_the_api_refuses_what_the_cli_refuses_with_the_same_words():
+    from netcost.examples import simple_cnn
+
+    report = netcost.analyze(simple_cnn(), input_size="1x1x28x28")
+    for call in (lambda: report.stages(0), lambda: report.stages(1, -1)):
+        with pytest.raises(NetcostError, match="stages take a depth of 1 or more and a top of 0"):
+            call()
+    assert main([CNN, "--stages", "0"]) == 2
+    with pytest.raises(NetcostError, match="unknown convention 'flops'; choose one of"):
+        netcost.analyze(simple_cnn(), input_size=(1, 1, 28, 28), convention="flops")
+    with pytest.raises(NetcostError, match="unknown convention 'flops'; choose one of"):
+        run([CNN, "--convention", "flops"])
+    with pytest.raises(NetcostError, match=r"every size must be 1 or more, not -1"):
+        netcost.analyze(simple_cnn(), input_size=(-1, 1, 28, 28))
+    with pytest.raises(NetcostError, match=r"larger than PyTorch allows"):
+        netcost.analyze(simple_cnn(), input_size=(10**23, 1, 28, 28))
+    with pytest.raises(NetcostError, match="compare needs one report or more"):
+        netcost.compare([])

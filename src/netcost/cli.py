@@ -288,8 +288,6 @@ def run(argv: list[str] | None = None) -> str:
         from netcost.render.stages import render_stages
 
         top = 5 if args.top is None else args.top
-        if args.stages < 1 or top < 0:
-            raise NetcostError("--stages takes a depth of 1 or more, --top 0 or more")
         return render_stages(stages(report, args.stages, top), report.model, _width(args))
     per_gpu = None
     if args.gpus is not None:

@@ -265,6 +265,11 @@ class Report:
     def table(self, depth: int | None = None) -> str:
         from netcost.render.table import render_table
 
+        if depth is not None and depth < 0:
+            from netcost.errors import NetcostError
+
+            raise NetcostError("--depth must be 0 or more")
+
         return render_table(self, depth=depth)
 
     def __str__(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netcost.errors import NetcostError
 from netcost.report import Layer, Report
 from netcost.shown import ShownAsText
 
@@ -60,6 +61,8 @@ class Breakdown(ShownAsText):
 
 def stages(report: Report, depth: int = 1, top: int = 5) -> Breakdown:
     """The calls at `depth` (1: the model's children) as stages, and the `top` heaviest layers."""
+    if depth < 1 or top < 0:
+        raise NetcostError("stages take a depth of 1 or more and a top of 0 or more")
     by_index = {m.index: m for m in report.modules}
     chosen = [m for m in report.modules if m.depth == depth]
     if not chosen:  # a model without calls that deep: its own calls at the deepest level
