@@ -13,6 +13,7 @@ from torch import nn
 from netcost.analysis import build_report
 from netcost.analysis.conventions import CONVENTIONS
 from netcost.analysis.memory import step_memory
+from netcost.analysis.training_compute import step_compute, with_backward
 from netcost.capture import EXECUTIONS, capture
 from netcost.capture.precision import PRECISIONS, check_choice
 from netcost.capture.training import OPTIMIZERS, capture_step
@@ -81,7 +82,9 @@ def analyze(
     if not train:
         return report
     step = capture_step(model, args, kwargs, optimizer=optimizer, precision=precision, loss=loss)
-    return replace(report, training=step_memory(step))
+    with local_formulas(formulas):
+        compute = step_compute(step, convention)
+    return with_backward(replace(report, training=step_memory(step)), compute)
 
 
 def _arguments(

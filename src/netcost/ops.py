@@ -45,3 +45,8 @@ class Namespace:
 
 
 aten = Namespace("aten")
+
+
+def has(name: str) -> bool:
+    """Whether this torch build has the aten op `name`."""
+    return not isinstance(getattr(aten, name), Missing)

@@ -72,6 +72,7 @@ class Layer:
     receptive_field: ReceptiveField | None = None  # None: the output does not see the input
     live_bytes: int | None = None  # activations alive as the call ends (inference, no_grad)
     module_order: int = -1  # the module's position in model.named_modules() (registration)
+    backward: Cost | None = None  # with train=True: the backward ops of this call and its children
 
     @property
     def is_leaf(self) -> bool:
@@ -227,6 +228,7 @@ class Report:
     execution: str
     memory: Memory | None = None  # inference memory (None only from a capture with autograd on)
     training: TrainingMemory | None = None  # a training step's memory, when asked for
+    training_compute: Any = None  # analysis/training_compute.TrainingCompute, when asked for
 
     @property
     def complete(self) -> bool:

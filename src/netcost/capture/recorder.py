@@ -117,7 +117,7 @@ class Recorder(TorchDispatchMode):
             out = self._dispatch(func, types, args, kwargs)
         except Exception as error:
             if self.failure is None:
-                self.failure = Failure(str(func), call, _safe_bind(func, args, kwargs), error)
+                self.failure = Failure(str(func), call, safe_bind(func, args, kwargs), error)
             raise
         finally:
             self._inside = False
@@ -132,7 +132,7 @@ class Recorder(TorchDispatchMode):
                 index=len(self.events),
                 op=str(func),
                 packet=str(func.overloadpacket),
-                args=_safe_bind(func, args, kwargs),
+                args=safe_bind(func, args, kwargs),
                 outputs=tensor_specs(out),
                 call=call,
             )
@@ -263,7 +263,7 @@ def _storage(t: object) -> int | None:
         return None
 
 
-def _safe_bind(func: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
+def safe_bind(func: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
     try:
         return bind(func, args, kwargs)
     except Exception:  # an op whose schema does not bind (custom ops): keep positions

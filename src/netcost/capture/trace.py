@@ -175,3 +175,4 @@ class StepTrace:
     inputs_bytes: int
     state_bytes: int  # optimizer state, created before the step (a steady-state step)
     notes: list[str] = field(default_factory=list)  # what could not be sized
+    events: list[OpEvent] = field(default_factory=list)  # every op with its arguments, to cost

@@ -16,10 +16,15 @@ from torch import nn
 
 from netcost.capture.patches import during_capture
 from netcost.capture.precision import PRECISIONS, autocast, check_choice, stored_dtype
-from netcost.capture.recorder import FakeRecorder, ModuleTracker, quiet_fake_tensor_log
-from netcost.capture.specs import tensors_in
+from netcost.capture.recorder import (
+    FakeRecorder,
+    ModuleTracker,
+    quiet_fake_tensor_log,
+    safe_bind,
+)
+from netcost.capture.specs import tensor_specs, tensors_in
 from netcost.capture.state import buffers_bytes, fake_like, named_state, param_table, stand_ins
-from netcost.capture.trace import ModuleCall, StepTrace
+from netcost.capture.trace import ModuleCall, OpEvent, StepTrace
 from netcost.capture.untouched import Untouched
 from netcost.capture.workspaces import sized_workspace
 from netcost.errors import NetcostError
@@ -66,6 +71,16 @@ class StepRecorder(FakeRecorder):
         self.ops.append(str(func))
         self.op_calls.append(call)
         self.ledger.hold(out, len(self.ops) - 1, self._kind(func, args))
+        self.events.append(
+            OpEvent(
+                index=len(self.events),
+                op=str(func),
+                packet=str(func.overloadpacket),
+                args=safe_bind(func, args, kwargs),
+                outputs=tensor_specs(out),
+                call=call,
+            )
+        )
         return out
 
     @property
@@ -197,6 +212,7 @@ def _step(
         inputs_bytes=sum(t.numel() * t.element_size() for t in inputs),
         state_bytes=sum(state_tensors.values()),
         notes=recorder.notes,
+        events=recorder.events,
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from netcost.formulas import (  # noqa: F401  (registration happens at import)
     attention,
+    backward,
     conv,
     detection,
     free,

@@ -42,8 +42,11 @@ class Entry:
         if self.fn is None:
             return Cost()
         out: Any = event.outputs[0] if len(event.outputs) == 1 else event.outputs
+        args = event.args
+        if "out" in args:  # an argument named out (attention backward's forward output)
+            args = {("out_arg" if k == "out" else k): v for k, v in args.items()}
         try:
-            work = self.fn(**event.args, out=out)
+            work = self.fn(**args, out=out)
             read, written = (self.moves or generic_moves)(event.args, event.outputs)
         except Exception as error:
             raise FormulaError(f"{type(error).__name__}: {error}") from error
@@ -58,8 +61,8 @@ _REGISTRY: dict[str, Entry] = {}
 
 #: The families a formula may declare.
 FAMILIES = (
-    "attention", "conv", "detection", "interpolate", "loss", "matmul", "movement", "norm",
-    "pointwise", "pool", "quantized", "reduction", "rnn", "selection", "spectral", "custom",
+    "attention", "backward", "conv", "detection", "interpolate", "loss", "matmul", "movement",
+    "norm", "pointwise", "pool", "quantized", "reduction", "rnn", "selection", "spectral", "custom",
 )  # fmt: skip
 
 

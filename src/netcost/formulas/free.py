@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from netcost.formulas._registry import free
-from netcost.ops import aten
+from netcost.ops import aten, has
 
 
 def _have(names: str) -> list[object]:
-    return [getattr(aten, n) for n in names.split() if hasattr(aten, n)]
+    return [getattr(aten, n) for n in names.split() if has(n)]
 
 
 free(
@@ -33,4 +33,8 @@ free(
     "prim.layout",
     "prim.dtype",
     reason="reads tensor metadata, not data",
+)
+free(
+    "torchvision._cuda_version",
+    reason="asks torchvision which CUDA it was built with (foreach optimizers on a fake device)",
 )

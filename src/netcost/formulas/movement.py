@@ -9,7 +9,7 @@ from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import first, numel
-from netcost.ops import aten
+from netcost.ops import aten, has
 
 COPIES = """
 clone copy_ _to_copy _copy_from _copy_from_and_resize cat stack hstack vstack
@@ -25,11 +25,12 @@ zeros ones full fill fill_ zero_ zeros_like ones_like full_like new_zeros new_on
 arange linspace logspace scalar_tensor eye
 rand randn randint rand_like randn_like randint_like normal uniform_ normal_ bernoulli
 bernoulli_ random_ exponential_ randperm one_hot
+select_backward slice_backward diagonal_backward unfold_backward as_strided_backward
 """
 
 
 def _packets(names: str) -> list[Any]:
-    return [getattr(aten, n) for n in names.split() if hasattr(aten, n)]
+    return [getattr(aten, n) for n in names.split() if has(n)]
 
 
 @formula(*_packets(COPIES), family="movement")

@@ -12,7 +12,7 @@ from typing import Any
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import first, numel
-from netcost.ops import aten
+from netcost.ops import aten, has
 
 ONE_FLOP = """
 abs neg sign sgn exp exp2 expm1 log log2 log10 log1p sqrt rsqrt reciprocal square
@@ -46,7 +46,7 @@ def _pointwise(flops: int) -> Any:
 
 def _packets(name: str) -> list[Any]:
     """The op and its in-place form (`add` and `add_`), those that exist."""
-    return [getattr(aten, n) for n in (name, name + "_") if hasattr(aten, n)]
+    return [getattr(aten, n) for n in (name, name + "_") if has(n)]
 
 
 one_flop = formula(*(p for name in ONE_FLOP.split() for p in _packets(name)), family="pointwise")(

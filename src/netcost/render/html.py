@@ -110,9 +110,12 @@ def render_html_fragment(report: Report, plot_svg: str | None = None) -> str:
         _stage_table(stages(report, 1, top=0)),
     ]
     if report.training is not None:
-        from netcost.render.memory import training_lines
+        from netcost.render.memory import compute_lines, training_lines
 
-        lines = "".join(f"{escape(line)}\n" for line in training_lines(report.training))
+        shown = training_lines(report.training)
+        if report.training_compute is not None:
+            shown += compute_lines(report.training_compute)
+        lines = "".join(f"{escape(line)}\n" for line in shown)
         parts += ["<h3>A training step's memory</h3>", f"<pre>{lines}</pre>"]
     if plot_svg:
         start = plot_svg.find("<svg")  # drop the XML prologue: the SVG sits inside the page

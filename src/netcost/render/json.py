@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from netcost.analysis.conventions import CONVENTIONS
+from netcost.cost import Cost
 from netcost.report import SCHEMA_VERSION, Layer, PhasePeak, Report
 
 if TYPE_CHECKING:
@@ -32,6 +33,33 @@ def _layer(m: Layer) -> dict[str, Any]:
         "warnings": list(m.warnings),
         "receptive_field": _field(m),
         "live_bytes": m.live_bytes,
+    } | ({} if m.backward is None else {"backward": _macs(m.backward)})
+
+
+def _macs(c: Cost) -> dict[str, int]:
+    return {"macs": c.macs, "flops": c.flops}
+
+
+def _cost(c: Cost) -> dict[str, int]:
+    return {
+        "macs": c.macs,
+        "flops": c.flops,
+        "bytes_read": c.bytes_read,
+        "bytes_written": c.bytes_written,
+    }
+
+
+def _training(report: Report) -> dict[str, Any] | None:
+    """The step's arithmetic by phase (with --train / train=True), else None."""
+    c = report.training_compute
+    if c is None:
+        return None
+    return {
+        "forward": _cost(c.forward),
+        "backward": _cost(c.backward),
+        "optimizer": _cost(c.optimizer),
+        "total": _cost(c.total),
+        "uncounted": [{"op": op, "calls": n} for op, n in c.uncounted],
     }
 
 
@@ -92,6 +120,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             for d in report.diagnostics
         ],
         "memory": _memory(report),
+        "training": _training(report),
         "complete": report.complete,
     }
 

@@ -9,6 +9,7 @@ from netcost import text as fmt
 
 if TYPE_CHECKING:
     from netcost.analysis.sharding import PerGpu
+    from netcost.analysis.training_compute import TrainingCompute
     from netcost.report import Memory, Report, TrainingMemory
 
 
@@ -20,6 +21,8 @@ def render_memory(report: Report, per_gpu: PerGpu | None = None) -> str:
         lines += [*inference_lines(m), ""]
     if report.training is not None:
         lines += training_lines(report.training)
+    if report.training_compute is not None:
+        lines += [*compute_lines(report.training_compute), *_per_token(report), ""]
     if per_gpu is not None:
         lines += [
             f"Per GPU, {per_gpu.gpus} GPUs with {per_gpu.sharding}, this batch on each: peak "
@@ -63,6 +66,49 @@ def training_lines(t: TrainingMemory) -> list[str]:
     ]
     lines += [f"  ! {note}" for note in t.notes]
     return [*lines, ""]
+
+
+def compute_lines(c: TrainingCompute) -> list[str]:
+    """The step's arithmetic by phase."""
+    ratio = f" ({c.backward_ratio:.2f} × forward)" if c.forward.macs else ""
+    rows = [
+        ("forward", f"{fmt.count(c.forward.macs)} MACs, {fmt.count(c.forward.flops)} FLOPs"),
+        (
+            "backward",
+            f"{fmt.count(c.backward.macs)} MACs{ratio}, {fmt.count(c.backward.flops)} FLOPs",
+        ),
+        ("optimizer step", f"{fmt.count(c.optimizer.flops)} FLOPs"),
+        ("total", f"{fmt.count(c.total.macs)} MACs, {fmt.count(c.total.flops)} FLOPs"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines = ["Training step compute:", *(f"  {name:<{width}}  {text}" for name, text in rows)]
+    failed = dict(c.failed)
+    for op, calls in c.uncounted:
+        why = f"could not be costed ({failed[op]})" if op in failed else "has no formula"
+        lines.append(f"  ! {op} {why}: {calls} calls not counted (a lower bound)")
+    return lines
+
+
+def _per_token(report: Report) -> list[str]:
+    """For a model fed token ids: the step's FLOPs per token beside 6·N, N the trainable
+    parameters outside embedding tables (Kaplan et al.'s N; a lookup does no arithmetic)."""
+    tokens = next((t for t in report.inputs if t.dtype == "int64"), None)
+    c = report.training_compute
+    if tokens is None or c is None:
+        return []
+    count = 1
+    for size in tokens.shape:
+        count *= size
+    tables = sum(m.trainable_params for m in report.modules if "Embedding" in m.type)
+    n = report.total.trainable_params - tables
+    if n <= 0:
+        return []
+    per_token = c.total.flops // count
+    return [
+        f"  per token ({fmt.count(count)} tokens): {fmt.count(per_token)} FLOPs; 6·N = "
+        f"{fmt.count(6 * n)} (N = {fmt.count(n)} trainable parameters outside embedding "
+        f"tables); ratio {per_token / (6 * n):.3f}"
+    ]
 
 
 def _parts(parts: list[tuple[str, int]]) -> list[str]:

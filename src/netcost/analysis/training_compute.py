@@ -1,0 +1,105 @@
+"""A training step's arithmetic: forward, backward and optimizer-step costs from the ops the step
+ran (capture/training.py), each costed by the one registry, backward ops attributed to the layer
+whose forward made their autograd node (as memory is)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+from netcost.analysis import conventions
+from netcost.capture.trace import StepTrace
+from netcost.cost import Cost
+from netcost.formulas import FormulaError, lookup
+from netcost.report import Report
+from netcost.shown import ShownAsText
+
+PHASES = ("forward", "backward", "optimizer")
+
+
+@dataclass(frozen=True)
+class TrainingCompute(ShownAsText):
+    """Costs of one training step by phase; `backward_by_call` maps (layer path, call number)
+    to the backward ops attributed to that call alone (not its children's)."""
+
+    forward: Cost
+    backward: Cost
+    optimizer: Cost
+    backward_by_call: tuple[tuple[tuple[str, int], Cost], ...]
+    uncounted: tuple[tuple[str, int], ...]  # (op, calls) not costed: totals a lower bound
+    failed: tuple[tuple[str, str], ...] = ()  # (op, why) for those whose formula failed
+
+    @property
+    def total(self) -> Cost:
+        return self.forward + self.backward + self.optimizer
+
+    @property
+    def backward_ratio(self) -> float:
+        """Backward MACs over forward MACs (2 for convolutions and linear layers)."""
+        return self.backward.macs / self.forward.macs if self.forward.macs else 0.0
+
+    def __repr__(self) -> str:
+        return (
+            f"<TrainingCompute: {self.total.macs:,} MACs (forward {self.forward.macs:,}, "
+            f"backward {self.backward.macs:,}, optimizer {self.optimizer.flops:,} FLOPs)>"
+        )
+
+    def __str__(self) -> str:
+        from netcost.render.memory import compute_lines
+
+        return "\n".join(compute_lines(self)) + "\n"
+
+
+def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompute:
+    phases: dict[str, Cost] = defaultdict(Cost)
+    by_call: dict[tuple[str, int], Cost] = defaultdict(Cost)
+    uncounted: dict[str, int] = defaultdict(int)
+    failed: dict[str, str] = {}
+    for event in trace.events:
+        phase = _phase(trace, event.index)
+        entry = lookup(event.op, event.packet)
+        try:
+            cost = None if entry is None else conventions.under(entry.cost(event), convention)
+        except FormulaError as error:
+            cost = None
+            failed.setdefault(event.op, str(error))
+        if cost is None:
+            uncounted[event.op] += 1
+            continue
+        phases[phase] += cost
+        if phase == "backward":  # the loss's own backward belongs to the model itself
+            call = trace.calls[event.call] if 0 <= event.call < len(trace.calls) else None
+            by_call[(call.path, call.call_number) if call else ("", 0)] += cost
+    return TrainingCompute(
+        forward=phases["forward"],
+        backward=phases["backward"],
+        optimizer=phases["optimizer"],
+        backward_by_call=tuple(by_call.items()),
+        uncounted=tuple(uncounted.items()),
+        failed=tuple(failed.items()),
+    )
+
+
+def _phase(trace: StepTrace, op: int) -> str:
+    if op < trace.backward_start:
+        return "forward"
+    return "backward" if op < trace.optimizer_start else "optimizer"
+
+
+def with_backward(report: Report, compute: TrainingCompute) -> Report:
+    """The report with the step's compute, and each layer's backward cost (its own and its
+    children's); backward work of calls the inference report does not have (a module called
+    only in train mode) goes to the model itself, so the model's backward is the phase's."""
+    own = dict(compute.backward_by_call)
+    keys = {(m.path, m.call_number) for m in report.modules}
+    stray = sum((c for k, c in own.items() if k not in keys), Cost())
+    inclusive: dict[int, Cost] = {}
+    for m in sorted(report.modules, key=lambda m: -m.depth):
+        total = own.get((m.path, m.call_number), Cost())
+        for child in m.children:
+            total += inclusive[child]
+        if m.parent is None:
+            total += stray
+        inclusive[m.index] = total
+    modules = tuple(replace(m, backward=inclusive[m.index]) for m in report.modules)
+    return replace(report, modules=modules, training_compute=compute)
