@@ -18,6 +18,7 @@ from netcost.capture import EXECUTIONS, capture
 from netcost.capture.precision import PRECISIONS, check_choice
 from netcost.capture.training import OPTIMIZERS, capture_step
 from netcost.cost import Cost
+from netcost.devices import load as load_device
 from netcost.errors import NetcostError
 from netcost.formulas import local_formulas
 from netcost.inputs import checked_shape, parse_input, shape_only
@@ -43,6 +44,8 @@ def analyze(
     precision: Precision = "fp32",
     loss: Callable[[Any], torch.Tensor] | None = None,
     formulas: Mapping[Any, Callable[..., Cost]] | None = None,
+    device: str | None = None,
+    tf32_matmul: bool = False,
 ) -> Report:
     """What every layer of `model` costs for one call on `inputs`.
 
@@ -60,6 +63,9 @@ def analyze(
     formulas: costs for ops netcost has no formula for (your torch.library custom ops), by op
     name ("mylib::op"), each a function of the op's arguments (tensors as TensorSpec) and `out`
     returning a Cost; used for this analysis only (docs/conventions.md).
+    device: time every op, layer and phase on this device (`netcost devices`, or a TOML file):
+    roofline lower bounds (analysis/timing.py); `tf32_matmul` when fp32 matrix products may run
+    as TF32. Same as `report.on(device)`.
 
     The report is inference: the forward runs under no_grad whatever the caller's grad mode
     (PyTorch's inference kernels, and an exact memory peak); `train=True` adds the step.
@@ -77,14 +83,17 @@ def analyze(
         trace = capture(
             model, args, kwargs, input_names=names, execution=execution, precision=precision
         )
+    chosen = load_device(device) if device is not None else None  # a bad name: before the work
     with local_formulas(formulas):
         report = build_report(trace, convention)
-    if not train:
-        return report
-    step = capture_step(model, args, kwargs, optimizer=optimizer, precision=precision, loss=loss)
-    with local_formulas(formulas):
-        compute = step_compute(step, convention)
-    return with_backward(replace(report, training=step_memory(step)), compute)
+    if train:
+        step = capture_step(
+            model, args, kwargs, optimizer=optimizer, precision=precision, loss=loss
+        )
+        with local_formulas(formulas):
+            compute = step_compute(step, convention)
+        report = with_backward(replace(report, training=step_memory(step)), compute)
+    return report if chosen is None else report.on(chosen, tf32_matmul=tf32_matmul)
 
 
 def _arguments(

@@ -180,6 +180,18 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write a self-contained HTML report (sortable tables, stages, plots)",
     )
+    p.add_argument(
+        "--device",
+        metavar="NAME",
+        help="time every layer on this device (roofline lower bound; `netcost devices` lists "
+        "them) or on one of your own, FILE.toml",
+    )
+    p.add_argument(
+        "--tf32-matmul",
+        action="store_true",
+        help="with --device: fp32 matrix products run as TF32 (torch.backends.cuda.matmul."
+        "allow_tf32); convolutions always do, as cuDNN's default",
+    )
     p.add_argument("-o", "--output", type=Path, help="write the result to this file")
     p.add_argument("--width", type=int, help="columns of the text tables (default: the terminal's)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -233,6 +245,12 @@ def run(argv: list[str] | None = None) -> str:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "list":
         return _list(argv[1:])
+    if argv and argv[0] == "devices":
+        from netcost.devices import listing
+
+        if len(argv) > 1:
+            raise NetcostError("netcost devices takes no arguments")
+        return listing()
     args = parse(argv)
     if argv and argv[0] == "compare":
         return _compare(args)
@@ -265,6 +283,8 @@ def run(argv: list[str] | None = None) -> str:
                 train=args.train,
                 optimizer=args.optimizer or "adamw",
                 precision=args.precision,
+                device=args.device,
+                tf32_matmul=args.tf32_matmul,
             )
         return _noted(report, resolved)
 
@@ -485,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _output(argv: list[str]) -> Path | None:
     """The -o path, refused now if it cannot be written: a folder, or in no folder."""
-    if argv and argv[0] == "list":
+    if argv and argv[0] in ("list", "devices"):
         return None
     path = parse(argv).output
     if path is None:

@@ -84,6 +84,12 @@ def check(args: argparse.Namespace) -> str:
             args, attribute
         ):
             raise NetcostError(f"{flag} needs {needed}")
+    if getattr(args, "device", None) is not None and views[0] not in ("report", "memory"):
+        raise NetcostError(f"--device does not apply to {view.flag}: it times the report")
+    if getattr(args, "device", None) is not None and args.format == "csv":
+        raise NetcostError("--device does not apply to --format csv: use json or markdown")
+    if getattr(args, "tf32_matmul", False) and getattr(args, "device", None) is None:
+        raise NetcostError("--tf32-matmul needs --device")
     if args.memory_budget is not None and (args.plot or args.html):
         raise NetcostError("--plot and --html show one report: --memory-budget analyses many")
     return views[0]

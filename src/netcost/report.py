@@ -229,6 +229,7 @@ class Report:
     memory: Memory | None = None  # inference memory (None only from a capture with autograd on)
     training: TrainingMemory | None = None  # a training step's memory, when asked for
     training_compute: Any = None  # analysis/training_compute.TrainingCompute, when asked for
+    time: Any = None  # analysis/timing.Timing: roofline times on a device, when asked for
 
     @property
     def complete(self) -> bool:
@@ -263,6 +264,15 @@ class Report:
         from netcost.render.explain import render_explanations
 
         return render_explanations(explain(self, path))
+
+    def on(self, device: Any, *, tf32_matmul: bool = False) -> Report:
+        """This report with its ops timed on `device` (a name `netcost devices` lists, a TOML
+        file or a Device): roofline lower bounds per op, layer and phase (analysis/timing.py)."""
+        from dataclasses import replace
+
+        from netcost.analysis.timing import timing
+
+        return replace(self, time=timing(self, device, tf32_matmul=tf32_matmul))
 
     def table(self, depth: int | None = None) -> str:
         from netcost.render.table import render_table

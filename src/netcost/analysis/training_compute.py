@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 
 from netcost.analysis import conventions
-from netcost.capture.trace import StepTrace
+from netcost.capture.trace import StepTrace, TensorSpec
 from netcost.cost import Cost
 from netcost.formulas import FormulaError, lookup
 from netcost.report import Report
@@ -28,6 +28,7 @@ class TrainingCompute(ShownAsText):
     backward_by_call: tuple[tuple[tuple[str, int], Cost], ...]
     uncounted: tuple[tuple[str, int], ...]  # (op, calls) not costed: totals a lower bound
     failed: tuple[tuple[str, str], ...] = ()  # (op, why) for those whose formula failed
+    ops: tuple[tuple[str, str, str, Cost], ...] = ()  # (phase, op, dtype, cost): for timing
 
     @property
     def total(self) -> Cost:
@@ -55,6 +56,7 @@ def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompu
     by_call: dict[tuple[str, int], Cost] = defaultdict(Cost)
     uncounted: dict[str, int] = defaultdict(int)
     failed: dict[str, str] = {}
+    ops: list[tuple[str, str, str, Cost]] = []
     for event in trace.events:
         phase = _phase(trace, event.index)
         entry = lookup(event.op, event.packet)
@@ -67,6 +69,8 @@ def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompu
             uncounted[event.op] += 1
             continue
         phases[phase] += cost
+        if not entry.is_free:
+            ops.append((phase, event.op, _dtype(event.args), cost))
         if phase == "backward":  # the loss's own backward belongs to the model itself
             call = trace.calls[event.call] if 0 <= event.call < len(trace.calls) else None
             by_call[(call.path, call.call_number) if call else ("", 0)] += cost
@@ -77,7 +81,18 @@ def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompu
         backward_by_call=tuple(by_call.items()),
         uncounted=tuple(uncounted.items()),
         failed=tuple(failed.items()),
+        ops=tuple(ops),
     )
+
+
+def _dtype(args: dict) -> str:
+    """The dtype of an op's first tensor argument (lists of tensors: the first's)."""
+    for value in args.values():
+        if isinstance(value, tuple) and value:
+            value = value[0]
+        if isinstance(value, TensorSpec):
+            return value.dtype
+    return "float32"
 
 
 def _phase(trace: StepTrace, op: int) -> str:

@@ -53,12 +53,12 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
 def _layer_table(report: Report) -> str:
     head = "".join(
         f'<th class="{"num" if i >= rows.FIRST_NUMBER else ""}">{escape(name)}</th>'
-        for i, name in enumerate(rows.COLUMNS)
+        for i, name in enumerate(rows.columns(report))
     )
     body = []
     for m in rows.visible(report, None):
-        cells = rows.cells(m, indent=False, total_macs=report.total.macs)
-        values = rows.sort_values(m)
+        cells = rows.row(m, report, indent=False)
+        values = rows.sort_values(m, report)
         tds = []
         for i, (cell, value) in enumerate(zip(cells, values, strict=True)):
             attr = f' data-value="{value}"' if value is not None else ""

@@ -36,6 +36,30 @@ def _layer(m: Layer) -> dict[str, Any]:
     } | ({} if m.backward is None else {"backward": _macs(m.backward)})
 
 
+def _timed(report: Report, m: Layer) -> dict[str, Any]:
+    t = report.time
+    if t is None:
+        return {}
+    layer = t.layers[m.index]
+    return {"time_s": layer.seconds, "bound": layer.bound if layer.seconds else None}
+
+
+def _time(report: Report) -> dict[str, Any] | None:
+    t = report.time
+    if t is None:
+        return None
+    return {
+        "device": t.device.key,
+        "method": t.method,
+        "inference_s": t.inference_s,
+        "training_s": t.training_s,
+        "phases_s": dict(t.phases) or None,
+        "tf32_matmul": t.tf32_matmul,
+        "source": t.device.source,
+        "notes": list(t.notes),
+    }
+
+
 def _macs(c: Cost) -> dict[str, int]:
     return {"macs": c.macs, "flops": c.flops}
 
@@ -103,8 +127,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "active_params": t.active_params,
             "routing": t.routing or None,
         },
-        "layers": [_layer(m) for m in report.layers],
-        "modules": [_module(m) for m in report.modules],
+        "layers": [_layer(m) | _timed(report, m) for m in report.layers],
+        "modules": [_module(m) | _timed(report, m) for m in report.modules],
         "ops": [
             {"op": o.op, "family": o.family, "calls": o.calls} | o.cost.to_dict()
             for o in report.ops
@@ -121,6 +145,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         ],
         "memory": _memory(report),
         "training": _training(report),
+        "time": _time(report),
         "complete": report.complete,
     }
 

@@ -7,17 +7,16 @@ from netcost.report import Report
 
 
 def render_markdown(report: Report, depth: int | None = None) -> str:
-    aligns = ["---" if i < rows.FIRST_NUMBER else "---:" for i in range(len(rows.COLUMNS))]
+    names = rows.columns(report)
+    aligns = ["---" if i < rows.FIRST_NUMBER else "---:" for i in range(len(names))]
     lines = [
         f"### {report.model}",
         "",
-        "| " + " | ".join(rows.COLUMNS) + " |",
+        "| " + " | ".join(names) + " |",
         "| " + " | ".join(aligns) + " |",
     ]
     for m in rows.visible(report, depth):
-        cells = [
-            c.replace("|", "\\|") for c in rows.cells(m, indent=False, total_macs=report.total.macs)
-        ]
+        cells = [c.replace("|", "\\|") for c in rows.row(m, report, indent=False)]
         cells[0] = f"`{cells[0]}`"
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")

@@ -23,6 +23,10 @@ def render_memory(report: Report, per_gpu: PerGpu | None = None) -> str:
         lines += training_lines(report.training)
     if report.training_compute is not None:
         lines += [*compute_lines(report.training_compute), *_per_token(report), ""]
+    if report.time is not None:
+        from netcost.render.timing import timing_lines
+
+        lines += [*timing_lines(report.time, report), ""]
     if per_gpu is not None:
         lines += [
             f"Per GPU, {per_gpu.gpus} GPUs with {per_gpu.sharding}, this batch on each: peak "

@@ -13,6 +13,28 @@ FIRST_NUMBER = 5  # columns from here on are right-aligned numbers
 OPTIONAL = ("Trainable", "RF/jump", "Bytes moved", "FLOPs", "Type")
 
 
+TIME_COLUMNS = ("Time", "% time", "Bound")
+
+
+def columns(report: Report) -> tuple[str, ...]:
+    """The columns of this report's tables: the time columns when it was timed on a device."""
+    return COLUMNS + (TIME_COLUMNS if report.time is not None else ())
+
+
+def row(m: Layer, report: Report, *, indent: bool) -> tuple[str, ...]:
+    """cells() and, for a timed report, the layer's time, its share and its bound."""
+    base = cells(m, indent=indent, total_macs=report.total.macs)
+    t = report.time
+    if t is None:
+        return base
+    from netcost.render.timing import seconds
+
+    layer = t.layers[m.index]
+    share = f"{100 * layer.seconds / t.inference_s:.1f}" if t.inference_s else "-"
+    return (*base, seconds(layer.seconds) if layer.seconds else "0", share,
+            layer.bound if layer.seconds else "-")  # fmt: skip
+
+
 def visible(report: Report, depth: int | None) -> list[Layer]:
     """Calls down to `depth` (1 = the model's children); the model itself only when it is a
     single layer."""
@@ -42,12 +64,16 @@ def cells(m: Layer, *, indent: bool, total_macs: int) -> tuple[str, ...]:
     )
 
 
-def sort_values(m: Layer) -> tuple[int | float | None, ...]:
-    """The numbers behind cells(): what an interactive table sorts by (None: sort as text)."""
-    return (
+def sort_values(m: Layer, report: Report | None = None) -> tuple[int | float | None, ...]:
+    """The numbers behind row(): what an interactive table sorts by (None: sort as text)."""
+    values: tuple[int | float | None, ...] = (
         None, None, None, None, None,
         m.params, m.cost.macs, m.cost.macs, m.cost.flops, m.activation_bytes, m.cost.bytes_moved,
     )  # fmt: skip
+    if report is not None and report.time is not None:
+        seconds = report.time.layers[m.index].seconds
+        values += (seconds, seconds, None)
+    return values
 
 
 def _trainable(m: Layer) -> str:
@@ -102,6 +128,10 @@ def summary_lines(report: Report) -> list[str]:
             )
             + f" (in {m.peak_layer}, {m.peak_op})"
         )
+    if report.time is not None:
+        from netcost.render.timing import timing_lines
+
+        lines += timing_lines(report.time, report)
     if report.execution != "fake":
         lines.append(f"Executed: on {report.execution} tensors")
     return lines

@@ -14,11 +14,11 @@ TEXT_MIN_WIDTH = {"Layer": 24, "Type": 12, "Output shape": 14, "RF/jump": 7, "Tr
 
 def build(report: Report, depth: int | None = None, drop: tuple[str, ...] = ()) -> Table:
     table = Table(title=f"{report.model}", title_justify="left", show_lines=False)
-    keep = [i for i, name in enumerate(rows.COLUMNS) if name not in drop]
-    total = report.total.macs
-    shown = [rows.cells(m, indent=True, total_macs=total) for m in rows.visible(report, depth)]
+    names = rows.columns(report)
+    keep = [i for i, name in enumerate(names) if name not in drop]
+    shown = [rows.row(m, report, indent=True) for m in rows.visible(report, depth)]
     for i in keep:
-        name = rows.COLUMNS[i]
+        name = names[i]
         widest = max([len(name)] + [len(cells[i]) for cells in shown])
         numeric = i >= rows.FIRST_NUMBER  # numbers are never cut; text folds past a readable width
         table.add_column(

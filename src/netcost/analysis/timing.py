@@ -1,0 +1,177 @@
+"""Time on a device from the fake run: a roofline lower bound per op.
+
+Each op takes max(FLOPs / the peak of the unit and dtype that runs it, bytes moved / memory
+bandwidth): it can be no faster than its arithmetic at the device's peak, nor than its data at
+full bandwidth. Which unit runs an op:
+- an op with MACs (convolutions, matrix products, attention, recurrent gates, and their
+  backward) runs on the matrix units at its input's dtype: bf16, fp16, fp8, int8, fp64 as named;
+  fp32 convolutions as TF32 (cuDNN's default, `torch.backends.cudnn.allow_tf32`), fp32 matrix
+  products as FP32 (PyTorch's default) unless `tf32_matmul` (`torch.backends.cuda.matmul.
+  allow_tf32`, `set_float32_matmul_precision("high")`) says TF32;
+- every other op runs on the vector units at its dtype (integers and booleans at fp32's rate).
+A device without a peak for that unit and dtype falls back to its vector peak for the dtype, then
+to its fp32 vector peak; with none, the op's time is its memory time and the report says so.
+FLOPs are 2 · MACs + the op's other arithmetic (the netcost convention, whatever the report's).
+A layer's time is the sum of its ops' (its children's included); the model's is the sum of all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netcost.cost import Cost
+from netcost.devices import Device, load
+from netcost.report import Layer, OpRecord, Report
+from netcost.shown import ShownAsText
+
+DTYPE_KEYS = {
+    "float64": "fp64",
+    "float32": "fp32",
+    "bfloat16": "bf16",
+    "float16": "fp16",
+    "float8_e4m3fn": "fp8",
+    "float8_e5m2": "fp8",
+    "float8_e4m3fnuz": "fp8",
+    "float8_e5m2fnuz": "fp8",
+    "int8": "int8",
+    "uint8": "int8",
+    "qint8": "int8",
+    "quint8": "int8",
+}
+
+
+@dataclass(frozen=True)
+class OpTime:
+    seconds: float
+    compute_s: float
+    memory_s: float
+    unit: str  # "matrix bf16", "vector fp32", or "none" (no peak: memory time only)
+
+    @property
+    def bound(self) -> str:
+        return "compute" if self.compute_s >= self.memory_s else "memory"
+
+
+@dataclass(frozen=True)
+class LayerTime:
+    seconds: float  # its ops' and its children's
+    compute_s: float  # the part of `seconds` spent in compute-bound ops
+    flops: int
+    bytes_moved: int
+
+    @property
+    def bound(self) -> str:
+        """Where most of the layer's time goes: compute-bound ops or memory-bound ones."""
+        return "compute" if self.compute_s >= self.seconds - self.compute_s else "memory"
+
+
+@dataclass(frozen=True)
+class Timing(ShownAsText):
+    """Roofline times of one report on one device."""
+
+    device: Device
+    tf32_matmul: bool
+    layers: tuple[LayerTime, ...]  # by module index, as report.modules
+    inference_s: float
+    phases: tuple[tuple[str, float], ...] = ()  # the training step's: forward, backward, optimizer
+    notes: tuple[str, ...] = ()
+    method: str = "roofline"
+
+    @property
+    def training_s(self) -> float | None:
+        return sum(s for _, s in self.phases) if self.phases else None
+
+    def __repr__(self) -> str:
+        return (
+            f"<Timing on {self.device.key}: inference {self.inference_s * 1e3:.4g} ms (roofline)>"
+        )
+
+    def __str__(self) -> str:
+        from netcost.render.timing import timing_lines
+
+        return "\n".join(timing_lines(self)) + "\n"
+
+
+def peak(device: Device, matrix: bool, dtype: str, op: str, tf32_matmul: bool) -> tuple[float, str]:
+    """(FLOP/s, unit) of the unit that runs an op; (0, "none") when the device gives no peak."""
+    key = DTYPE_KEYS.get(dtype, "fp32")
+    if matrix and key == "fp32" and ("convolution" in op or tf32_matmul):
+        key = "tf32"
+    candidates = [("matrix", key)] if matrix else []
+    if matrix and key == "tf32":
+        candidates.append(("matrix", "fp32"))
+    candidates += [("vector", DTYPE_KEYS.get(dtype, "fp32")), ("vector", "fp32")]
+    for unit, dtype_key in candidates:
+        value = (device.matrix if unit == "matrix" else device.vector).get(dtype_key)
+        if value:
+            return value, f"{unit} {dtype_key}"
+    return 0.0, "none"
+
+
+def op_time(device: Device, op: str, dtype: str, cost: Cost, tf32_matmul: bool = False) -> OpTime:
+    flops = max(cost.flops, 2 * cost.macs)
+    rate, unit = peak(device, cost.macs > 0, dtype, op, tf32_matmul)
+    compute = flops / rate if rate else 0.0
+    memory = cost.bytes_moved / device.bandwidth
+    return OpTime(max(compute, memory), compute, memory, unit)
+
+
+def _dtype(record: OpRecord) -> str:
+    from netcost.capture.trace import TensorSpec
+
+    for value in record.args.values():
+        if isinstance(value, TensorSpec):
+            return value.dtype
+    return "float32"
+
+
+def timing(report: Report, device: str | Device, *, tf32_matmul: bool = False) -> Timing:
+    """The report's ops timed on `device` (a name of data/devices.toml, a TOML file, a Device)."""
+    chosen = load(device)
+    missing: set[str] = set()
+    own: dict[int, LayerTime] = {}
+    for m in report.modules:
+        seconds = compute = 0.0
+        flops = moved = 0
+        for record in m.ops:
+            t = op_time(chosen, record.op, _dtype(record), record.cost, tf32_matmul)
+            seconds += t.seconds
+            compute += t.seconds if t.bound == "compute" else 0.0
+            flops += max(record.cost.flops, 2 * record.cost.macs)
+            moved += record.cost.bytes_moved
+            if t.unit == "none":
+                missing.add(_dtype(record))
+        own[m.index] = LayerTime(seconds, compute, flops, moved)
+    layers = _inclusive(report.modules, own)
+    phases: tuple[tuple[str, float], ...] = ()
+    compute_ops = getattr(report.training_compute, "ops", ())
+    if compute_ops:
+        totals = {"forward": 0.0, "backward": 0.0, "optimizer": 0.0}
+        for phase, op, dtype, cost in compute_ops:
+            t = op_time(chosen, op, dtype, cost, tf32_matmul)
+            totals[phase] += t.seconds
+            if t.unit == "none":
+                missing.add(dtype)
+        phases = tuple(totals.items())
+    notes = tuple(
+        f"{chosen.key} gives no compute peak for {dtype}: those ops are timed by their bytes alone"
+        for dtype in sorted(missing)
+    )
+    root = next((m.index for m in report.modules if m.parent is None), 0)
+    return Timing(chosen, tf32_matmul, layers, layers[root].seconds, phases, notes)
+
+
+def _inclusive(modules: tuple[Layer, ...], own: dict[int, LayerTime]) -> tuple[LayerTime, ...]:
+    total: dict[int, LayerTime] = {}
+    for m in sorted(modules, key=lambda m: -m.depth):
+        t = own[m.index]
+        for child in m.children:
+            c = total[child]
+            t = LayerTime(
+                t.seconds + c.seconds,
+                t.compute_s + c.compute_s,
+                t.flops + c.flops,
+                t.bytes_moved + c.bytes_moved,
+            )
+        total[m.index] = t
+    return tuple(total[m.index] for m in sorted(modules, key=lambda m: m.index))

@@ -1,0 +1,53 @@
+"""Time on a device as text: the summary lines under the table. Formatting only."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from netcost import text as fmt
+
+if TYPE_CHECKING:
+    from netcost.analysis.timing import Timing
+    from netcost.report import Report
+
+
+def seconds(s: float) -> str:
+    """0.00123 -> '1.23 ms'."""
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s * 1e9:.3g} ns"
+
+
+def timing_lines(t: Timing, report: Report | None = None) -> list[str]:
+    d = t.device
+    root = max(t.layers, key=lambda layer: layer.seconds) if t.layers else None
+    rate = root.flops / t.inference_s if root and t.inference_s else 0.0
+    memory_share = 1 - root.compute_s / root.seconds if root and root.seconds else 0.0
+    tf32 = "TF32" if t.tf32_matmul else "FP32"
+    lines = [
+        f"Time on {d.key} ({d.name}), roofline lower bound: {seconds(t.inference_s)} for "
+        f"inference = {rate / 1e12:.4g} TFLOP/s; {100 * memory_share:.0f} % of it in "
+        f"memory-bound ops (dense datasheet peaks, `netcost devices`; fp32 products as {tf32})"
+    ]
+    if t.phases:
+        parts = " + ".join(f"{name} {seconds(s)}" for name, s in t.phases)
+        lines.append(f"Training step on {d.key}: {parts} = {seconds(t.training_s or 0.0)}")
+    if report is not None:
+        lines += _fits(t, report)
+    lines += [f"! {note}" for note in t.notes]
+    return lines
+
+
+def _fits(t: Timing, report: Report) -> list[str]:
+    capacity = t.device.memory_bytes
+    peaks = []
+    if report.memory is not None:
+        peaks.append(("inference", report.memory.peak_bytes))
+    if report.training is not None:
+        peaks.append(("the training step", report.training.peak_bytes))
+    return [
+        f"Memory on {t.device.key}: {what} peaks at {fmt.binary_size(peak)} of its "
+        f"{capacity / 1e9:g} GB ({'fits' if peak <= capacity else 'does not fit'})"
+        for what, peak in peaks
+    ]

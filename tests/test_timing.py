@@ -1,0 +1,130 @@
+"""Time on a device from the fake run: roofline lower bounds checked by hand, and the device
+table checked against the datasheets' sparse figures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+import netcost
+from netcost.cli import main, run
+from netcost.devices import DTYPES, builtin, load
+from netcost.errors import NetcostError
+
+
+def on_meta(module: nn.Module) -> nn.Module:
+    return module.to("meta")
+
+
+def test_a_bf16_matmul_on_h100_is_compute_bound_at_the_dense_peak():
+    """8192 × 8192 × 8192 in bf16: 2 · 8192³ FLOPs at H100 SXM's dense 989.4 TFLOP/s (not the
+    sparse 1979)."""
+    with torch.device("meta"):
+        layer = nn.Linear(8192, 8192, bias=False, dtype=torch.bfloat16)
+    report = netcost.analyze(layer, input_size="8192x8192:bfloat16", device="h100-sxm")
+    assert report.time.inference_s == 2 * 8192**3 / 989.4e12
+    assert report.time.layers[0].bound == "compute"
+
+
+def test_a_bf16_relu_on_h100_is_memory_bound_at_its_bandwidth():
+    """ReLU on 8192 × 8192 bf16: read and write 8192² · 2 bytes each at 3.35 TB/s."""
+    report = netcost.analyze(nn.ReLU(), input_size="8192x8192:bfloat16", device="h100-sxm")
+    assert report.time.inference_s == 2 * 8192**2 * 2 / 3.35e12
+    assert report.time.layers[0].bound == "memory"
+
+
+def test_fp32_convolutions_run_as_tf32_and_matmuls_as_fp32_unless_asked():
+    """cuDNN's default lets fp32 convolutions use TF32; PyTorch's keeps matmuls in FP32."""
+    from netcost.analysis.timing import peak
+
+    h100 = load("h100-sxm")
+    assert peak(h100, True, "float32", "aten.convolution.default", False) == (
+        494.7e12,
+        "matrix tf32",
+    )
+    assert peak(h100, True, "float32", "aten.mm.default", False) == (66.9e12, "vector fp32")
+    assert peak(h100, True, "float32", "aten.mm.default", True) == (494.7e12, "matrix tf32")
+    assert peak(load("mi300x"), True, "float32", "aten.mm.default", False) == (
+        163.4e12,
+        "matrix fp32",
+    )
+
+
+def test_no_device_figure_is_a_sparse_one():
+    """Where a datasheet prints 2:4-sparse matrix peaks, the table keeps them under `sparse`;
+    every dense figure must be about half of its sparse one — a sparse figure copied as dense
+    would be the whole. (L40S's own datasheet prints 362.05 dense beside 733 sparse: 49.4 %.)"""
+    checked = 0
+    for device in builtin().values():
+        for dtype, sparse in device.sparse.items():
+            dense = device.matrix[dtype]
+            assert 0.49 <= dense / sparse <= 0.51, (device, dtype)
+            checked += 1
+        assert set(device.matrix) <= set(DTYPES) and set(device.vector) <= set(DTYPES)
+        assert device.memory_bytes > 0 and device.bandwidth > 0 and device.source
+    assert checked >= 40
+    assert load("h100-sxm").matrix["bf16"] == 989.4e12  # LLM-Viewer's 1979 is the sparse one
+
+
+def test_the_issues_devices_are_all_there():
+    expected = {"h100-sxm", "h100-pcie", "h200", "b200", "a100-40gb-sxm", "a100-80gb-sxm",
+                "a10g", "l4", "l40s", "t4", "v100", "rtx-3090", "rtx-4090", "mi250x",
+                "mi300x"}  # fmt: skip
+    assert set(builtin()) == expected
+    listing = run(["devices"])
+    assert listing.splitlines()[1].split()[:2] == ["h100-sxm", "NVIDIA"]
+
+
+def test_a_device_without_a_compute_peak_times_by_bytes_and_says_so():
+    report = netcost.analyze(nn.Linear(64, 64), input_size=(32, 64), device="a10g")
+    assert report.time.notes == (
+        "a10g gives no compute peak for float32: those ops are timed by their bytes alone",
+    )
+    assert report.time.inference_s == report.total.cost.bytes_moved / 600e9
+
+
+def test_your_own_device_file(tmp_path):
+    (tmp_path / "mine.toml").write_text(
+        '[laptop]\nname = "my laptop"\nmemory_gb = 16\nbandwidth_gbs = 100\n'
+        "vector = { fp32 = 1.0 }\n"
+    )
+    report = netcost.analyze(nn.ReLU(), input_size=(1000, 1000), device=str(tmp_path / "mine.toml"))
+    # a million fp32 ReLUs: 1e6 FLOPs at 1 TFLOP/s = 1 µs; 8 MB at 100 GB/s = 80 µs
+    assert report.time.inference_s == 8e6 / 100e9
+    with pytest.raises(NetcostError, match=r"unknown device 'h100'; did you mean .*h100-sxm"):
+        load("h100")
+    (tmp_path / "bad.toml").write_text("[x]\nname = 1\n")
+    with pytest.raises(NetcostError, match=r"\[x\] needs memory_gb"):
+        load(str(tmp_path / "bad.toml"))
+
+
+def test_layers_and_phases_add_up_and_the_json(tmp_path):
+    model = nn.Sequential(nn.Linear(256, 512), nn.ReLU(), nn.Linear(512, 10))
+    report = netcost.analyze(model, input_size=(64, 256), train=True, device="l4")
+    t = report.time
+    leaves = sum(t.layers[m.index].seconds for m in report.layers)
+    assert t.inference_s == pytest.approx(leaves, rel=1e-12)  # sums in another order
+    assert dict(t.phases).keys() == {"forward", "backward", "optimizer"}
+    assert t.training_s == sum(s for _, s in t.phases) > t.inference_s
+    data = report.to_dict()
+    assert data["time"]["device"] == "l4" and data["time"]["method"] == "roofline"
+    assert data["time"]["inference_s"] == t.inference_s
+    assert data["layers"][0]["time_s"] == t.layers[report.layers[0].index].seconds
+    assert data["layers"][1]["bound"] == "memory"
+    json.dumps(data)
+
+
+def test_device_flags(capsys):
+    assert main(["examples:simple_cnn", "--explain", "--device", "l4"]) == 2
+    assert "--device does not apply to --explain" in capsys.readouterr().err
+    assert main(["examples:simple_cnn", "--tf32-matmul"]) == 2
+    assert "--tf32-matmul needs --device" in capsys.readouterr().err
+    text = run(["examples:simple_cnn", "--device", "a100-80gb-sxm"])
+    assert (
+        "┃   Time ┃ % time ┃" in text.replace("  Time", "   Time") or "Time" in text.splitlines()[2]
+    )
+    assert "Time on a100-80gb-sxm (NVIDIA A100 SXM4 80 GB), roofline lower bound:" in text
+    assert "Memory on a100-80gb-sxm: inference peaks at" in text
