@@ -15,7 +15,7 @@ PAIRS = re.findall(r"```sh\n\$ (netcost[^\n]*)\n```\n\n```text\n(.*?)\n```", PAG
 
 
 def test_the_page_has_every_seed_question():
-    assert len(PAIRS) == 8  # the seed questions (resnet18 and resnet50 stages), training memory
+    assert len(PAIRS) == 10  # the seed questions (resnet18 and resnet50 stages and time), training
 
 
 @pytest.mark.parametrize(("command", "output"), PAIRS, ids=[c[:60] for c, _ in PAIRS])

@@ -60,8 +60,11 @@ def figure(report: Report):  # type: ignore[no-untyped-def]
             values.append(extra)
     n = len(names)
     bar_height = max(3.0, 0.17 * n + 1.0)
-    fig = plt.figure(figsize=(13, bar_height + 3.6), layout="constrained")
-    grid = fig.add_gridspec(2, 3, height_ratios=[bar_height, 3.0])
+    timed = report.time is not None
+    fig = plt.figure(figsize=(13, bar_height + 3.6 + (5.0 if timed else 0)), layout="constrained")
+    grid = fig.add_gridspec(
+        3 if timed else 2, 3, height_ratios=[bar_height, 3.0, 5.0] if timed else [bar_height, 3.0]
+    )
     measures = (
         ("MACs", columns[0], fmt.count),
         ("Parameters", columns[1], fmt.count),
@@ -101,9 +104,49 @@ def figure(report: Report):  # type: ignore[no-untyped-def]
     ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
+    if timed:
+        _roofline(fig.add_subplot(grid[2, :]), report)
     inputs = ", ".join(fmt.shape(t.shape) for t in report.inputs)
     fig.suptitle(f"{report.model} at {inputs}: per layer", fontsize=12)
     return fig
+
+
+def _roofline(ax, report: Report) -> None:  # type: ignore[no-untyped-def]
+    """Log-log arithmetic intensity (FLOP/byte) against FLOP/s at the roofline time, with the
+    device's memory roof and its compute roofs; one point per leaf layer, sized by its time."""
+    t = report.time
+    d = t.device
+    points = [
+        (lt.flops / lt.bytes_moved, lt.flops / lt.seconds, lt.seconds)
+        for m in report.layers
+        if (lt := t.layers[m.index]).seconds and lt.flops and lt.bytes_moved
+    ]
+    named: dict[float, list[str]] = {}  # one roof per value: "matrix bf16/fp16"
+    for unit, peaks, keys in (("matrix", d.matrix, ("tf32", "bf16", "fp16")),
+                              ("vector", d.vector, ("fp32",))):  # fmt: skip
+        for k in keys:
+            if k in peaks:
+                named.setdefault(peaks[k], []).append(f"{unit} {k}")
+    roofs = {" / ".join(names): value for value, names in named.items()}
+    xs = [p[0] for p in points] or [1.0]
+    low, high = min(xs) / 4, max(max(xs) * 4, max(roofs.values(), default=1) / d.bandwidth * 4)
+    top = max(roofs.values(), default=max((p[1] for p in points), default=1.0))
+    ax.plot([low, top / d.bandwidth], [low * d.bandwidth, top], color="k", lw=1)
+    ax.annotate(f"{d.bandwidth / 1e9:g} GB/s", (low, low * d.bandwidth), fontsize=8)
+    for i, (label, value) in enumerate(sorted(roofs.items(), key=lambda kv: kv[1])):
+        ax.plot([value / d.bandwidth, high], [value, value], color=f"C{i + 3}", lw=1)
+        ax.annotate(f"{label} {value / 1e12:g} TFLOP/s", (high, value), fontsize=8, ha="right",
+                    va="bottom")  # fmt: skip
+    if points:
+        longest = max(p[2] for p in points)
+        ax.scatter([p[0] for p in points], [p[1] for p in points], alpha=0.6,
+                   s=[10 + 300 * p[2] / longest for p in points])  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (FLOP per byte moved)", fontsize=9)
+    ax.set_ylabel("FLOP/s at the roofline time", fontsize=9)
+    ax.set_title(f"Roofline on {d.key}: one point per layer, sized by its time", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
 
 
 def render_plot(report: Report, kind: str) -> bytes:
