@@ -24,6 +24,7 @@ def test_public_api_is_pinned():
             "NetcostError",
             "PerGpu",
             "PhasePeak",
+            "Profile",
             "Report",
             "Stage",
             "Totals",
@@ -33,6 +34,7 @@ def test_public_api_is_pinned():
             "compare",
             "largest_batch",
             "per_gpu",
+            "profile",
         ]
     )
 

@@ -13,6 +13,7 @@ from netcost.analysis.stages import Breakdown, Stage
 from netcost.api import analyze
 from netcost.cost import Cost
 from netcost.errors import NetcostError
+from netcost.measure.profile import Profile, profile
 from netcost.planning import BatchPlan, largest_batch
 from netcost.report import Diagnostic, Layer, Memory, PhasePeak, Report, Totals, TrainingMemory
 
@@ -29,6 +30,7 @@ __all__ = [
     "NetcostError",
     "PerGpu",
     "PhasePeak",
+    "Profile",
     "Report",
     "Stage",
     "Totals",
@@ -38,4 +40,5 @@ __all__ = [
     "compare",
     "largest_batch",
     "per_gpu",
+    "profile",
 ]

@@ -187,6 +187,13 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         "them) or on one of your own, FILE.toml",
     )
     p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also run the model for real on this machine (CUDA if present, else CPU) and show "
+        "each layer's measured time beside the prediction (--device, or local after "
+        "`netcost calibrate`)",
+    )
+    p.add_argument(
         "--tf32-matmul",
         action="store_true",
         help="with --device: fp32 matrix products run as TF32 (torch.backends.cuda.matmul."
@@ -245,6 +252,8 @@ def run(argv: list[str] | None = None) -> str:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "list":
         return _list(argv[1:])
+    if argv and argv[0] == "calibrate":
+        return _calibrate(argv[1:])
     if argv and argv[0] == "devices":
         from netcost.devices import listing
 
@@ -290,6 +299,11 @@ def run(argv: list[str] | None = None) -> str:
 
     if args.memory_budget is not None:
         return _plan(args.memory_budget, shapes, resolved, analyze_at, args.train)
+    if view == "profile" and args.device is None:
+        from netcost.measure.calibrate import cache_path
+
+        if cache_path().is_file():  # predictions on this machine, as calibrated
+            args.device = "local"
     report = analyze_at(resolved.example_inputs(shapes))
     if args.plot is not None:
         from netcost.render.plots import save_plot
@@ -299,6 +313,8 @@ def run(argv: list[str] | None = None) -> str:
         args.html.write_text(report.to_html(), encoding="utf-8")
     if view == "explain":
         return report.explain(args.explain or None)
+    if view == "profile":
+        return _profile(args, report, resolved.model, resolved.example_inputs(shapes))
     if view == "style":
         from netcost.render.styles import render_fastai, render_keras
 
@@ -323,6 +339,47 @@ def run(argv: list[str] | None = None) -> str:
 
         return render_memory(report, per_gpu)
     return render(report, args.format, args.depth, _width(args))
+
+
+def _profile(args: argparse.Namespace, report: Report, model: nn.Module, inputs: object) -> str:
+    """Measured per-layer times on this machine beside the report's predictions."""
+    from netcost.measure.profile import profile
+    from netcost.render.profile import render_profile
+
+    peaks = [m.peak_bytes for m in (report.memory, report.training) if m is not None]
+    measured = profile(model, inputs, train=args.train, predicted_peak=max(peaks, default=None))
+    if args.format == "json":
+        import json
+
+        from netcost.render.json import report_to_dict
+
+        data = report_to_dict(report) | {"profile": _profile_dict(measured)}
+        return json.dumps(data, indent=2) + "\n"
+    return render_profile(report, measured, args.depth, _width(args))
+
+
+def _profile_dict(p: object) -> dict[str, object]:
+    from dataclasses import asdict
+
+    data = asdict(p)  # type: ignore[call-overload]
+    data["layers"] = [{"path": a, "call": b, "seconds": c} for a, b, c in data["layers"]]
+    return data
+
+
+def _calibrate(argv: list[str]) -> str:
+    """`netcost calibrate`: this machine's peaks, saved for `--device local`."""
+    from netcost.measure.calibrate import calibrate
+
+    if argv:
+        raise NetcostError("netcost calibrate takes no arguments")
+    path, v = calibrate()
+    c = v["calibration"]
+    return (
+        f"{v['name']}: matrix fp32 {v['matrix']['fp32'] * 1e3:.4g} GFLOP/s, bf16 "
+        f"{v['matrix']['bf16'] * 1e3:.4g} GFLOP/s; vector fp32 {v['vector']['fp32'] * 1e3:.4g} "
+        f"GFLOP/s; memory {v['bandwidth_gbs']:.4g} GB/s; {c['overhead_s'] * 1e6:.3g} µs per op.\n"
+        f"Saved to {path}: use --device local (and --profile to compare with measured times).\n"
+    )
 
 
 def _list(argv: list[str]) -> str:
@@ -505,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _output(argv: list[str]) -> Path | None:
     """The -o path, refused now if it cannot be written: a folder, or in no folder."""
-    if argv and argv[0] in ("list", "devices"):
+    if argv and argv[0] in ("list", "devices", "calibrate"):
         return None
     path = parse(argv).output
     if path is None:

@@ -33,6 +33,8 @@ class Device:
     matrix: dict[str, float] = field(default_factory=dict)  # dtype -> dense FLOP/s
     vector: dict[str, float] = field(default_factory=dict)
     sparse: dict[str, float] = field(default_factory=dict)  # as printed: never used for time
+    #: measured by `netcost calibrate`: overhead_s per op, and (FLOPs, efficiency) pairs per family
+    calibration: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"<Device {self.key}: {self.name}>"
@@ -62,6 +64,7 @@ def _device(key: str, entry: dict[str, Any], where: str) -> Device:
             source=str(entry.get("source", where)),
             memory_bytes=int(float(entry["memory_gb"]) * GIGA),
             bandwidth=float(Decimal(str(entry["bandwidth_gbs"])) * GIGA),
+            calibration=dict(entry.get("calibration", {})),
             **peaks,
         )
     except KeyError as missing:
@@ -98,6 +101,13 @@ def load(spec: str | Device) -> Device:
         if len(devices) != 1:
             raise NetcostError(f"{path} holds {len(devices)} devices: name one, {path}:KEY")
         return next(iter(devices.values()))
+    if spec == "local":
+        from netcost.measure.calibrate import cache_path
+
+        path = cache_path()
+        if not path.is_file():
+            raise NetcostError("--device local: run `netcost calibrate` first (it takes seconds)")
+        return load(str(path))
     known = builtin()
     if spec not in known:
         close = difflib.get_close_matches(spec, list(known), n=3, cutoff=0.5)

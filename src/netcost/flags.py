@@ -30,6 +30,7 @@ VIEWS = {
     "stages": View("--stages", "where the compute goes", ("table",)),
     "style": View("--style", "another library's table", ("table",)),
     "memory": View("--memory", "memory", ("table", "json"), train=True),
+    "profile": View("--profile", "measured times", ("table", "json"), depth=True, train=True),
     "report": View("", "the report", ("table", "json", "csv", "markdown"), depth=True),
 }
 
@@ -52,6 +53,7 @@ def selected(args: argparse.Namespace) -> list[str]:
             ("stages", args.stages is not None),
             ("style", args.style not in (None, "netcost")),
             ("memory", args.memory),
+            ("profile", getattr(args, "profile", False)),
         )
         if given
     ]
@@ -84,7 +86,11 @@ def check(args: argparse.Namespace) -> str:
             args, attribute
         ):
             raise NetcostError(f"{flag} needs {needed}")
-    if getattr(args, "device", None) is not None and views[0] not in ("report", "memory"):
+    if getattr(args, "device", None) is not None and views[0] not in (
+        "report",
+        "memory",
+        "profile",
+    ):
         raise NetcostError(f"--device does not apply to {view.flag}: it times the report")
     if getattr(args, "device", None) is not None and args.format == "csv":
         raise NetcostError("--device does not apply to --format csv: use json or markdown")

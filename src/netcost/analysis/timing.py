@@ -76,6 +76,8 @@ class Timing(ShownAsText):
     phases: tuple[tuple[str, float], ...] = ()  # the training step's: forward, backward, optimizer
     notes: tuple[str, ...] = ()
     method: str = "roofline"
+    #: with a calibrated device (`netcost calibrate`): each module's estimate, by module index
+    estimates: tuple[float, ...] = ()
 
     @property
     def training_s(self) -> float | None:
@@ -116,6 +118,36 @@ def op_time(device: Device, op: str, dtype: str, cost: Cost, tf32_matmul: bool =
     return OpTime(max(compute, memory), compute, memory, unit)
 
 
+def efficiency(device: Device, op: str, flops: float) -> float:
+    """The calibrated fraction of the matrix peak an op of this family and size reaches:
+    interpolated in log FLOPs between the calibration's sizes, held at its ends."""
+    import itertools
+    import math
+
+    family = "conv" if "convolution" in op else "matmul"
+    points = sorted(device.calibration.get(family) or device.calibration.get("matmul") or [])
+    if not points or flops <= 0:
+        return 1.0
+    if flops <= points[0][0]:
+        return max(points[0][1], 1e-3)
+    for (f0, e0), (f1, e1) in itertools.pairwise(points):
+        if flops <= f1:
+            w = (math.log(flops) - math.log(f0)) / (math.log(f1) - math.log(f0))
+            return max(e0 + w * (e1 - e0), 1e-3)
+    return max(points[-1][1], 1e-3)
+
+
+def estimate(device: Device, op: str, dtype: str, cost: Cost, tf32_matmul: bool = False) -> float:
+    """A calibrated estimate: max(FLOPs / (peak · efficiency), bytes / bandwidth) + overhead."""
+    flops = max(cost.flops, 2 * cost.macs)
+    rate, _ = peak(device, cost.macs > 0, dtype, op, tf32_matmul)
+    if rate and cost.macs:
+        rate *= efficiency(device, op, flops)
+    compute = flops / rate if rate else 0.0
+    memory = cost.bytes_moved / device.bandwidth
+    return max(compute, memory) + float(device.calibration.get("overhead_s", 0.0))
+
+
 def _dtype(record: OpRecord) -> str:
     from netcost.capture.trace import TensorSpec
 
@@ -143,6 +175,13 @@ def timing(report: Report, device: str | Device, *, tf32_matmul: bool = False) -
                 missing.add(_dtype(record))
         own[m.index] = LayerTime(seconds, compute, flops, moved)
     layers = _inclusive(report.modules, own)
+    estimates: tuple[float, ...] = ()
+    if chosen.calibration:
+        guesses = {
+            m.index: sum(estimate(chosen, r.op, _dtype(r), r.cost, tf32_matmul) for r in m.ops)
+            for m in report.modules
+        }
+        estimates = _inclusive_sums(report.modules, guesses)
     phases: tuple[tuple[str, float], ...] = ()
     compute_ops = getattr(report.training_compute, "ops", ())
     if compute_ops:
@@ -158,7 +197,16 @@ def timing(report: Report, device: str | Device, *, tf32_matmul: bool = False) -
         for dtype in sorted(missing)
     )
     root = next((m.index for m in report.modules if m.parent is None), 0)
-    return Timing(chosen, tf32_matmul, layers, layers[root].seconds, phases, notes)
+    return Timing(
+        chosen, tf32_matmul, layers, layers[root].seconds, phases, notes, estimates=estimates
+    )
+
+
+def _inclusive_sums(modules: tuple[Layer, ...], own: dict[int, float]) -> tuple[float, ...]:
+    total: dict[int, float] = {}
+    for m in sorted(modules, key=lambda m: -m.depth):
+        total[m.index] = own[m.index] + sum(total[c] for c in m.children)
+    return tuple(total[m.index] for m in sorted(modules, key=lambda m: m.index))
 
 
 def _inclusive(modules: tuple[Layer, ...], own: dict[int, LayerTime]) -> tuple[LayerTime, ...]:

@@ -133,18 +133,30 @@ def initialised_state(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[
     `init_weights` if it has one (transformers, timm). What no initialiser covers gets
     `default_value`. Seeded: the same model always gets the same values. {} when every tensor
     already has values; the model itself is not touched."""
-    import copy
-
     if not any(t.device.type == "meta" or _is_fake(t) for t in state.values()):
         return {}
+    try:
+        fresh = materialised(model)
+    except Exception:  # a model that cannot be copied: values by name alone
+        return {id(t): default_value(name, t) for name, t in state.items()}
+    fresh_state = named_state(fresh)
+    found: dict[int, torch.Tensor] = {}
+    for name, t in state.items():
+        if (t.device.type == "meta" or _is_fake(t)) and name in fresh_state:
+            found[id(t)] = fresh_state[name].detach().requires_grad_(t.requires_grad)
+    return found
+
+
+def materialised(model: nn.Module, device: str = "cpu") -> nn.Module:
+    """A copy of `model` with real values on `device`, initialised as the model initialises
+    itself (default_value, then every module's reset_parameters, then the model's init_weights),
+    seeded; the model itself is not touched."""
+    import copy
+
     with torch.random.fork_rng(), torch.no_grad():
         torch.manual_seed(0)
-        try:
-            fresh = copy.deepcopy(model).to_empty(device="cpu")
-        except Exception:  # a model that cannot be copied: values by name alone
-            return {id(t): default_value(name, t) for name, t in state.items()}
-        fresh_state = named_state(fresh)
-        for name, t in fresh_state.items():
+        fresh = copy.deepcopy(model).to_empty(device=device)
+        for name, t in named_state(fresh).items():
             t.copy_(default_value(name, t))
         for module in fresh.modules():
             reset = getattr(module, "reset_parameters", None)
@@ -155,11 +167,7 @@ def initialised_state(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[
         if callable(init):
             with suppress(Exception):
                 init()
-    found: dict[int, torch.Tensor] = {}
-    for name, t in state.items():
-        if (t.device.type == "meta" or _is_fake(t)) and name in fresh_state:
-            found[id(t)] = fresh_state[name].detach().requires_grad_(t.requires_grad)
-    return found
+    return fresh
 
 
 def default_value(name: str, t: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,137 @@
+"""`netcost calibrate`: this machine's peaks and efficiencies, measured in well under a minute and
+saved as a device (`--device local`).
+
+Measured on the local device (CUDA when present, else the CPU), each the best of a few runs:
+- matrix peaks: square matrix products (fp32, and bf16 where it runs), 2·n³ FLOPs each; the peak
+  is the fastest size's rate;
+- efficiency by op family and size: matrix products and convolutions of several sizes, each
+  rate ÷ the matrix peak, against its FLOPs (a calibrated estimate interpolates in log FLOPs);
+- the fp32 vector rate: additions on arrays that fit in cache;
+- memory bandwidth: a copy of 256 MiB, bytes read + written over time;
+- per-op overhead: an addition of two one-element tensors (dispatch and launch).
+A calibrated estimate of an op is max(FLOPs / (peak · efficiency), bytes / bandwidth) + overhead.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from netcost.measure.profile import describe, local_device
+
+MATMUL_SIDES = (64, 128, 256, 512, 1024, 2048)
+#: (batch, in channels, side, out channels, kernel, stride): from a ResNet's stem to its last stage
+CONVS = ((1, 3, 224, 64, 7, 2), (1, 64, 56, 64, 3, 1), (1, 128, 28, 128, 3, 1),
+         (1, 256, 14, 256, 3, 1), (1, 512, 7, 512, 3, 1), (8, 64, 56, 64, 3, 1),
+         (1, 64, 56, 256, 1, 1))  # fmt: skip
+
+
+def cache_path() -> Path:
+    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return root / "netcost" / "local.toml"
+
+
+def _best(run: Callable[[], Any], sync: Callable[[], None], repeats: int = 10) -> float:
+    """The fastest of `repeats` runs after three warm-up runs."""
+    for _ in range(3):
+        run()
+    sync()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        sync()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def measure(device: str | None = None) -> dict[str, Any]:
+    """The measurements, as the TOML table of a device named `local`."""
+    device = device or local_device()
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    with torch.no_grad():
+        matmul: list[tuple[float, float]] = []
+        for n in MATMUL_SIDES:
+            a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+            matmul.append((2.0 * n**3, 2.0 * n**3 / _best(lambda a=a, b=b: a @ b, sync)))
+        peak = max(rate for _, rate in matmul)
+        matrix = {"fp32": peak}
+        a = torch.randn(1024, 1024, device=device, dtype=torch.bfloat16)
+        matrix["bf16"] = 2.0 * 1024**3 / _best(lambda: a @ a, sync)
+        conv: list[tuple[float, float]] = []
+        for batch, cin, side, cout, k, stride in CONVS:
+            x = torch.randn(batch, cin, side, side, device=device)
+            w = torch.randn(cout, cin, k, k, device=device)
+            out = (side + 2 * (k // 2) - k) // stride + 1
+            flops = 2.0 * batch * cout * out * out * cin * k * k
+            seconds = _best(
+                lambda x=x, w=w, s=stride, p=k // 2: torch.nn.functional.conv2d(x, w, None, s, p),
+                sync,
+            )
+            conv.append((flops, flops / seconds / peak))
+        small = torch.randn(65_536, device=device)
+        vector = 65_536 / _best(lambda: torch.add(small, small), sync, repeats=20)
+        big = torch.empty(64 * 2**20, device=device)
+        bandwidth = 2 * big.nbytes / _best(lambda: big.clone(), sync)
+        one = torch.ones(1, device=device)
+        overhead = statistics.median(
+            _best(lambda: torch.add(one, one), sync, repeats=50) for _ in range(5)
+        )
+    memory = (
+        torch.cuda.get_device_properties(0).total_memory
+        if device.startswith("cuda")
+        else os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    )
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return {
+        "name": f"this machine: {describe(device)}",
+        "source": f"netcost calibrate on {platform.node()} at {when} (measured, not a datasheet)",
+        "memory_gb": memory / 1e9,
+        "bandwidth_gbs": bandwidth / 1e9,
+        "matrix": {k: v / 1e12 for k, v in matrix.items()},
+        "vector": {"fp32": vector / 1e12},
+        "calibration": {
+            "overhead_s": overhead,
+            "matmul": [[f, r / peak] for f, r in matmul],
+            "conv": [list(c) for c in conv],
+        },
+    }
+
+
+def to_toml(values: dict[str, Any], key: str = "local") -> str:
+    """The one device table as TOML (numbers, strings, flat tables and lists of pairs)."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, str):
+            return '"' + v.replace("\\\\", "\\\\\\\\").replace('"', '\\\\"') + '"'
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return repr(float(v))
+
+    lines = [f"[{key}]"]
+    tables = []
+    for k, v in values.items():
+        if isinstance(v, dict):
+            tables.append((k, v))
+        else:
+            lines.append(f"{k} = {value(v)}")
+    for name, table in tables:
+        lines += ["", f"[{key}.{name}]"]
+        lines += [f"{k} = {value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def calibrate(path: Path | None = None) -> tuple[Path, dict[str, Any]]:
+    values = measure()
+    target = path or cache_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(to_toml(values), encoding="utf-8")
+    return target, values

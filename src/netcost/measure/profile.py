@@ -1,0 +1,213 @@
+"""`netcost --profile` / `netcost.profile()`: the model run for real on the local device (CUDA
+when present, else the CPU), its time attributed to netcost's layers.
+
+The model is copied and materialised with its own initialisers (the user's model is not
+touched), then run `warmup` times and `repeats` times more. Attribution is by synchronised
+forward hooks: each module call's wall time from its pre-hook to its post-hook (CUDA is
+synchronised at both), the median over the repeats. The hooks cost time of their own: the total
+is measured separately without hooks, and the difference is reported as the hooks' overhead.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from netcost.errors import NetcostError
+from netcost.shown import ShownAsText
+
+
+@dataclass(frozen=True)
+class Profile(ShownAsText):
+    device: str  # "cpu (2 threads)", "cuda:0 NVIDIA H100 80GB HBM3"
+    method: str
+    warmup: int
+    repeats: int
+    forward_s: float  # median of whole forwards without hooks
+    hooked_s: float  # median of whole forwards with the hooks: the difference is their cost
+    layers: tuple[tuple[str, int, float], ...]  # (path, call number, median seconds), inclusive
+    training_s: float | None = None  # median of whole training steps (forward, backward, step)
+
+    def layer_seconds(self) -> dict[tuple[str, int], float]:
+        return {(path, n): s for path, n, s in self.layers}
+
+    def __repr__(self) -> str:
+        return f"<Profile on {self.device}: forward {self.forward_s * 1e3:.4g} ms>"
+
+    def __str__(self) -> str:
+        from netcost.render.profile import profile_lines
+
+        return "\n".join(profile_lines(self)) + "\n"
+
+
+def local_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def describe(device: str) -> str:
+    if device.startswith("cuda"):
+        return f"{device}:0 {torch.cuda.get_device_name(0)}"
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def free_bytes(device: str) -> int:
+    if device.startswith("cuda"):
+        return torch.cuda.mem_get_info()[0]
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def _sync(device: str) -> Callable[[], None]:
+    return torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+
+
+def _on(value: Any, device: str) -> Any:
+    if isinstance(value, torch.Tensor):
+        if value.device.type == "meta":
+            if value.dtype.is_floating_point:
+                return torch.randn(tuple(value.shape), dtype=value.dtype, device=device)
+            return torch.zeros(tuple(value.shape), dtype=value.dtype, device=device)
+        return value.to(device)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on(v, device) for v in value)
+    if isinstance(value, dict):
+        return {k: _on(v, device) for k, v in value.items()}
+    return value
+
+
+def profile(
+    model: nn.Module,
+    inputs: Any,
+    *,
+    warmup: int = 3,
+    repeats: int = 20,
+    train: bool = False,
+    predicted_peak: int | None = None,
+    device: str | None = None,
+) -> Profile:
+    """Measure `model` on `inputs` (a tensor, a tuple or a dict, real or meta) on the local device.
+    predicted_peak: netcost's memory prediction; the run is refused when it exceeds free memory."""
+    from netcost.capture.state import materialised
+
+    device = device or local_device()
+    if predicted_peak is not None and predicted_peak > free_bytes(device):
+        from netcost.text import binary_size
+
+        raise NetcostError(
+            f"--profile: netcost predicts a peak of {binary_size(predicted_peak)}, more than the "
+            f"{binary_size(free_bytes(device))} free on {device}: not run"
+        )
+    meta = any(t.device.type == "meta" for t in [*model.parameters(), *model.buffers()])
+    work = materialised(model, device) if meta else _copy(model).to(device)
+    work.train(train)
+    args = _on(inputs if isinstance(inputs, (tuple, dict)) else (inputs,), device)
+    sync = _sync(device)
+
+    def forward() -> Any:
+        return work(**args) if isinstance(args, dict) else work(*args)
+
+    optimizer = torch.optim.AdamW(work.parameters(), foreach=True) if train else None
+
+    def step() -> None:
+        out = forward()
+        parts = [t.sum() for t in _tensors(out) if t.requires_grad]
+        total = parts[0]
+        for p in parts[1:]:
+            total = total + p
+        total.backward()
+        assert optimizer is not None
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    context = torch.enable_grad() if train else torch.no_grad()
+    with context:
+        whole = _timed(forward, warmup, repeats, sync)
+        training = _timed(step, warmup, repeats, sync) if train else None
+        hooked, layers = _per_layer(work, forward, warmup, repeats, sync)
+    return Profile(
+        describe(device),
+        "synchronised forward hooks" if device.startswith("cuda") else "forward hooks (CPU)",
+        warmup,
+        repeats,
+        whole,
+        hooked,
+        layers,
+        training,
+    )
+
+
+def _copy(model: nn.Module) -> nn.Module:
+    import copy
+
+    return copy.deepcopy(model)
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    from netcost.capture.specs import tensors_in
+
+    return [t for t in tensors_in(value) if t.is_floating_point()]
+
+
+def _timed(run: Callable[[], Any], warmup: int, repeats: int, sync: Callable[[], None]) -> float:
+    for _ in range(warmup):
+        run()
+    sync()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _per_layer(
+    model: nn.Module,
+    forward: Callable[[], Any],
+    warmup: int,
+    repeats: int,
+    sync: Callable[[], None],
+) -> tuple[float, tuple[tuple[str, int, float], ...]]:
+    names = {id(m): name for name, m in model.named_modules()}
+    starts: list[tuple[int, float]] = []
+    calls: dict[int, int] = defaultdict(int)
+    samples: dict[tuple[str, int], list[float]] = defaultdict(list)
+
+    def pre(module: nn.Module, _args: Any) -> None:
+        sync()
+        starts.append((id(module), time.perf_counter()))
+
+    def post(module: nn.Module, _args: Any, _out: Any) -> None:
+        sync()
+        key, start = starts.pop()
+        number = calls[key]
+        calls[key] += 1
+        samples[(names.get(key, ""), number)].append(time.perf_counter() - start)
+
+    handles = []
+    for m in model.modules():
+        handles.append(m.register_forward_pre_hook(pre))
+        handles.append(m.register_forward_hook(post))
+    try:
+        for _ in range(warmup):
+            forward()
+        samples.clear()
+        totals = []
+        for _ in range(repeats):
+            calls.clear()
+            start = time.perf_counter()
+            forward()
+            sync()
+            totals.append(time.perf_counter() - start)
+    finally:
+        for h in handles:
+            h.remove()
+    layers = tuple((path, n, statistics.median(s)) for (path, n), s in samples.items())
+    return statistics.median(totals), layers
