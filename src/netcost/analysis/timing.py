@@ -118,34 +118,66 @@ def op_time(device: Device, op: str, dtype: str, cost: Cost, tf32_matmul: bool =
     return OpTime(max(compute, memory), compute, memory, unit)
 
 
-def efficiency(device: Device, op: str, flops: float) -> float:
+def efficiency(device: Device, op: str, flops: float, grouped: bool = False) -> float:
     """The calibrated fraction of the matrix peak an op of this family and size reaches:
-    interpolated in log FLOPs between the calibration's sizes, held at its ends."""
+    interpolated in log FLOPs between the calibration's sizes, held at its ends. Grouped
+    convolutions read the depthwise curve."""
+    family = "conv" if "convolution" in op else "matmul"
+    if family == "conv" and grouped and device.calibration.get("conv_depthwise"):
+        family = "conv_depthwise"
+    points = device.calibration.get(family) or device.calibration.get("matmul") or []
+    if not points or flops <= 0:
+        return 1.0
+    return max(_curve(points, flops), 1e-3)
+
+
+VECTOR_FAMILIES = (("pool", "pool"), ("norm", "norm"))  # op name part -> calibrated family
+
+
+def _curve(points: list[list[float]], x: float) -> float:
+    """Interpolated in log x between the points, held at their ends."""
     import itertools
     import math
 
-    family = "conv" if "convolution" in op else "matmul"
-    points = sorted(device.calibration.get(family) or device.calibration.get("matmul") or [])
-    if not points or flops <= 0:
-        return 1.0
-    if flops <= points[0][0]:
-        return max(points[0][1], 1e-3)
-    for (f0, e0), (f1, e1) in itertools.pairwise(points):
-        if flops <= f1:
-            w = (math.log(flops) - math.log(f0)) / (math.log(f1) - math.log(f0))
-            return max(e0 + w * (e1 - e0), 1e-3)
-    return max(points[-1][1], 1e-3)
+    points = sorted(points)
+    if x <= points[0][0]:
+        return points[0][1]
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        if x <= x1:
+            w = (math.log(x) - math.log(x0)) / (math.log(x1) - math.log(x0))
+            return y0 + w * (y1 - y0)
+    return points[-1][1]
 
 
-def estimate(device: Device, op: str, dtype: str, cost: Cost, tf32_matmul: bool = False) -> float:
-    """A calibrated estimate: max(FLOPs / (peak · efficiency), bytes / bandwidth) + overhead."""
+def estimate(
+    device: Device,
+    op: str,
+    dtype: str,
+    cost: Cost,
+    tf32_matmul: bool = False,
+    grouped: bool = False,
+) -> float:
+    """A calibrated estimate: max(FLOPs / (peak · efficiency), bytes / bandwidth at this many
+    bytes) + the per-op overhead; efficiency by family (matmul and conv by size; pooling, norms
+    and point-wise ops as calibrated)."""
+    c = device.calibration
     flops = max(cost.flops, 2 * cost.macs)
     rate, _ = peak(device, cost.macs > 0, dtype, op, tf32_matmul)
     if rate and cost.macs:
-        rate *= efficiency(device, op, flops)
+        rate *= efficiency(device, op, flops, grouped)
+    elif rate:
+        family = next((f for part, f in VECTOR_FAMILIES if part in op), "pointwise")
+        rate *= max(float(c.get(f"{family}_efficiency", 1.0)), 1e-3)
     compute = flops / rate if rate else 0.0
-    memory = cost.bytes_moved / device.bandwidth
-    return max(compute, memory) + float(device.calibration.get("overhead_s", 0.0))
+    curve = c.get("bandwidth")
+    bandwidth = _curve(curve, cost.bytes_moved) if curve and cost.bytes_moved else device.bandwidth
+    memory = cost.bytes_moved / bandwidth
+    return max(compute, memory) + float(c.get("overhead_s", 0.0))
+
+
+def _grouped(record: OpRecord) -> bool:
+    groups = record.args.get("groups", 1)
+    return isinstance(groups, int) and groups > 1
 
 
 def _dtype(record: OpRecord) -> str:
@@ -177,8 +209,12 @@ def timing(report: Report, device: str | Device, *, tf32_matmul: bool = False) -
     layers = _inclusive(report.modules, own)
     estimates: tuple[float, ...] = ()
     if chosen.calibration:
+        per_call = float(chosen.calibration.get("module_overhead_s", 0.0))
         guesses = {
-            m.index: sum(estimate(chosen, r.op, _dtype(r), r.cost, tf32_matmul) for r in m.ops)
+            m.index: per_call
+            + sum(
+                estimate(chosen, r.op, _dtype(r), r.cost, tf32_matmul, _grouped(r)) for r in m.ops
+            )
             for m in report.modules
         }
         estimates = _inclusive_sums(report.modules, guesses)

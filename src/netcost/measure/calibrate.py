@@ -4,12 +4,21 @@ saved as a device (`--device local`).
 Measured on the local device (CUDA when present, else the CPU), each the best of a few runs:
 - matrix peaks: square matrix products (fp32, and bf16 where it runs), 2·n³ FLOPs each; the peak
   is the fastest size's rate;
-- efficiency by op family and size: matrix products and convolutions of several sizes, each
+- efficiency by op family and size: matrix products (square, and linear layers' shapes) and
+  convolutions of several sizes, each
   rate ÷ the matrix peak, against its FLOPs (a calibrated estimate interpolates in log FLOPs);
-- the fp32 vector rate: additions on arrays that fit in cache;
-- memory bandwidth: a copy of 256 MiB, bytes read + written over time;
-- per-op overhead: an addition of two one-element tensors (dispatch and launch).
-A calibrated estimate of an op is max(FLOPs / (peak · efficiency), bytes / bandwidth) + overhead.
+- the fp32 vector rate: on a CPU the fp32 matrix peak (the same SIMD units); on a GPU additions
+  on arrays that fit in cache;
+- memory bandwidth: copies from 256 KiB (in cache) to 256 MiB (memory), bytes read + written
+  over time; the device's bandwidth is the fastest, and an estimate reads the curve at the op's
+  bytes;
+- vector families: max pooling, batch norm and ReLU on a 64 × 112 × 112 activation, each rate
+  over the vector rate;
+- per-op overhead: an addition of two one-element tensors (dispatch and launch), and per-module
+  overhead: a chain of 64 Linear(16, 16) layers on one row, per layer, less the per-op overhead;
+- depthwise convolutions of several sizes, as a family of their own.
+A calibrated estimate of an op is max(FLOPs / (peak · efficiency), bytes / bandwidth) + the
+per-op overhead; a layer's is its ops' plus the module overhead of each call inside it.
 """
 
 from __future__ import annotations
@@ -32,6 +41,32 @@ MATMUL_SIDES = (64, 128, 256, 512, 1024, 2048)
 CONVS = ((1, 3, 224, 64, 7, 2), (1, 64, 56, 64, 3, 1), (1, 128, 28, 128, 3, 1),
          (1, 256, 14, 256, 3, 1), (1, 512, 7, 512, 3, 1), (8, 64, 56, 64, 3, 1),
          (1, 64, 56, 256, 1, 1))  # fmt: skip
+
+
+#: (rows, inner, columns) of linear layers' products: a batch through an MLP, a transformer's
+#: tokens through its projections, a classifier's head
+LINEARS = ((64, 1024, 4096), (128, 768, 768), (128, 768, 3072), (8, 512, 1000), (1, 2048, 1000))
+#: (channels, side, kernel, stride) of depthwise convolutions (MobileNet, EfficientNet, ConvNeXt)
+DEPTHWISE = ((32, 112, 3, 1), (96, 56, 3, 2), (144, 56, 3, 1), (384, 14, 3, 1), (96, 56, 7, 1))
+
+#: float32 elements copied to find the bandwidth at each working-set size: 256 KiB to 256 MiB
+COPY_SIZES = (1 << 16, 1 << 18, 1 << 20, 1 << 22, 1 << 24, 1 << 26)
+
+
+def _vector_kernels(device: str, sync: Callable[[], None], vector: float) -> dict[str, float]:
+    """Each vector family's rate on a ResNet stem's 64 × 112 × 112 activation, over the vector
+    rate: pooling windows, normalisation and point-wise ops run their own kernels."""
+    x = torch.randn(1, 64, 112, 112, device=device)
+    mean, var = torch.zeros(64, device=device), torch.ones(64, device=device)
+    n = x.numel()
+    work = {
+        "pool": (9 * n / 4, lambda: torch.nn.functional.max_pool2d(x, 3, 2, 1)),
+        "norm": (4 * n, lambda: torch.nn.functional.batch_norm(x, mean, var, mean, var)),
+        "pointwise": (n, lambda: torch.relu(x)),
+    }
+    return {
+        f"{k}_efficiency": flops / _best(run, sync) / vector for k, (flops, run) in work.items()
+    }
 
 
 def cache_path() -> Path:
@@ -62,6 +97,11 @@ def measure(device: str | None = None) -> dict[str, Any]:
         for n in MATMUL_SIDES:
             a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
             matmul.append((2.0 * n**3, 2.0 * n**3 / _best(lambda a=a, b=b: a @ b, sync)))
+        for rows, inner, cols in LINEARS:  # the products of linear layers: not square
+            a = torch.randn(rows, inner, device=device)
+            b = torch.randn(inner, cols, device=device)
+            flops = 2.0 * rows * inner * cols
+            matmul.append((flops, flops / _best(lambda a=a, b=b: a @ b, sync)))
         peak = max(rate for _, rate in matmul)
         matrix = {"fp32": peak}
         a = torch.randn(1024, 1024, device=device, dtype=torch.bfloat16)
@@ -77,14 +117,41 @@ def measure(device: str | None = None) -> dict[str, Any]:
                 sync,
             )
             conv.append((flops, flops / seconds / peak))
+        # On a CPU, fp32 matrix products and vector ops share the SIMD units: the fp32 matrix
+        # peak is the vector peak too. A GPU's vector rate: additions on arrays in cache.
+        depthwise: list[tuple[float, float]] = []
+        for channels, side, k, stride in DEPTHWISE:
+            x = torch.randn(1, channels, side, side, device=device)
+            w = torch.randn(channels, 1, k, k, device=device)
+            out = (side + 2 * (k // 2) - k) // stride + 1
+            flops = 2.0 * channels * out * out * k * k
+            seconds = _best(
+                lambda x=x, w=w, s=stride, p=k // 2, g=channels: torch.nn.functional.conv2d(
+                    x, w, None, s, p, 1, g
+                ),
+                sync,
+            )
+            depthwise.append((flops, flops / seconds / peak))
         small = torch.randn(65_536, device=device)
-        vector = 65_536 / _best(lambda: torch.add(small, small), sync, repeats=20)
-        big = torch.empty(64 * 2**20, device=device)
-        bandwidth = 2 * big.nbytes / _best(lambda: big.clone(), sync)
+        vector = peak
+        if device.startswith("cuda"):
+            vector = 65_536 / _best(lambda: torch.add(small, small), sync, repeats=20)
+        copies: list[tuple[float, float]] = []  # (bytes moved, bytes/s): caches, then memory
+        for elements in COPY_SIZES:
+            src = torch.randn(elements, device=device)
+            dst = torch.empty_like(src)
+            moved = 2.0 * src.nbytes
+            copies.append((moved, moved / _best(lambda d=dst, s=src: d.copy_(s), sync)))
+        bandwidth = max(rate for _, rate in copies)
+        kernels = _vector_kernels(device, sync, vector)
         one = torch.ones(1, device=device)
         overhead = statistics.median(
             _best(lambda: torch.add(one, one), sync, repeats=50) for _ in range(5)
         )
+        chain = torch.nn.Sequential(*(torch.nn.Linear(16, 16) for _ in range(64))).to(device)
+        row = torch.randn(1, 16, device=device)
+        per_layer = statistics.median(_best(lambda: chain(row), sync) for _ in range(5)) / 64
+        module_overhead = max(per_layer - overhead, 0.0)  # a layer's call beyond its one op
     memory = (
         torch.cuda.get_device_properties(0).total_memory
         if device.startswith("cuda")
@@ -100,8 +167,12 @@ def measure(device: str | None = None) -> dict[str, Any]:
         "vector": {"fp32": vector / 1e12},
         "calibration": {
             "overhead_s": overhead,
+            "module_overhead_s": module_overhead,
             "matmul": [[f, r / peak] for f, r in matmul],
             "conv": [list(c) for c in conv],
+            "conv_depthwise": [list(c) for c in depthwise],
+            "bandwidth": [list(c) for c in copies],
+            **kernels,
         },
     }
 

@@ -36,8 +36,20 @@ class Profile(ShownAsText):
     layers: tuple[tuple[str, int, float], ...]  # (path, call number, median seconds), inclusive
     training_s: float | None = None  # median of whole training steps (forward, backward, step)
 
-    def layer_seconds(self) -> dict[tuple[str, int], float]:
-        return {(path, n): s for path, n, s in self.layers}
+    def layer_seconds(self, *, raw: bool = False) -> dict[tuple[str, int], float]:
+        """Each call's median time, less the hooks' own cost for the calls inside it: the
+        hooks' total overhead (hooked − plain forward) shared equally by every call. `raw`:
+        as measured."""
+        found = {(path, n): s for path, n, s in self.layers}
+        if raw or not found:
+            return found
+        per_call = max(self.hooked_s - self.forward_s, 0.0) / len(found)
+        inside: dict[tuple[str, int], int] = {}
+        paths = [path for path, _ in found]
+        for key in found:
+            path = key[0]
+            inside[key] = 1 + sum(1 for p in paths if (p.startswith(f"{path}.") or not path) and p)
+        return {k: max(s - per_call * inside[k], 0.0) for k, s in found.items()}
 
     def __repr__(self) -> str:
         return f"<Profile on {self.device}: forward {self.forward_s * 1e3:.4g} ms>"
