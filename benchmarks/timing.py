@@ -86,9 +86,10 @@ def main() -> None:
         print("| " + " | ".join(cells) + " |", flush=True)
     ends = [abs(r[3]) for r in rows]
     layers = [r[5] for r in rows]
-    print(f"\nmedian end-to-end error {100 * statistics.median(ends):.1f} %, median per-layer error "
-          f"{100 * statistics.median(layers):.0f} %, bound violations {sum(r[6] for r in rows)}",
-          file=sys.stdout)  # fmt: skip
+    end, layer = 100 * statistics.median(ends), 100 * statistics.median(layers)
+    violations = sum(r[6] for r in rows)
+    print(f"\nmedian end-to-end error {end:.1f} %, median per-layer error {layer:.0f} %, "
+          f"bound violations {violations}", file=sys.stdout)  # fmt: skip
 
 
 if __name__ == "__main__":
