@@ -4,7 +4,7 @@ saved as a device (`--device local`).
 Measured on the local device (CUDA when present, else the CPU), each the best of a few runs:
 - matrix peaks: square matrix products (fp32, and bf16 where it runs), 2·n³ FLOPs each; the peak
   is the fastest size's rate;
-- efficiency by op family and size: matrix products (square, and linear layers' shapes) and
+- efficiency by op family and size: linear layers' products (x·Wᵀ + b, as models run them) and
   convolutions of several sizes, each
   rate ÷ the matrix peak, against its FLOPs (a calibrated estimate interpolates in log FLOPs);
 - the fp32 vector rate: on a CPU the fp32 matrix peak (the same SIMD units); on a GPU additions
@@ -40,12 +40,16 @@ MATMUL_SIDES = (64, 128, 256, 512, 1024, 2048)
 #: (batch, in channels, side, out channels, kernel, stride): from a ResNet's stem to its last stage
 CONVS = ((1, 3, 224, 64, 7, 2), (1, 64, 56, 64, 3, 1), (1, 128, 28, 128, 3, 1),
          (1, 256, 14, 256, 3, 1), (1, 512, 7, 512, 3, 1), (8, 64, 56, 64, 3, 1),
-         (1, 64, 56, 256, 1, 1))  # fmt: skip
+         (1, 64, 56, 256, 1, 1),
+         # few channels and pointwise (1 × 1) convolutions, as small and mobile networks have
+         (1, 3, 224, 16, 3, 2), (64, 1, 28, 8, 3, 2), (1, 16, 56, 72, 1, 1),
+         (1, 24, 28, 96, 1, 1), (1, 96, 14, 40, 1, 1))  # fmt: skip
 
 
 #: (rows, inner, columns) of linear layers' products: a batch through an MLP, a transformer's
 #: tokens through its projections, a classifier's head
-LINEARS = ((64, 1024, 4096), (128, 768, 768), (128, 768, 3072), (8, 512, 1000), (1, 2048, 1000))
+LINEARS = ((1, 2048, 1000), (8, 512, 1000), (64, 256, 256), (128, 768, 768), (197, 768, 2304),
+           (64, 1024, 4096), (512, 1024, 1024), (1024, 2048, 2048))  # fmt: skip
 #: (channels, side, kernel, stride) of depthwise convolutions (MobileNet, EfficientNet, ConvNeXt)
 DEPTHWISE = ((32, 112, 3, 1), (96, 56, 3, 2), (144, 56, 3, 1), (384, 14, 3, 1), (96, 56, 7, 1))
 
@@ -97,12 +101,14 @@ def measure(device: str | None = None) -> dict[str, Any]:
         for n in MATMUL_SIDES:
             a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
             matmul.append((2.0 * n**3, 2.0 * n**3 / _best(lambda a=a, b=b: a @ b, sync)))
-        for rows, inner, cols in LINEARS:  # the products of linear layers: not square
-            a = torch.randn(rows, inner, device=device)
-            b = torch.randn(inner, cols, device=device)
-            flops = 2.0 * rows * inner * cols
-            matmul.append((flops, flops / _best(lambda a=a, b=b: a @ b, sync)))
         peak = max(rate for _, rate in matmul)
+        linear: list[tuple[float, float]] = []
+        for rows, inner, cols in LINEARS:  # linear layers as models run them: x·Wᵀ + b
+            x = torch.randn(rows, inner, device=device)
+            w, bias = torch.randn(cols, inner, device=device), torch.randn(cols, device=device)
+            flops = 2.0 * rows * inner * cols
+            seconds = _best(lambda x=x, w=w, b=bias: torch.nn.functional.linear(x, w, b), sync)
+            linear.append((flops, flops / seconds))
         matrix = {"fp32": peak}
         a = torch.randn(1024, 1024, device=device, dtype=torch.bfloat16)
         matrix["bf16"] = 2.0 * 1024**3 / _best(lambda: a @ a, sync)
@@ -168,7 +174,7 @@ def measure(device: str | None = None) -> dict[str, Any]:
         "calibration": {
             "overhead_s": overhead,
             "module_overhead_s": module_overhead,
-            "matmul": [[f, r / peak] for f, r in matmul],
+            "matmul": [[f, r / peak] for f, r in linear],
             "conv": [list(c) for c in conv],
             "conv_depthwise": [list(c) for c in depthwise],
             "bandwidth": [list(c) for c in copies],
