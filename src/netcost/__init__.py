@@ -13,6 +13,7 @@ from netcost.analysis.stages import Breakdown, Stage
 from netcost.api import analyze
 from netcost.cost import Cost
 from netcost.errors import NetcostError
+from netcost.generation import Generation, generate
 from netcost.measure.profile import Profile, profile
 from netcost.planning import BatchPlan, largest_batch
 from netcost.report import Diagnostic, Layer, Memory, PhasePeak, Report, Totals, TrainingMemory
@@ -25,6 +26,7 @@ __all__ = [
     "Comparison",
     "Cost",
     "Diagnostic",
+    "Generation",
     "Layer",
     "Memory",
     "NetcostError",
@@ -38,6 +40,7 @@ __all__ = [
     "__version__",
     "analyze",
     "compare",
+    "generate",
     "largest_batch",
     "per_gpu",
     "profile",

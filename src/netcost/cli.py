@@ -187,6 +187,12 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         "them) or on one of your own, FILE.toml",
     )
     p.add_argument(
+        "--generate",
+        metavar="PROMPT:NEW[:BATCH]",
+        help="a causal LM's generation: the prefill of PROMPT tokens and NEW − 1 decode steps "
+        "through its own KV cache (hf: models are built with their LM head), for BATCH sequences",
+    )
+    p.add_argument(
         "--profile",
         action="store_true",
         help="also run the model for real on this machine (CUDA if present, else CPU) and show "
@@ -273,6 +279,8 @@ def run(argv: list[str] | None = None) -> str:
     from netcost.sources import resolve
 
     is_spec = hasattr(args, "batch")  # `netcost spec`
+    if view == "generate":
+        return _generate(args)
     resolved = _resolve_spec(args) if is_spec else resolve(args.model)
     specs = tuple(args.input) if args.input else resolved.inputs
     if not specs:
@@ -339,6 +347,31 @@ def run(argv: list[str] | None = None) -> str:
 
         return render_memory(report, per_gpu)
     return render(report, args.format, args.depth, _width(args))
+
+
+def _generate(args: argparse.Namespace) -> str:
+    """`--generate PROMPT:NEW[:BATCH]`: prefill, decode steps and the KV cache."""
+    from netcost.generation import generate
+    from netcost.sources import resolve
+
+    parts = args.generate.split(":")
+    try:
+        prompt, new, *rest = (int(p) for p in parts)
+    except ValueError:
+        raise NetcostError(
+            f"--generate {args.generate}: write PROMPT:NEW or PROMPT:NEW:BATCH, e.g. 2048:256"
+        ) from None
+    if len(rest) > 1:
+        raise NetcostError(f"--generate {args.generate}: at most PROMPT:NEW:BATCH")
+    resolved = resolve(args.model, causal_lm=True)
+    found = generate(
+        resolved.model, prompt, new, rest[0] if rest else 1, device=args.device, name=args.model
+    )
+    if args.format == "json":
+        import json
+
+        return json.dumps({"model": args.model, "generation": found.to_dict()}, indent=2) + "\n"
+    return str(found)
 
 
 def _profile(args: argparse.Namespace, report: Report, model: nn.Module, inputs: object) -> str:

@@ -31,6 +31,7 @@ VIEWS = {
     "style": View("--style", "another library's table", ("table",)),
     "memory": View("--memory", "memory", ("table", "json"), train=True),
     "profile": View("--profile", "measured times", ("table", "json"), depth=True, train=True),
+    "generate": View("--generate", "generation", ("table", "json")),
     "report": View("", "the report", ("table", "json", "csv", "markdown"), depth=True),
 }
 
@@ -54,6 +55,7 @@ def selected(args: argparse.Namespace) -> list[str]:
             ("style", args.style not in (None, "netcost")),
             ("memory", args.memory),
             ("profile", getattr(args, "profile", False)),
+            ("generate", getattr(args, "generate", None) is not None),
         )
         if given
     ]
@@ -86,11 +88,8 @@ def check(args: argparse.Namespace) -> str:
             args, attribute
         ):
             raise NetcostError(f"{flag} needs {needed}")
-    if getattr(args, "device", None) is not None and views[0] not in (
-        "report",
-        "memory",
-        "profile",
-    ):
+    timed = ("report", "memory", "profile", "generate")
+    if getattr(args, "device", None) is not None and views[0] not in timed:
         raise NetcostError(f"--device does not apply to {view.flag}: it times the report")
     if getattr(args, "device", None) is not None and args.format == "csv":
         raise NetcostError("--device does not apply to --format csv: use json or markdown")

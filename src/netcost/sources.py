@@ -73,14 +73,16 @@ class Resolved:
         return tuple(tensors)
 
 
-def resolve(source: str) -> Resolved:
+def resolve(source: str, *, causal_lm: bool = False) -> Resolved:
     """The model named by `source`, in eval mode: the command line analyses inference. Built
     with the random generator seeded (and the caller's state kept), so a model that netcost
     must run for real (values read into Python) gets the same weights, and the same report,
     every time."""
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        resolved = _resolve(source)
+        resolved = (
+            _causal_lm(source) if causal_lm and source.startswith("hf:") else _resolve(source)
+        )
     resolved.model.eval()
     return resolved
 
@@ -315,6 +317,23 @@ def _runs(resolved: Resolved) -> bool:
     except NetcostError:
         return False
     return True
+
+
+def _causal_lm(source: str) -> Resolved:
+    """hf:MODEL_TYPE[:k=v,...] built with its language-model head (AutoModelForCausalLM), for
+    generation: the logits are part of every step."""
+    transformers = require("transformers", "hf")
+    model_type, _, overrides = source.removeprefix("hf:").partition(":")
+    kwargs = _overrides(overrides)
+    if model_type not in transformers.CONFIG_MAPPING:
+        raise _unknown("transformers", model_type, list(transformers.CONFIG_MAPPING.keys()))
+    _check_config_keys(transformers.CONFIG_MAPPING[model_type], model_type, kwargs)
+    config = transformers.AutoConfig.for_model(model_type, **kwargs)
+    if type(config) not in transformers.MODEL_FOR_CAUSAL_LM_MAPPING:
+        raise NetcostError(f"hf:{model_type} is not a causal language model: nothing to generate")
+    build = transformers.AutoModelForCausalLM.from_config
+    model = _on_meta(build, config, label=f"hf:{model_type}")
+    return Resolved(model.eval(), model_type, ())
 
 
 def _hf_builder(transformers: Any, config: Any) -> Any:

@@ -1,0 +1,293 @@
+"""Generation, step by step: the prefill and the decode steps of a causal language model, run
+through the model's own KV cache on fake tensors.
+
+Two analyses of a small wrapper that calls the model twice, as `generate` does:
+- the prompt (PROMPT tokens, logits for the last position only, as `generate` computes them),
+  then one decode step fed new token 1: the prefill's cost and `decode_first`'s (it attends to
+  PROMPT + 1 positions);
+- a prompt of PROMPT + NEW − 2 tokens, only to fill the cache, then one decode step: `decode_last`
+  (it attends to PROMPT + NEW − 1 positions).
+A decode step's cost is affine in its context (the attention grows by one position per step, the
+rest is constant), so the NEW − 1 steps sum exactly to (NEW − 1) · first + (last − first) ·
+(NEW − 1) / 2; the tests check the law against every step analysed one by one. Models whose cache
+slides (a window shorter than the context) are not affine past the window: the report says so.
+The KV cache's bytes are those of the cache object's tensors after a run on the meta device.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from netcost.cost import Cost
+from netcost.errors import NetcostError
+from netcost.report import Report
+from netcost.shown import ShownAsText
+
+
+@dataclass(frozen=True)
+class Generation(ShownAsText):
+    model: str
+    prompt_tokens: int
+    new_tokens: int
+    batch: int
+    prefill: Cost
+    decode_first: Cost
+    decode_last: Cost
+    decode_total: Cost
+    kv_cache_bytes_per_token: int | None  # per sequence
+    kv_cache_bytes: int | None  # the whole batch's, when the last token has been fed
+    params: int
+    weight_bytes: int
+    prefill_peak_bytes: int | None  # the prefill analysis's inference peak (weights included)
+    notes: tuple[str, ...] = ()
+    times: dict[str, float] = field(default_factory=dict)  # with a device: roofline seconds
+    device: str | None = None
+
+    @property
+    def serving_peak_bytes(self) -> int | None:
+        """Weights, the prefill's activations and the KV cache grown to its end."""
+        if self.prefill_peak_bytes is None or self.kv_cache_bytes is None:
+            return None
+        grown = self.kv_cache_bytes - (self.kv_cache_bytes_per_token or 0) * self.batch * (
+            self.prompt_tokens + 1
+        )
+        return self.prefill_peak_bytes + max(grown, 0)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Generation {self.model} {self.prompt_tokens}:{self.new_tokens} × {self.batch}: "
+            f"prefill {self.prefill.macs:,} MACs, decode {self.decode_total.macs:,} MACs>"
+        )
+
+    def __str__(self) -> str:
+        from netcost.render.generation import render_generation
+
+        return render_generation(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        def cost(c: Cost) -> dict[str, int]:
+            return {
+                "macs": c.macs,
+                "flops": c.flops,
+                "bytes_read": c.bytes_read,
+                "bytes_written": c.bytes_written,
+            }
+
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "new_tokens": self.new_tokens,
+            "batch": self.batch,
+            "prefill": cost(self.prefill),
+            "decode_total": cost(self.decode_total),
+            "decode_first": cost(self.decode_first),
+            "decode_last": cost(self.decode_last),
+            "kv_cache_bytes_per_token": self.kv_cache_bytes_per_token,
+            "kv_cache_bytes": self.kv_cache_bytes,
+            "serving_peak_bytes": self.serving_peak_bytes,
+            "device": self.device,
+            "times_s": dict(self.times) or None,
+            "notes": list(self.notes),
+        }
+
+
+class _TwoCalls(nn.Module):
+    """The model on a prompt, then on one new token through the cache the prompt filled."""
+
+    def __init__(self, lm: nn.Module) -> None:
+        super().__init__()
+        self.lm = lm
+        params = inspect.signature(lm.forward).parameters
+        self.cache_name = "cache" if "cache" in params else "past_key_values"
+        self.keep = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
+
+    def forward(self, input_ids: torch.Tensor, next_ids: torch.Tensor) -> Any:
+        out = self.lm(input_ids=input_ids, use_cache=True, **self.keep)
+        cache = _cache_of(out)
+        step = self.lm(input_ids=next_ids, use_cache=True, **{self.cache_name: cache}, **self.keep)
+        return step.logits if hasattr(step, "logits") else step[0]
+
+
+def _cache_of(out: Any) -> Any:
+    for name in ("cache", "past_key_values"):
+        cache = getattr(out, name, None)
+        if cache is not None:
+            return cache
+    raise NetcostError("the model returned no cache with use_cache=True: not a causal LM")
+
+
+def _cache_bytes(cache: Any) -> int:
+    """Bytes of every tensor a cache object holds (each storage once)."""
+    seen: set[int] = set()
+    total = 0
+
+    def walk(obj: Any, depth: int) -> None:
+        nonlocal total
+        if depth > 6 or obj is None:
+            return
+        if isinstance(obj, torch.Tensor):
+            key = id(obj)
+            if key not in seen:
+                seen.add(key)
+                total += obj.numel() * obj.element_size()
+            return
+        if isinstance(obj, (list, tuple)):
+            for item in obj:
+                walk(item, depth + 1)
+        elif isinstance(obj, dict):
+            for item in obj.values():
+                walk(item, depth + 1)
+        elif hasattr(obj, "__dict__") and not isinstance(obj, (nn.Module, type)):
+            for item in vars(obj).values():
+                walk(item, depth + 1)
+
+    walk(cache, 0)
+    return total
+
+
+def _two_calls(report: Report) -> tuple[Cost, Cost, Report]:
+    calls = [m for m in report.modules if m.path == "lm"]
+    if len(calls) != 2:
+        raise NetcostError("generation: the model did not run twice (prompt, then one token)")
+    return calls[0].cost, calls[1].cost, report
+
+
+def _ids(batch: int, length: int, device: str = "meta") -> torch.Tensor:
+    return torch.zeros(batch, length, dtype=torch.int64, device=device)
+
+
+def generate(
+    model: nn.Module,
+    prompt_tokens: int,
+    new_tokens: int,
+    batch: int = 1,
+    *,
+    device: str | None = None,
+    name: str | None = None,
+) -> Generation:
+    """The cost of generating `new_tokens` after a `prompt_tokens` prompt, for `batch` sequences,
+    through `model`'s own cache (a transformers causal LM, or any module whose forward takes
+    input_ids, use_cache and a cache and returns one). With `device`, roofline times."""
+    from netcost.api import analyze
+
+    if prompt_tokens < 1 or new_tokens < 1 or batch < 1:
+        raise NetcostError("generation needs a prompt of 1 token or more, 1 new token or more")
+    wrapper = _TwoCalls(model)
+    first_inputs = {"input_ids": _ids(batch, prompt_tokens), "next_ids": _ids(batch, 1)}
+    first_report = analyze(wrapper, first_inputs, device=device)
+    prefill, decode_first, _ = _two_calls(first_report)
+    last_report = first_report
+    decode_last = decode_first
+    if new_tokens > 2:
+        fill = {
+            "input_ids": _ids(batch, prompt_tokens + new_tokens - 2),
+            "next_ids": _ids(batch, 1),
+        }
+        last_report = analyze(wrapper, fill, device=device)
+        _, decode_last, _ = _two_calls(last_report)
+    steps = new_tokens - 1
+    total = _affine_sum(decode_first, decode_last, steps)
+    notes = list(_window_notes(model, prompt_tokens + new_tokens - 1))
+    per_token, end = _kv_bytes(wrapper, batch, prompt_tokens, new_tokens, notes)
+    times: dict[str, float] = {}
+    if device is not None:
+        times = _times(first_report, last_report, steps, batch)
+    memory = first_report.memory
+    return Generation(
+        model=name or type(model).__name__,
+        prompt_tokens=prompt_tokens,
+        new_tokens=new_tokens,
+        batch=batch,
+        prefill=prefill,
+        decode_first=decode_first if steps else Cost(),
+        decode_last=decode_last if steps else Cost(),
+        decode_total=total,
+        kv_cache_bytes_per_token=per_token,
+        kv_cache_bytes=end,
+        params=first_report.total.params,
+        weight_bytes=first_report.total.param_bytes,
+        prefill_peak_bytes=memory.peak_bytes if memory is not None else None,
+        notes=tuple(notes),
+        times=times,
+        device=first_report.time.device.key if first_report.time is not None else None,
+    )
+
+
+def _affine_sum(first: Cost, last: Cost, steps: int) -> Cost:
+    """Σ over `steps` steps whose cost grows by the same amount each step, from first to last:
+    steps · first + (last − first) · steps / 2 (exact: (last − first) is (steps − 1) · d)."""
+    if steps <= 0:
+        return Cost()
+
+    def part(a: int, b: int) -> int:
+        return steps * a + (b - a) * steps // 2
+
+    return Cost(
+        macs=part(first.macs, last.macs),
+        flops=part(first.flops, last.flops),
+        bytes_read=part(first.bytes_read, last.bytes_read),
+        bytes_written=part(first.bytes_written, last.bytes_written),
+    )
+
+
+def _window_notes(model: nn.Module, context: int) -> list[str]:
+    config = getattr(model, "config", None)
+    window = getattr(config, "sliding_window", None)
+    if isinstance(window, int) and 0 < window < context:
+        return [
+            f"the model attends through a sliding window of {window} positions, shorter than the "
+            f"context {context}: decode costs stop growing past it, so decode_total, summed as if "
+            "they grew every step, is an upper bound"
+        ]
+    return []
+
+
+def _kv_bytes(
+    wrapper: _TwoCalls, batch: int, prompt: int, new: int, notes: list[str]
+) -> tuple[int | None, int | None]:
+    """Per sequence and token, and at the end (PROMPT + NEW − 1 positions fed), from the cache
+    objects of runs on the meta device."""
+    lm = wrapper.lm
+    try:
+        with torch.no_grad():
+            out = lm(input_ids=_ids(batch, prompt), use_cache=True, **wrapper.keep)
+            cache = _cache_of(out)
+            before = _cache_bytes(cache)
+            out = lm(
+                input_ids=_ids(batch, 1),
+                use_cache=True,
+                **{wrapper.cache_name: cache},
+                **wrapper.keep,
+            )
+            after = _cache_bytes(_cache_of(out))
+            end_out = lm(input_ids=_ids(batch, prompt + new - 1), use_cache=True, **wrapper.keep)
+            end = _cache_bytes(_cache_of(end_out))
+    except Exception as error:  # a model that cannot run on meta: no cache figure
+        notes.append(f"KV cache bytes not measured: the model's meta run failed ({error})")
+        return None, None
+    return (after - before) // batch, end
+
+
+def _times(first: Report, last: Report, steps: int, batch: int) -> dict[str, float]:
+    """Roofline seconds: the prefill (time to first token), the first and last decode steps and
+    the decode steps' sum (affine, as the costs), and tokens per second over the decode."""
+    t_first, t_last = first.time, last.time
+    calls_first = [m for m in first.modules if m.path == "lm"]
+    calls_last = [m for m in last.modules if m.path == "lm"]
+    prefill = t_first.layers[calls_first[0].index].seconds
+    step_first = t_first.layers[calls_first[1].index].seconds
+    step_last = t_last.layers[calls_last[1].index].seconds
+    decode = steps * (step_first + step_last) / 2
+    times = {
+        "time_to_first_token_s": prefill,
+        "time_per_output_token_first_s": step_first,
+        "time_per_output_token_last_s": step_last,
+        "decode_s": decode,
+    }
+    if decode:
+        times["decode_tokens_per_s"] = batch * steps / decode
+    return times

@@ -1,0 +1,57 @@
+"""Generation as text. Formatting only: every number comes from the Generation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from netcost import text as fmt
+from netcost.render.timing import seconds
+
+if TYPE_CHECKING:
+    from netcost.generation import Generation
+
+
+def render_generation(g: Generation) -> str:
+    ctx_first, ctx_last = g.prompt_tokens + 1, g.prompt_tokens + g.new_tokens - 1
+    rows = [
+        ("prefill", g.prefill, f"{g.prompt_tokens} tokens, logits of the last"),
+        ("decode, first step", g.decode_first, f"attends to {ctx_first} positions"),
+        ("decode, last step", g.decode_last, f"attends to {ctx_last} positions"),
+        ("decode, all steps", g.decode_total, f"{g.new_tokens - 1} steps"),
+    ]
+    width = max(len(name) for name, _, _ in rows)
+    lines = [
+        f"Generation of {g.model}: {g.prompt_tokens}-token prompt, {g.new_tokens} new tokens, "
+        f"batch {g.batch}",
+        *(
+            f"  {name:<{width}}  {fmt.count(c.macs):>20} MACs  {fmt.count(c.flops):>20} FLOPs  "
+            f"{fmt.binary_size(c.bytes_moved):>11} moved  ({why})"
+            for name, c, why in rows
+        ),
+    ]
+    if g.kv_cache_bytes_per_token is not None and g.kv_cache_bytes is not None:
+        lines.append(
+            f"KV cache: {fmt.binary_size(g.kv_cache_bytes_per_token)} per token per sequence; "
+            f"{fmt.binary_size(g.kv_cache_bytes)} for the batch at {ctx_last} positions"
+        )
+    serving = g.serving_peak_bytes
+    if serving is not None:
+        lines.append(
+            f"Serving memory: {fmt.binary_size(serving)} = the prefill's peak (weights "
+            f"{fmt.binary_size(g.weight_bytes)} included) + the cache grown to its end"
+        )
+    if g.times:
+        t = g.times
+        lines.append(
+            f"On {g.device} (roofline lower bounds): time to first token "
+            f"{seconds(t['time_to_first_token_s'])}; per output token "
+            f"{seconds(t['time_per_output_token_first_s'])} first, "
+            f"{seconds(t['time_per_output_token_last_s'])} last"
+            + (
+                f"; {t['decode_tokens_per_s']:,.0f} tokens/s over the decode"
+                if "decode_tokens_per_s" in t
+                else ""
+            )
+        )
+    lines += [f"! {note}" for note in g.notes]
+    return "\n".join(lines) + "\n"

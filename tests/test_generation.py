@@ -1,0 +1,121 @@
+"""Generation through the model's own KV cache: prefill, decode steps, cache bytes, checked by
+hand on small configs and against a real tiny model's generate() on the CPU."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import netcost
+from netcost.cli import run
+from netcost.generation import _TwoCalls, generate
+from netcost.sources import resolve
+
+pytest.importorskip("transformers")
+
+# LLaMA with grouped-query attention: 4 heads of 16 sharing 2 key/value heads, 2 layers
+TINY_LLAMA = (
+    "hf:llama:hidden_size=64,intermediate_size=128,num_hidden_layers=2,num_attention_heads=4,"
+    "num_key_value_heads=2,vocab_size=100,max_position_embeddings=256"
+)
+
+
+def decode_macs(context: int) -> int:
+    """One token through TINY_LLAMA attending to `context` positions: per layer the projections
+    q, o 64·64 and k, v 64·32 (12,288), the MLP 3·64·128 (24,576) and attention 2·4·16·context;
+    then the LM head 64·100."""
+    return 2 * (12_288 + 24_576 + 2 * 4 * 16 * context) + 64 * 100
+
+
+def test_decode_costs_by_hand_and_the_kv_cache_per_token():
+    model = resolve(TINY_LLAMA, causal_lm=True).model
+    g = generate(model, 10, 6)
+    assert g.decode_first.macs == decode_macs(11)
+    assert g.decode_last.macs == decode_macs(15)
+    assert g.decode_total.macs == sum(decode_macs(c) for c in range(11, 16))
+    # 2 (keys, values) · 2 layers · 2 key/value heads · 16 · 4 bytes
+    assert g.kv_cache_bytes_per_token == 2 * 2 * 2 * 16 * 4
+    assert g.kv_cache_bytes == 2 * 2 * 2 * 16 * 4 * 15
+
+
+def test_the_affine_law_equals_every_step_analysed_one_by_one():
+    model = resolve(TINY_LLAMA, causal_lm=True).model
+    g = generate(model, 7, 5, batch=2)
+    steps = []
+    for fed in range(7, 11):  # step k feeds a cache of `fed` positions
+        report = netcost.analyze(
+            _TwoCalls(model),
+            {
+                "input_ids": torch.zeros(2, fed, dtype=torch.int64, device="meta"),
+                "next_ids": torch.zeros(2, 1, dtype=torch.int64, device="meta"),
+            },
+        )
+        steps.append([m for m in report.modules if m.path == "lm"][1].cost)
+    total = steps[0]
+    for s in steps[1:]:
+        total = total + s
+    assert g.decode_total == total
+
+
+def test_the_kv_cache_equals_a_real_generate_on_the_cpu():
+    """A real tiny model, real weights, greedy generate(): its cache's tensors after the last
+    step hold PROMPT + NEW − 1 positions, byte for byte what netcost reports."""
+    import transformers
+
+    config = transformers.AutoConfig.for_model(
+        "llama", hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, vocab_size=100,
+        max_position_embeddings=256,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    real = transformers.AutoModelForCausalLM.from_config(config).eval()
+    ids = torch.randint(0, 100, (3, 12))
+    with torch.no_grad():
+        out = real.generate(ids, max_new_tokens=5, min_new_tokens=5, do_sample=False,
+                            return_dict_in_generate=True, pad_token_id=0)  # fmt: skip
+    from netcost.generation import _cache_bytes
+
+    real_bytes = _cache_bytes(out.past_key_values)
+    g = generate(resolve(TINY_LLAMA, causal_lm=True).model, 12, 5, batch=3)
+    assert g.kv_cache_bytes == real_bytes == 3 * 2 * 2 * 2 * 16 * 4 * (12 + 5 - 1)
+
+
+def test_gpt2_counts_its_tied_embedding_once_and_caches_every_head():
+    model = resolve(
+        "hf:gpt2:n_layer=2,n_embd=64,n_head=4,vocab_size=100,n_positions=64", causal_lm=True
+    ).model
+    g = generate(model, 8, 3)
+    embeddings = 100 * 64 + 64 * 64  # tokens and positions; the LM head is the token table
+    per_layer = 4 * 64 + 64 * 64 * 3 + 64 * 3 + 64 * 64 + 64 + 64 * 256 + 256 + 256 * 64 + 64
+    assert g.params == embeddings + 2 * per_layer + 2 * 64
+    assert g.kv_cache_bytes_per_token == 2 * 2 * 4 * 16 * 4
+
+
+def test_a_sliding_window_shorter_than_the_context_is_said():
+    model = resolve(
+        "hf:mistral:hidden_size=64,intermediate_size=128,num_hidden_layers=1,"
+        "num_attention_heads=4,num_key_value_heads=2,vocab_size=100,sliding_window=8",
+        causal_lm=True,
+    ).model
+    g = generate(model, 10, 4)
+    assert any("sliding window of 8 positions" in note for note in g.notes)
+
+
+def test_the_command_line_and_its_json():
+    data = json.loads(
+        run([TINY_LLAMA, "--generate", "10:6:2", "--device", "h100-sxm", "-f", "json"])
+    )
+    g = data["generation"]
+    assert {"prompt_tokens", "new_tokens", "batch", "prefill", "decode_total", "decode_first",
+            "decode_last", "kv_cache_bytes_per_token", "kv_cache_bytes"} <= set(g)  # fmt: skip
+    assert g["decode_first"]["macs"] == 2 * decode_macs(11)
+    assert set(g["prefill"]) == {"macs", "flops", "bytes_read", "bytes_written"}
+    assert g["times_s"]["time_to_first_token_s"] > 0
+    text = run([TINY_LLAMA, "--generate", "10:6"])
+    assert text.startswith("Generation of hf:llama")
+    with pytest.raises(netcost.NetcostError, match="write PROMPT:NEW or PROMPT:NEW:BATCH"):
+        run([TINY_LLAMA, "--generate", "ten:6"])
+    with pytest.raises(netcost.NetcostError, match="is not a causal language model"):
+        run(["hf:vit", "--generate", "10:6"])
