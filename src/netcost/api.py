@@ -85,7 +85,7 @@ def analyze(
         )
     chosen = load_device(device) if device is not None else None  # a bad name: before the work
     with local_formulas(formulas):
-        report = build_report(trace, convention)
+        report = replace(build_report(trace, convention), config=_shape_config(model))
     if train:
         step = capture_step(
             model, args, kwargs, optimizer=optimizer, precision=precision, loss=loss
@@ -94,6 +94,20 @@ def analyze(
             compute = step_compute(step, convention)
         report = with_backward(replace(report, training=step_memory(step)), compute)
     return report if chosen is None else report.on(chosen, tf32_matmul=tf32_matmul)
+
+
+SHAPE_KEYS = ("num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
+              "hidden_size", "intermediate_size", "vocab_size")  # fmt: skip
+
+
+def _shape_config(model: nn.Module) -> dict[str, Any] | None:
+    """The shape keys of a transformers-style config (the text model's, for a multimodal one)."""
+    config = getattr(model, "config", None)
+    config = getattr(config, "text_config", None) or config
+    if config is None:
+        return None
+    found = {k: getattr(config, k) for k in SHAPE_KEYS if isinstance(getattr(config, k, None), int)}
+    return found or None
 
 
 def _arguments(

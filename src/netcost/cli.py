@@ -187,6 +187,26 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         "them) or on one of your own, FILE.toml",
     )
     p.add_argument(
+        "--step-time",
+        type=float,
+        metavar="SECONDS",
+        help="with --train --device: a measured training step's time, for its MFU",
+    )
+    p.add_argument(
+        "--tokens-per-second",
+        type=float,
+        metavar="N",
+        help="with --train --device: measured training throughput, for its MFU",
+    )
+    p.add_argument(
+        "--train-tokens",
+        type=float,
+        metavar="D",
+        help="with --train --device: how long D tokens take on --gpus devices at --mfu (or the "
+        "measured MFU)",
+    )
+    p.add_argument("--mfu", type=float, help="with --train-tokens: the MFU to assume, e.g. 0.4")
+    p.add_argument(
         "--generate",
         metavar="PROMPT:NEW[:BATCH]",
         help="a causal LM's generation: the prefill of PROMPT tokens and NEW − 1 decode steps "
@@ -343,9 +363,18 @@ def run(argv: list[str] | None = None) -> str:
 
         return render_json(report, per_gpu) + "\n"
     if view == "memory":
+        from netcost.analysis.economics import economics
         from netcost.render.memory import render_memory
 
-        return render_memory(report, per_gpu)
+        found = economics(
+            report,
+            step_time=args.step_time,
+            tokens_per_second=args.tokens_per_second,
+            train_tokens=int(args.train_tokens) if args.train_tokens else None,
+            devices=args.gpus or 1,
+            mfu=args.mfu,
+        )
+        return render_memory(report, per_gpu, found)
     return render(report, args.format, args.depth, _width(args))
 
 
@@ -364,6 +393,12 @@ def _generate(args: argparse.Namespace) -> str:
     if len(rest) > 1:
         raise NetcostError(f"--generate {args.generate}: at most PROMPT:NEW:BATCH")
     resolved = resolve(args.model, causal_lm=True)
+    if args.memory_budget is not None or (args.device is not None and args.memory):
+        from netcost.generation import serving_plan
+        from netcost.planning import parse_size
+
+        budget = parse_size(args.memory_budget) if args.memory_budget is not None else None
+        return str(serving_plan(resolved.model, prompt, new, budget, device=args.device))
     found = generate(
         resolved.model, prompt, new, rest[0] if rest else 1, device=args.device, name=args.model
     )

@@ -41,6 +41,10 @@ NEEDS = {
     "--optimizer": ("--train", "train"),
     "--gpus": ("--train", "train"),
     "--sharding": ("--gpus", "gpus"),
+    "--step-time": ("--train", "train"),
+    "--tokens-per-second": ("--train", "train"),
+    "--train-tokens": ("--train", "train"),
+    "--mfu": ("--train-tokens", "train_tokens"),
 }
 
 
@@ -67,6 +71,8 @@ def selected(args: argparse.Namespace) -> list[str]:
 def check(args: argparse.Namespace) -> str:
     """The view to show, after refusing every combination the table does not allow."""
     views = selected(args)
+    if getattr(args, "generate", None) is not None:  # a serving plan: the budget or --memory
+        views = [v for v in views if v not in ("plan", "memory")]
     if len(views) > 1:
         first, second = (VIEWS[v] for v in views[:2])
         raise NetcostError(

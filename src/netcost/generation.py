@@ -291,3 +291,112 @@ def _times(first: Report, last: Report, steps: int, batch: int) -> dict[str, flo
     if decode:
         times["decode_tokens_per_s"] = batch * steps / decode
     return times
+
+
+@dataclass(frozen=True)
+class ServingPlan(ShownAsText):
+    """The largest batch whose serving memory fits a budget, and where decode turns
+    compute-bound on a device."""
+
+    budget: int
+    batch: int  # 0: not even one sequence fits
+    peak: int  # serving peak at `batch`
+    next_peak: int | None  # at batch + 1
+    analyses: int
+    compute_bound_batch: int | None = None  # the smallest batch whose first decode step is
+    device: str | None = None  # compute-bound on `device` (None: never up to the search's end)
+
+    def __str__(self) -> str:
+        from netcost.text import binary_size, count
+
+        lines = []
+        if self.batch == 0:
+            lines.append(
+                f"Not even one sequence fits {binary_size(self.budget)}: serving needs "
+                f"{binary_size(self.peak)}"
+            )
+        else:
+            nxt = (
+                ""
+                if self.next_peak is None
+                else (f"; batch {count(self.batch + 1)} would need {binary_size(self.next_peak)}")
+            )
+            lines.append(
+                f"Largest batch for serving within {binary_size(self.budget)}: "
+                f"{count(self.batch)} (peak {binary_size(self.peak)}{nxt}; "
+                f"{self.analyses} analyses)"
+            )
+        if self.device is not None:
+            where = (
+                f"from batch {count(self.compute_bound_batch)}"
+                if self.compute_bound_batch
+                else "at no batch up to 4,096"
+            )
+            lines.append(f"Decode on {self.device} turns compute-bound {where} (roofline)")
+        return "\n".join(lines) + "\n"
+
+
+def serving_plan(
+    model: nn.Module,
+    prompt_tokens: int,
+    new_tokens: int,
+    budget: int | None = None,
+    *,
+    device: str | None = None,
+) -> ServingPlan:
+    """The largest batch whose serving peak (weights, the prefill's activations, the KV cache at
+    its end) fits `budget` (default: `device`'s memory), found by planning.largest_batch; with a
+    device, the batch from which a decode step's arithmetic outlasts its memory traffic."""
+    from types import SimpleNamespace
+
+    from netcost.devices import load
+    from netcost.planning import largest_batch
+
+    chosen = load(device) if device is not None else None
+    if budget is None:
+        if chosen is None:
+            raise NetcostError("a serving plan needs --memory-budget or --device")
+        budget = chosen.memory_bytes
+
+    def at(batch: int) -> Any:
+        g = generate(model, prompt_tokens, new_tokens, batch)
+        if g.serving_peak_bytes is None:
+            raise NetcostError("serving memory unknown: " + "; ".join(g.notes))
+        return SimpleNamespace(memory=SimpleNamespace(peak_bytes=g.serving_peak_bytes))
+
+    plan = largest_batch(at, budget, limit=1 << 16)
+    crossing = None
+    if chosen is not None:
+        crossing = _compute_bound_batch(model, prompt_tokens, chosen)
+    return ServingPlan(
+        budget, plan.batch, plan.peak, plan.next_peak, plan.analyses, crossing,
+        chosen.key if chosen else None,
+    )  # fmt: skip
+
+
+def _compute_bound_batch(model: nn.Module, prompt_tokens: int, device: Any) -> int | None:
+    """Decode's arithmetic and bytes are affine in the batch: from batches 1 and 2, the smallest
+    batch b with FLOPs(b) / peak ≥ bytes(b) / bandwidth, the peak that of the step's matrix
+    products at their dtype (its time with batch 1, if all compute-bound)."""
+    from netcost.analysis.timing import peak as unit_peak
+
+    def step(batch: int) -> tuple[Cost, str]:
+        g = generate(model, prompt_tokens, 2, batch)
+        dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+        return g.decode_first, dtype
+
+    (one, dtype), (two, _) = step(1), step(2)
+    rate, _ = unit_peak(device, True, dtype, "aten.mm.default", False)
+    if not rate:
+        return None
+    flops = (
+        max(one.flops, 2 * one.macs),
+        max(two.flops, 2 * two.macs) - max(one.flops, 2 * one.macs),
+    )
+    moved = (one.bytes_moved, two.bytes_moved - one.bytes_moved)
+    for batch in range(1, 4097):
+        f = flops[0] + (batch - 1) * flops[1]
+        m = moved[0] + (batch - 1) * moved[1]
+        if f / rate >= m / device.bandwidth:
+            return batch
+    return None

@@ -230,6 +230,7 @@ class Report:
     training: TrainingMemory | None = None  # a training step's memory, when asked for
     training_compute: Any = None  # analysis/training_compute.TrainingCompute, when asked for
     time: Any = None  # analysis/timing.Timing: roofline times on a device, when asked for
+    config: dict[str, Any] | None = None  # a transformers model's shape keys (layers, heads, ...)
 
     @property
     def complete(self) -> bool:

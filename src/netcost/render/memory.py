@@ -8,12 +8,40 @@ from typing import TYPE_CHECKING
 from netcost import text as fmt
 
 if TYPE_CHECKING:
+    from netcost.analysis.economics import Economics
     from netcost.analysis.sharding import PerGpu
     from netcost.analysis.training_compute import TrainingCompute
     from netcost.report import Memory, Report, TrainingMemory
 
 
-def render_memory(report: Report, per_gpu: PerGpu | None = None) -> str:
+def economics_lines(e: Economics) -> list[str]:
+    """FLOPs per token against 6·N (and its attention term), MFU and a run's duration."""
+    lines = [
+        f"Training FLOPs per token (forward + backward, {fmt.count(e.tokens)} tokens a step): "
+        f"{fmt.count(e.flops_per_token)}; 6·N = {fmt.count(e.six_n)} "
+        f"(ratio {e.flops_per_token / e.six_n:.3f})"
+        + (
+            f"; 6·N + 12·L·H·Q·T = {fmt.count(e.with_attention)} "
+            f"(ratio {e.flops_per_token / e.with_attention:.3f})"
+            if e.with_attention
+            else ""
+        )
+    ]
+    if e.mfu is not None:
+        lines.append(f"MFU of the measured step: {100 * e.mfu:.1f} % of {e.peak / 1e12:g} TFLOP/s")
+    if e.run_seconds is not None and e.run_tokens and e.run_mfu:
+        days = e.run_seconds / 86_400
+        lines.append(
+            f"{e.run_tokens:,.0f} tokens on {e.devices} device{'s' * (e.devices != 1)} at "
+            f"{100 * e.run_mfu:.0f} % MFU: {days:,.2f} days, "
+            f"{e.run_seconds * e.devices / 3600:,.0f} device-hours"
+        )
+    return lines
+
+
+def render_memory(
+    report: Report, per_gpu: PerGpu | None = None, economics: Economics | None = None
+) -> str:
     inputs = ", ".join(f"{t.name} {fmt.shape(t.shape)} {t.dtype}" for t in report.inputs)
     lines = [f"Memory of {report.model} for {inputs} (binary units: KiB, MiB, GiB)", ""]
     m = report.memory
@@ -22,7 +50,9 @@ def render_memory(report: Report, per_gpu: PerGpu | None = None) -> str:
     if report.training is not None:
         lines += training_lines(report.training)
     if report.training_compute is not None:
-        lines += [*compute_lines(report.training_compute), *_per_token(report), ""]
+        lines += [*compute_lines(report.training_compute), ""]
+    if economics is not None:
+        lines += [*economics_lines(economics), ""]
     if report.time is not None:
         from netcost.render.timing import timing_lines
 
@@ -91,28 +121,6 @@ def compute_lines(c: TrainingCompute) -> list[str]:
         why = f"could not be costed ({failed[op]})" if op in failed else "has no formula"
         lines.append(f"  ! {op} {why}: {calls} calls not counted (a lower bound)")
     return lines
-
-
-def _per_token(report: Report) -> list[str]:
-    """For a model fed token ids: the step's FLOPs per token beside 6·N, N the trainable
-    parameters outside embedding tables (Kaplan et al.'s N; a lookup does no arithmetic)."""
-    tokens = next((t for t in report.inputs if t.dtype == "int64"), None)
-    c = report.training_compute
-    if tokens is None or c is None:
-        return []
-    count = 1
-    for size in tokens.shape:
-        count *= size
-    tables = sum(m.trainable_params for m in report.modules if "Embedding" in m.type)
-    n = report.total.trainable_params - tables
-    if n <= 0:
-        return []
-    per_token = c.total.flops // count
-    return [
-        f"  per token ({fmt.count(count)} tokens): {fmt.count(per_token)} FLOPs; 6·N = "
-        f"{fmt.count(6 * n)} (N = {fmt.count(n)} trainable parameters outside embedding "
-        f"tables); ratio {per_token / (6 * n):.3f}"
-    ]
 
 
 def _parts(parts: list[tuple[str, int]]) -> list[str]:

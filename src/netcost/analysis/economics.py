@@ -1,0 +1,91 @@
+"""Training economics from the exact training-step compute: FLOPs per token against the usual
+formulas, MFU from a measured step, and the time a run of D tokens takes.
+
+- 6·N: Kaplan et al.'s training FLOPs per token, N the trainable parameters outside embedding
+  tables (a lookup does no arithmetic);
+- 6·N + 12·L·H·Q·T: the same with attention's score and value products (L layers, H heads of Q,
+  T tokens of context), for models whose config names them;
+- MFU = the step's model FLOPs (forward and backward, as counted: no recomputation) ÷ (step
+  time × the device's dense peak for the step's matrix dtype); netcost counts no recomputation,
+  so the hardware FLOPs utilisation (HFU) is the same figure unless the model recomputes;
+- a run of D tokens on G devices at a given MFU takes D · FLOPs per token ÷ (G · peak · MFU).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netcost.report import Report
+
+
+@dataclass(frozen=True)
+class Economics:
+    tokens: int  # per step
+    flops_per_token: int  # forward + backward (the optimizer step is per parameter, not token)
+    six_n: int
+    with_attention: int | None  # 6N + 12·L·H·Q·T
+    peak: float | None  # the device's dense matrix peak at the step's dtype, FLOP/s
+    mfu: float | None
+    run_seconds: float | None  # D tokens on G devices at `run_mfu`
+    run_tokens: int | None
+    devices: int
+    run_mfu: float | None
+
+
+def economics(
+    report: Report,
+    *,
+    step_time: float | None = None,
+    tokens_per_second: float | None = None,
+    train_tokens: int | None = None,
+    devices: int = 1,
+    mfu: float | None = None,
+) -> Economics | None:
+    """None unless the report has a training step and a token input (int64 ids)."""
+    compute = report.training_compute
+    ids = next((t for t in report.inputs if t.dtype == "int64"), None)
+    if compute is None or ids is None:
+        return None
+    tokens = 1
+    for size in ids.shape:
+        tokens *= size
+    model_flops = compute.forward.flops + compute.backward.flops
+    tables = sum(m.trainable_params for m in report.modules if "Embedding" in m.type)
+    n = report.total.trainable_params - tables
+    with_attention = None
+    config = report.config or {}
+    layers, heads = config.get("num_hidden_layers"), config.get("num_attention_heads")
+    head_dim = config.get("head_dim") or (
+        config["hidden_size"] // heads if heads and config.get("hidden_size") else None
+    )
+    if layers and heads and head_dim:
+        with_attention = 6 * n + 12 * layers * heads * head_dim * ids.shape[-1]
+    peak = None
+    if report.time is not None:
+        from netcost.analysis.timing import peak as unit_peak
+
+        dtype = _matrix_dtype(report)
+        peak, _ = unit_peak(report.time.device, True, dtype, "aten.mm.default", False)
+        peak = peak or None
+    measured = step_time or (tokens / tokens_per_second if tokens_per_second else None)
+    achieved = model_flops / measured / peak if measured and peak else None
+    run_mfu = mfu if mfu is not None else achieved
+    run_seconds = None
+    if train_tokens and peak and run_mfu:
+        run_seconds = train_tokens * model_flops / tokens / (devices * peak * run_mfu)
+    return Economics(
+        tokens, model_flops // tokens, 6 * n, with_attention, peak, achieved, run_seconds,
+        train_tokens, devices, run_mfu,
+    )  # fmt: skip
+
+
+def _matrix_dtype(report: Report) -> str:
+    """The dtype of the report's costliest matrix op (bf16 under bf16-mixed, say)."""
+    best, dtype = -1, "float32"
+    for m in report.modules:
+        for record in m.ops:
+            if record.cost.macs > best:
+                from netcost.analysis.timing import _dtype
+
+                best, dtype = record.cost.macs, _dtype(record)
+    return dtype
