@@ -119,3 +119,22 @@ def test_the_command_line_and_its_json():
         run([TINY_LLAMA, "--generate", "ten:6"])
     with pytest.raises(netcost.NetcostError, match="is not a causal language model"):
         run(["hf:vit", "--generate", "10:6"])
+
+
+def test_a_mixture_of_experts_says_which_experts_a_decode_step_touches():
+    """Mixtral, 8 experts of 3 · 64 · 128 weights in each of 2 layers, top-2: a decode step of
+    one token touches 2 experts a layer (2 · 2 · 24,576 · 4 B = 384 KiB of 1.5 MiB); of 3 tokens,
+    min(8, 6) = 6."""
+    source = (
+        "hf:mixtral:hidden_size=64,intermediate_size=128,num_hidden_layers=2,"
+        "num_attention_heads=4,num_key_value_heads=2,vocab_size=100,num_local_experts=8,"
+        "num_experts_per_tok=2"
+    )
+    model = resolve(source, causal_lm=True).model
+    (note,) = generate(model, 16, 4).notes
+    assert "top-2 of 8" in note and "384.00 KiB of the experts' 1.50 MiB" in note
+    assert 2 * 2 * 3 * 64 * 128 * 4 == 384 * 1024 and 2 * 8 * 3 * 64 * 128 * 4 == 1.5 * 2**20
+    (note,) = generate(model, 16, 2, batch=3).notes
+    assert 2 * 6 * 3 * 64 * 128 * 4 == 1.125 * 2**20  # 6 of 8 experts a layer
+    assert "1.12 MiB of the experts' 1.50 MiB" in note
+    assert generate(model, 16, 4).kv_cache_bytes_per_token == 2 * 2 * 2 * 16 * 4

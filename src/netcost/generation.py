@@ -11,7 +11,7 @@ A decode step's cost is affine in its context (the attention grows by one positi
 rest is constant), so the NEW − 1 steps sum exactly to (NEW − 1) · first + (last − first) ·
 (NEW − 1) / 2; the tests check the law against every step analysed one by one. Models whose cache
 slides (a window shorter than the context) are not affine past the window: the report says so.
-The KV cache's bytes are those of the cache object's tensors after a run on the meta device.
+The KV cache's bytes are those of the cache object's tensors in the same analyses.
 """
 
 from __future__ import annotations
@@ -95,6 +95,10 @@ class Generation(ShownAsText):
         }
 
 
+#: id(_TwoCalls) -> (cache bytes after the prompt, after the step) of its last forward
+CACHE_BYTES: dict[int, tuple[int, int]] = {}
+
+
 class _TwoCalls(nn.Module):
     """The model on a prompt, then on one new token through the cache the prompt filled."""
 
@@ -108,7 +112,11 @@ class _TwoCalls(nn.Module):
     def forward(self, input_ids: torch.Tensor, next_ids: torch.Tensor) -> Any:
         out = self.lm(input_ids=input_ids, use_cache=True, **self.keep)
         cache = _cache_of(out)
+        filled = _cache_bytes(cache)  # before the step updates the cache in place
         step = self.lm(input_ids=next_ids, use_cache=True, **{self.cache_name: cache}, **self.keep)
+        # the cache's bytes after the prompt and after the step, kept outside the module (an
+        # analysis leaves the module's attributes as they were)
+        CACHE_BYTES[id(self)] = (filled, _cache_bytes(_cache_of(step)))
         return step.logits if hasattr(step, "logits") else step[0]
 
 
@@ -180,6 +188,7 @@ def generate(
     first_inputs = {"input_ids": _ids(batch, prompt_tokens), "next_ids": _ids(batch, 1)}
     first_report = analyze(wrapper, first_inputs, device=device)
     prefill, decode_first, _ = _two_calls(first_report)
+    first_bytes = last_bytes = CACHE_BYTES.pop(id(wrapper), None)
     last_report = first_report
     decode_last = decode_first
     if new_tokens > 2:
@@ -189,10 +198,12 @@ def generate(
         }
         last_report = analyze(wrapper, fill, device=device)
         _, decode_last, _ = _two_calls(last_report)
+        last_bytes = CACHE_BYTES.pop(id(wrapper), None)
     steps = new_tokens - 1
     total = _affine_sum(decode_first, decode_last, steps)
     notes = list(_window_notes(model, prompt_tokens + new_tokens - 1))
-    per_token, end = _kv_bytes(wrapper, batch, prompt_tokens, new_tokens, notes)
+    notes += _expert_notes(model, batch, first_report)
+    per_token, end = _kv_bytes(first_bytes, last_bytes, batch, new_tokens, notes)
     times: dict[str, float] = {}
     if device is not None:
         times = _times(first_report, last_report, steps, batch)
@@ -234,6 +245,35 @@ def _affine_sum(first: Cost, last: Cost, steps: int) -> Cost:
     )
 
 
+def _expert_notes(model: nn.Module, batch: int, report: Report) -> list[str]:
+    """Mixture of experts: active parameters, and the expert weights a decode step of `batch`
+    tokens touches under balanced routing, min(E, batch · k) of each layer's E."""
+    from netcost.capture.experts import find_experts
+    from netcost.text import binary_size, count
+
+    experts = find_experts(model)
+    if experts is None or experts.top_k is None:
+        return []
+    itemsize = next(model.parameters()).element_size()
+    every = sum(layer.params for layer in experts.layers) * itemsize
+    used = (
+        sum(
+            layer.params // layer.experts * min(layer.experts, batch * experts.top_k)
+            for layer in experts.layers
+        )
+        * itemsize
+    )
+    counts = "/".join(str(n) for n in sorted({layer.experts for layer in experts.layers}))
+    active = report.total.active_params
+    return [
+        f"mixture of experts (top-{experts.top_k} of {counts}): {count(active or 0)} of "
+        f"{count(report.total.params)} parameters active per token; a decode step of {batch} "
+        f"token{'s' * (batch != 1)} touches min(E, {batch}·{experts.top_k}) experts per layer "
+        f"under balanced routing: {binary_size(used)} of the experts' {binary_size(every)} "
+        "(bytes moved above follow the kernels the model runs)"
+    ]
+
+
 def _window_notes(model: nn.Module, context: int) -> list[str]:
     config = getattr(model, "config", None)
     window = getattr(config, "sliding_window", None)
@@ -247,29 +287,21 @@ def _window_notes(model: nn.Module, context: int) -> list[str]:
 
 
 def _kv_bytes(
-    wrapper: _TwoCalls, batch: int, prompt: int, new: int, notes: list[str]
+    first: tuple[int, int] | None,
+    last: tuple[int, int] | None,
+    batch: int,
+    new_tokens: int,
+    notes: list[str],
 ) -> tuple[int | None, int | None]:
-    """Per sequence and token, and at the end (PROMPT + NEW − 1 positions fed), from the cache
-    objects of runs on the meta device."""
-    lm = wrapper.lm
-    try:
-        with torch.no_grad():
-            out = lm(input_ids=_ids(batch, prompt), use_cache=True, **wrapper.keep)
-            cache = _cache_of(out)
-            before = _cache_bytes(cache)
-            out = lm(
-                input_ids=_ids(batch, 1),
-                use_cache=True,
-                **{wrapper.cache_name: cache},
-                **wrapper.keep,
-            )
-            after = _cache_bytes(_cache_of(out))
-            end_out = lm(input_ids=_ids(batch, prompt + new - 1), use_cache=True, **wrapper.keep)
-            end = _cache_bytes(_cache_of(end_out))
-    except Exception as error:  # a model that cannot run on meta: no cache figure
-        notes.append(f"KV cache bytes not measured: the model's meta run failed ({error})")
+    """Per sequence and token (the first step's growth), and at the end: the cache after the last
+    step fed (PROMPT + NEW − 1 positions; the prompt's alone when NEW is 1), as the analyses'
+    cache objects held them."""
+    if first is None or last is None or not first[1]:
+        notes.append("KV cache bytes not measured: the model's cache held no tensors")
         return None, None
-    return (after - before) // batch, end
+    per_token = (first[1] - first[0]) // batch
+    end = first[0] if new_tokens == 1 else last[1]
+    return per_token, end
 
 
 def _times(first: Report, last: Report, steps: int, batch: int) -> dict[str, float]:
