@@ -71,12 +71,7 @@ class Generation(ShownAsText):
 
     def to_dict(self) -> dict[str, Any]:
         def cost(c: Cost) -> dict[str, int]:
-            return {
-                "macs": c.macs,
-                "flops": c.flops,
-                "bytes_read": c.bytes_read,
-                "bytes_written": c.bytes_written,
-            }
+            return c.to_dict()
 
         return {
             "prompt_tokens": self.prompt_tokens,

@@ -127,16 +127,7 @@ class Recorder(TorchDispatchMode):
         """Keep what the op did; returns its (possibly completed) results."""
         copy = func is torch.ops.aten._to_copy.default and _storage(args[0]) in self.weights
         self.ledger.hold(out, len(self.events), "weight copy" if copy else "")
-        self.events.append(
-            OpEvent(
-                index=len(self.events),
-                op=str(func),
-                packet=str(func.overloadpacket),
-                args=safe_bind(func, args, kwargs),
-                outputs=tensor_specs(out),
-                call=call,
-            )
-        )
+        self.events.append(op_event(len(self.events), func, args, kwargs, out, call))
         return out
 
     def memory(self) -> tuple[list[int], list[int], list[int]]:
@@ -261,6 +252,18 @@ def _storage(t: object) -> int | None:
         return t.untyped_storage()._cdata if isinstance(t, torch.Tensor) else None
     except RuntimeError:  # a tensor without a storage
         return None
+
+
+def op_event(index: int, func: Any, args: tuple, kwargs: dict, out: Any, call: int) -> OpEvent:
+    """What a recorder keeps of one op: its name, arguments bound by name, results' specs."""
+    return OpEvent(
+        index=index,
+        op=str(func),
+        packet=str(func.overloadpacket),
+        args=safe_bind(func, args, kwargs),
+        outputs=tensor_specs(out),
+        call=call,
+    )
 
 
 def safe_bind(func: Any, args: tuple, kwargs: dict) -> dict[str, Any]:

@@ -19,12 +19,12 @@ from netcost.capture.precision import PRECISIONS, autocast, check_choice, stored
 from netcost.capture.recorder import (
     FakeRecorder,
     ModuleTracker,
+    op_event,
     quiet_fake_tensor_log,
-    safe_bind,
 )
-from netcost.capture.specs import tensor_specs, tensors_in
+from netcost.capture.specs import tensors_in
 from netcost.capture.state import buffers_bytes, fake_like, named_state, param_table, stand_ins
-from netcost.capture.trace import ModuleCall, OpEvent, StepTrace
+from netcost.capture.trace import ModuleCall, StepTrace
 from netcost.capture.untouched import Untouched
 from netcost.capture.workspaces import sized_workspace
 from netcost.errors import NetcostError
@@ -71,16 +71,7 @@ class StepRecorder(FakeRecorder):
         self.ops.append(str(func))
         self.op_calls.append(call)
         self.ledger.hold(out, len(self.ops) - 1, self._kind(func, args))
-        self.events.append(
-            OpEvent(
-                index=len(self.events),
-                op=str(func),
-                packet=str(func.overloadpacket),
-                args=safe_bind(func, args, kwargs),
-                outputs=tensor_specs(out),
-                call=call,
-            )
-        )
+        self.events.append(op_event(len(self.events), func, args, kwargs, out, call))
         return out
 
     @property

@@ -27,14 +27,13 @@ import datetime
 import os
 import platform
 import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from netcost.measure.profile import describe, local_device
+from netcost.measure.profile import describe, local_device, timings
 
 MATMUL_SIDES = (64, 128, 256, 512, 1024, 2048)
 #: (batch, in channels, side, out channels, kernel, stride): from a ResNet's stem to its last stage
@@ -80,16 +79,7 @@ def cache_path() -> Path:
 
 def _best(run: Callable[[], Any], sync: Callable[[], None], repeats: int = 10) -> float:
     """The fastest of `repeats` runs after three warm-up runs."""
-    for _ in range(3):
-        run()
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        sync()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(timings(run, 3, repeats, sync))
 
 
 def measure(device: str | None = None) -> dict[str, Any]:

@@ -167,7 +167,10 @@ def _tensors(value: Any) -> list[torch.Tensor]:
     return [t for t in tensors_in(value) if t.is_floating_point()]
 
 
-def _timed(run: Callable[[], Any], warmup: int, repeats: int, sync: Callable[[], None]) -> float:
+def timings(
+    run: Callable[[], Any], warmup: int, repeats: int, sync: Callable[[], None]
+) -> list[float]:
+    """Seconds of each of `repeats` runs after `warmup` unmeasured ones (synchronised)."""
     for _ in range(warmup):
         run()
     sync()
@@ -177,7 +180,11 @@ def _timed(run: Callable[[], Any], warmup: int, repeats: int, sync: Callable[[],
         run()
         sync()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
+
+
+def _timed(run: Callable[[], Any], warmup: int, repeats: int, sync: Callable[[], None]) -> float:
+    return statistics.median(timings(run, warmup, repeats, sync))
 
 
 def _per_layer(

@@ -64,25 +64,16 @@ def _macs(c: Cost) -> dict[str, int]:
     return {"macs": c.macs, "flops": c.flops}
 
 
-def _cost(c: Cost) -> dict[str, int]:
-    return {
-        "macs": c.macs,
-        "flops": c.flops,
-        "bytes_read": c.bytes_read,
-        "bytes_written": c.bytes_written,
-    }
-
-
 def _training(report: Report) -> dict[str, Any] | None:
     """The step's arithmetic by phase (with --train / train=True), else None."""
     c = report.training_compute
     if c is None:
         return None
     return {
-        "forward": _cost(c.forward),
-        "backward": _cost(c.backward),
-        "optimizer": _cost(c.optimizer),
-        "total": _cost(c.total),
+        "forward": c.forward.to_dict(),
+        "backward": c.backward.to_dict(),
+        "optimizer": c.optimizer.to_dict(),
+        "total": c.total.to_dict(),
         "uncounted": [{"op": op, "calls": n} for op, n in c.uncounted],
     }
 
