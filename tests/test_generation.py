@@ -93,13 +93,32 @@ def test_gpt2_counts_its_tied_embedding_once_and_caches_every_head():
     assert g.kv_cache_bytes_per_token == 2 * 2 * 4 * 16 * 4
 
 
-def test_a_sliding_window_shorter_than_the_context_is_said():
+def step_cost(model, batch: int, context: int) -> netcost.Cost:  # type: ignore[no-untyped-def]
+    report = netcost.analyze(
+        _TwoCalls(model),
+        {
+            "input_ids": torch.zeros(batch, context - 1, dtype=torch.int64, device="meta"),
+            "next_ids": torch.zeros(batch, 1, dtype=torch.int64, device="meta"),
+        },
+    )
+    return [m for m in report.modules if m.path == "lm"][1].cost
+
+
+@pytest.mark.parametrize(("prompt", "new"), [(4, 12), (9, 5), (7, 3)])
+def test_a_sliding_window_is_summed_exactly(prompt, new):
+    """Mistral with an 8-position window: decode steps grow up to it and stay level past it (the
+    step at the window itself has its own masks); the piecewise sum equals every step analysed
+    one by one, whether the window falls inside the decode, before it or at its end."""
     model = resolve(
         "hf:mistral:hidden_size=64,intermediate_size=128,num_hidden_layers=1,"
         "num_attention_heads=4,num_key_value_heads=2,vocab_size=100,sliding_window=8",
         causal_lm=True,
     ).model
-    g = generate(model, 10, 4)
+    g = generate(model, prompt, new)
+    total = netcost.Cost()
+    for context in range(prompt + 1, prompt + new):
+        total = total + step_cost(model, 1, context)
+    assert g.decode_total == total
     assert any("sliding window of 8 positions" in note for note in g.notes)
 
 

@@ -9,8 +9,9 @@ Two analyses of a small wrapper that calls the model twice, as `generate` does:
   (it attends to PROMPT + NEW − 1 positions).
 A decode step's cost is affine in its context (the attention grows by one position per step, the
 rest is constant), so the NEW − 1 steps sum exactly to (NEW − 1) · first + (last − first) ·
-(NEW − 1) / 2; the tests check the law against every step analysed one by one. Models whose cache
-slides (a window shorter than the context) are not affine past the window: the report says so.
+(NEW − 1) / 2; the tests check the law against every step analysed one by one. A model that
+attends through a sliding window shorter than the context is summed piecewise: affine below the
+window, the step at the window analysed on its own, level past it.
 The KV cache's bytes are those of the cache object's tensors in the same analyses.
 """
 
@@ -196,7 +197,17 @@ def generate(
         last_bytes = CACHE_BYTES.pop(id(wrapper), None)
     steps = new_tokens - 1
     total = _affine_sum(decode_first, decode_last, steps)
-    notes = list(_window_notes(model, prompt_tokens + new_tokens - 1))
+    notes: list[str] = []
+    window = getattr(getattr(model, "config", None), "sliding_window", None)
+    first_ctx, last_ctx = prompt_tokens + 1, prompt_tokens + new_tokens - 1
+    if isinstance(window, int) and 0 < window <= last_ctx and steps > 1:
+        total = _windowed_sum(wrapper, batch, window, first_ctx, last_ctx, decode_first,
+                              decode_last, device)  # fmt: skip
+        notes.append(
+            f"sliding window of {window} positions: decode steps grow with the context up to "
+            f"it and stay level past it; summed piecewise from steps analysed at "
+            f"{window - 1} and {window} positions"
+        )
     notes += _expert_notes(model, batch, first_report)
     per_token, end = _kv_bytes(first_bytes, last_bytes, batch, new_tokens, notes)
     times: dict[str, float] = {}
@@ -269,16 +280,41 @@ def _expert_notes(model: nn.Module, batch: int, report: Report) -> list[str]:
     ]
 
 
-def _window_notes(model: nn.Module, context: int) -> list[str]:
-    config = getattr(model, "config", None)
-    window = getattr(config, "sliding_window", None)
-    if isinstance(window, int) and 0 < window < context:
-        return [
-            f"the model attends through a sliding window of {window} positions, shorter than the "
-            f"context {context}: decode costs stop growing past it, so decode_total, summed as if "
-            "they grew every step, is an upper bound"
-        ]
-    return []
+def _step_at(wrapper: _TwoCalls, batch: int, context: int, device: str | None) -> Cost:
+    """One decode step attending to `context` positions (a cache of context − 1, then one)."""
+    from netcost.api import analyze
+
+    inputs = {"input_ids": _ids(batch, context - 1), "next_ids": _ids(batch, 1)}
+    report = analyze(wrapper, inputs, device=device)
+    CACHE_BYTES.pop(id(wrapper), None)
+    return _two_calls(report)[1]
+
+
+def _windowed_sum(
+    wrapper: _TwoCalls,
+    batch: int,
+    window: int,
+    first_ctx: int,
+    last_ctx: int,
+    first: Cost,
+    last: Cost,
+    device: str | None,
+) -> Cost:
+    """Steps at contexts first_ctx…last_ctx of a model attending through `window` positions:
+    affine below the window, the step at the window itself on its own (its masks differ), level
+    from there on."""
+    if window <= first_ctx:
+        return _affine_sum(first, first, last_ctx - first_ctx + 1)
+    below = first if window - 1 == first_ctx else _step_at(wrapper, batch, window - 1, device)
+    at = last if window == last_ctx else _step_at(wrapper, batch, window, device)
+    total = _affine_sum(first, below, window - first_ctx) if window - 1 >= first_ctx else Cost()
+    level = last_ctx - window + 1
+    return total + Cost(
+        macs=at.macs * level,
+        flops=at.flops * level,
+        bytes_read=at.bytes_read * level,
+        bytes_written=at.bytes_written * level,
+    )
 
 
 def _kv_bytes(
