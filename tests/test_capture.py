@@ -410,3 +410,18 @@ def test_a_large_factory_result_is_never_made_for_real():
     report = netcost.analyze(Big(), input_size=(100_000, 100_000))
     assert report.total.cost.flops == 100_000 * 100_000  # one addition per element
     assert report.total.activation_bytes == 100_000 * 100_000 * 4  # the sum, in float32
+
+
+def test_a_real_execution_that_runs_too_long_stops_with_one_line(monkeypatch):
+    """Real CPU execution (the fallback, or execution="real") stops once it has run longer than
+    Recorder.REAL_SECONDS, naming the op it reached, instead of running for hours."""
+    from torch import nn
+
+    import netcost
+    from netcost.capture.recorder import Recorder
+
+    monkeypatch.setattr(Recorder, "REAL_SECONDS", -1.0)
+    with pytest.raises(
+        netcost.NetcostError, match=r"real CPU execution stopped after -1 s, at aten"
+    ):
+        netcost.analyze(nn.Linear(4, 4), input_size=(2, 4), execution="real")

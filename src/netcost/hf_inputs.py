@@ -88,7 +88,9 @@ def image(config: Any) -> str:
     """An image at the config's size (224 where it names none); a clip where the vision config
     has frames; for Aria, the side whose patches its projector takes (the fewest it lists)."""
     vision = _sub(config, "vision_config", "backbone_config")
-    size = next((v for p in IMAGE_SIZE_PATHS if (v := _dotted(config, p))), 224)
+    size = next((v for p in IMAGE_SIZE_PATHS if (v := _dotted(config, p))), None) or _timm_size(
+        config
+    )
     ratios = getattr(config, "scaled_images_ratios", None)
     if ratios and isinstance(getattr(config, "patch_size", None), int):  # DepthPro's pyramid
         size = round(config.patch_size / min(ratios))  # its smallest scale is one patch
@@ -101,6 +103,29 @@ def image(config: Any) -> str:
     if isinstance(frames, int) and frames > 0:  # video: a clip of frames
         return f"1x{frames}x{channels}x{h}x{w}"
     return f"1x{channels}x{h}x{w}"
+
+
+def _timm_size(config: Any, depth: int = 0) -> int | tuple[int, ...]:
+    """A timm backbone's input size (a TimmWrapperConfig's `architecture`, found in the nested
+    configs), from timm's pretrained config for it; 224 when there is none."""
+    architecture = getattr(config, "architecture", None)
+    if isinstance(architecture, str):
+        try:
+            import timm
+
+            size = timm.get_pretrained_cfg(architecture).input_size
+            if size:
+                return tuple(size[-2:])
+        except Exception:  # no timm, or an architecture it does not know
+            pass
+    if depth < 3:
+        for key in ("vision_config", "video_config", "backbone_config"):
+            sub = getattr(config, key, None)
+            if sub is not None and not isinstance(sub, dict):
+                found = _timm_size(sub, depth + 1)
+                if found != 224:
+                    return found
+    return 224
 
 
 def audio(name: str, config: Any, model: nn.Module | None = None) -> str:
@@ -232,7 +257,10 @@ def hf_inputs(
     if four_dims and (patches := _linear_patches(model, config, specs["pixel_values"])):
         specs["pixel_values"] = patches  # Fuyu: the image as its flattened patches
         four_dims = False
-    if four_dims and _reads_image_stacks(model):  # (batch, images, C, H, W)
+    if four_dims and _reads_image_pairs(model):  # keypoint matching: (batch, 2, C, H, W)
+        batch, *picture = specs["pixel_values"].split("x")
+        specs["pixel_values"] = "x".join([batch, "2", *picture[-3:]])
+    elif four_dims and _reads_image_stacks(model):  # (batch, images, C, H, W)
         batch, *picture = specs["pixel_values"].split("x")
         specs["pixel_values"] = "x".join([batch, "1", *picture[-3:]])
     if "pixel_values" in specs and "aspect_ratio_ids" in params:  # Mllama: tiles of an image
@@ -577,6 +605,18 @@ def _folds_frames(model: nn.Module) -> bool:
                 return False
             return SINGLE_IMAGES.search(source) is not None and not _reads_image_stacks(parent)
     return False
+
+
+IMAGE_PAIRS = re.compile(r"pixel_values\.size\(1\) != 2|\(batch_size, 2, num_channels")
+
+
+def _reads_image_pairs(model: nn.Module) -> bool:
+    """Whether the model's own code wants its images in pairs (EfficientLoFTR, LightGlue)."""
+    try:
+        source = inspect.getsource(inspect.getmodule(type(model)))
+    except (OSError, TypeError):
+        return False
+    return IMAGE_PAIRS.search(source) is not None
 
 
 def _reads_image_stacks(model: nn.Module) -> bool:

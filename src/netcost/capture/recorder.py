@@ -9,6 +9,7 @@ path the model really takes.
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from collections import Counter
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from netcost.capture.scenario import keep_all
 from netcost.capture.specs import bind, plain, spec_of, tensor_specs, tensors_in
 from netcost.capture.state import packed_weights
 from netcost.capture.trace import Kept, ModuleCall, OpEvent
+from netcost.errors import NetcostError
 from netcost.ops import aten
 
 #: A top-k whose indices follow the balanced routing (capture/known.py).
@@ -99,7 +101,20 @@ class Recorder(TorchDispatchMode):
                 self.kept.append(Kept(str(func), self.current, 1))
         return run(func, args, kwargs)
 
+    #: Real execution stops after this many seconds: a scenario's sizes (keep-all keypoints, say)
+    #: can ask a real run for more arithmetic than any user waits for.
+    REAL_SECONDS = 120.0
+
     def _run_op(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
+        if self.recording:
+            now = time.perf_counter()
+            started = self.__dict__.setdefault("_started", now)
+            if now - started > self.REAL_SECONDS:
+                raise NetcostError(
+                    f"real CPU execution stopped after {self.REAL_SECONDS:.0f} s, at {func}: the "
+                    "sizes it runs at (value-dependent ops keep all their candidates) ask more "
+                    "arithmetic than a real run can do here; give smaller inputs with --input"
+                )
         return func(*args, **kwargs)
 
     @property
