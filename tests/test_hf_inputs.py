@@ -306,3 +306,14 @@ def test_kosmos2_marks_where_its_image_latents_go():
     assert resolved.kwarg_names == ("pixel_values", "input_ids", "image_embeds_position_mask")
     mask = resolved.values["image_embeds_position_mask"][0].tolist()
     assert mask == [0] + [1] * 64 + [0] * (128 - 65)  # latent_query_num = 64, after the first
+
+
+def test_inputs_read_from_a_timm_backbone_an_image_pair_check_and_the_docstring():
+    """PE video's tower is timm's vit_pe_core_large_patch14_336: 336-pixel frames.
+    EfficientLoFTR refuses anything but (batch, 2, C, H, W): an image pair. Mimi's decoder
+    documents `latents` as (batch_size, hidden_size, frames): its hidden size 512 and 128
+    frames."""
+    assert resolve("hf:pe_video_encoder").inputs == ("1x16x3x336x336",)
+    assert resolve("hf:efficientloftr").inputs == ("1x2x3x224x224",)
+    mimi = resolve("hf:mimi_decoder")
+    assert mimi.kwarg_names == ("latents",) and mimi.inputs == ("1x512x128",)

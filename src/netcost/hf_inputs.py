@@ -792,4 +792,55 @@ def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | No
         return f"1x{tokens(config)}x4:int64"
     if name in ("attention_mask", "decoder_attention_mask"):
         return f"1x{tokens(config)}:int64"
+    return _documented(name, config, model) if model is not None else None
+
+
+#: Words a forward's docstring uses for a sequence's length: given TOKENS positions
+LENGTH_WORDS = ("sequence_length", "seq_len", "seq_length", "num_frames", "frames", "num_tokens",
+                "length", "time_steps", "num_patches", "num_keypoints")  # fmt: skip
+
+
+def _documented(name: str, config: Any, model: nn.Module) -> str | None:
+    """An argument the forward's own docstring gives a shape to (`latents (torch.Tensor of shape
+    (batch_size, hidden_size, frames))`): batch 1, lengths TOKENS, image sides the config's,
+    every other dimension a config value of that name; None when one is unknown."""
+    doc = inspect.getdoc(model.forward) or ""
+    found = re.search(rf"^\s*{re.escape(name)} \(`([^`]*)`[^\n]*?shape `\(([^`]*)\)`", doc, re.M)
+    if not found:
+        return None
+    kind, dims = found.group(1), [d.strip() for d in found.group(2).split(",") if d.strip()]
+    side = parse_input(image(config))[0][-1]
+    sizes = []
+    for dim in dims:
+        if dim.isdigit():
+            sizes.append(int(dim))
+        elif dim == "batch_size":
+            sizes.append(1)
+        elif dim in LENGTH_WORDS:
+            sizes.append(tokens(config))
+        elif dim in ("height", "width"):
+            sizes.append(side)
+        elif dim in ("num_channels", "channels"):
+            sizes.append(_first_int(config, ("num_channels", "audio_channels", "channels"), 3))
+        else:
+            value = _config_int(config, dim)
+            if value is None:
+                return None
+            sizes.append(value)
+    dtype = "int64" if "Long" in kind else "bool" if "Bool" in kind else "float32"
+    return "x".join(map(str, sizes)) + ("" if dtype == "float32" else f":{dtype}")
+
+
+def _config_int(config: Any, key: str, depth: int = 0) -> int | None:
+    """The config's (or a nested config's) integer `key`."""
+    value = getattr(config, key, None)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if depth < 2:
+        for attribute in vars(config) if hasattr(config, "__dict__") else ():
+            sub = getattr(config, attribute, None)
+            if hasattr(sub, "to_dict"):
+                found = _config_int(sub, key, depth + 1)
+                if found is not None:
+                    return found
     return None
