@@ -132,11 +132,12 @@ def test_clip_gets_text_and_image_and_both_towers_run():
             ("pixel_values", "prompt_pixel_values", "prompt_masks"),
             ("1x3x448x448", "1x3x448x448", "1x3x448x448"),
         ),
-        # Gemma 3n: text, image and audio (128 mel bins), its mask boolean as the model negates it
+        # Gemma 3n: text, image and audio (128 mel bins), its mask boolean as the model negates it;
+        # the image at 768 px, the input size of its timm tower (mobilenetv5_300m_enc)
         (
             "gemma3n",
             ("input_ids", "pixel_values", "input_features", "input_features_mask"),
-            ("1x572:int64", "1x3x224x224", "1x3000x128", "1x3000:bool"),
+            ("1x572:int64", "1x3x768x768", "1x3000x128", "1x3000:bool"),
         ),
         # GLM-ASR: 3000 frames → 1500 (conv stride 2) → 375 audio tokens (merged by 4), + 128 text
         (
