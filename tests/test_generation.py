@@ -157,3 +157,34 @@ def test_a_mixture_of_experts_says_which_experts_a_decode_step_touches():
     assert 2 * 6 * 3 * 64 * 128 * 4 == 1.125 * 2**20  # 6 of 8 experts a layer
     assert "1.12 MiB of the experts' 1.50 MiB" in note
     assert generate(model, 16, 4).kv_cache_bytes_per_token == 2 * 2 * 2 * 16 * 4
+
+
+def test_a_serving_plan_fits_its_budget_and_finds_where_decode_turns_compute_bound():
+    """The plan's batch fits the budget and one more does not (each checked by generate at that
+    batch). The batch given for compute-bound decode on a T4 (fp32 at its 8.1 TFLOP/s vector
+    peak, 320 GB/s) is compute-bound there when its first decode step is analysed directly, and
+    the batch before it is not: the affine extrapolation holds against direct analyses. (A
+    512-wide model: narrower ones' element-wise traffic keeps decode memory-bound at any batch.)"""
+    from netcost.devices import load
+    from netcost.generation import serving_plan
+
+    model = resolve(TINY_LLAMA, causal_lm=True).model
+    budget = 4 * 2**20
+    plan = serving_plan(model, 10, 6, budget)
+    assert plan.batch > 1
+    assert generate(model, 10, 6, plan.batch).serving_peak_bytes <= budget
+    assert generate(model, 10, 6, plan.batch + 1).serving_peak_bytes > budget
+    wide = resolve(
+        "hf:llama:hidden_size=512,intermediate_size=2048,num_hidden_layers=1,"
+        "num_attention_heads=4,num_key_value_heads=2,vocab_size=100",
+        causal_lm=True,
+    ).model
+    t4 = load("t4")
+    b = serving_plan(wide, 10, 2, 10**12, device="t4").compute_bound_batch
+    assert b is not None and b > 1
+
+    def compute_bound(batch: int) -> bool:
+        step = step_cost(wide, batch, 11)
+        return max(step.flops, 2 * step.macs) / 8.1e12 >= step.bytes_moved / t4.bandwidth
+
+    assert compute_bound(b) and not compute_bound(b - 1)

@@ -128,3 +128,15 @@ def test_device_flags(capsys):
     )
     assert "Time on a100-80gb-sxm (NVIDIA A100 SXM4 80 GB), roofline lower bound:" in text
     assert "Memory on a100-80gb-sxm: inference peaks at" in text
+
+
+def test_the_summary_says_how_much_time_is_memory_bound():
+    """A bf16 matmul alone: all its time compute-bound; a ReLU alone: all memory-bound."""
+    with torch.device("meta"):
+        layer = nn.Linear(8192, 8192, bias=False, dtype=torch.bfloat16)
+    compute = netcost.analyze(layer, input_size="8192x8192:bfloat16", device="h100-sxm")
+    memory = netcost.analyze(nn.ReLU(), input_size="8192x8192:bfloat16", device="h100-sxm")
+    from netcost.render.timing import timing_lines
+
+    assert "; 0 % of it in memory-bound ops" in timing_lines(compute.time)[0]
+    assert "; 100 % of it in memory-bound ops" in timing_lines(memory.time)[0]

@@ -153,11 +153,11 @@ def _cache_bytes(cache: Any) -> int:
     return total
 
 
-def _two_calls(report: Report) -> tuple[Cost, Cost, Report]:
+def _two_calls(report: Report) -> tuple[Cost, Cost]:
     calls = [m for m in report.modules if m.path == "lm"]
     if len(calls) != 2:
         raise NetcostError("generation: the model did not run twice (prompt, then one token)")
-    return calls[0].cost, calls[1].cost, report
+    return calls[0].cost, calls[1].cost
 
 
 def _ids(batch: int, length: int, device: str = "meta") -> torch.Tensor:
@@ -183,7 +183,7 @@ def generate(
     wrapper = _TwoCalls(model)
     first_inputs = {"input_ids": _ids(batch, prompt_tokens), "next_ids": _ids(batch, 1)}
     first_report = analyze(wrapper, first_inputs, device=device)
-    prefill, decode_first, _ = _two_calls(first_report)
+    prefill, decode_first = _two_calls(first_report)
     first_bytes = last_bytes = CACHE_BYTES.pop(id(wrapper), None)
     last_report = first_report
     decode_last = decode_first
@@ -193,7 +193,7 @@ def generate(
             "next_ids": _ids(batch, 1),
         }
         last_report = analyze(wrapper, fill, device=device)
-        _, decode_last, _ = _two_calls(last_report)
+        _, decode_last = _two_calls(last_report)
         last_bytes = CACHE_BYTES.pop(id(wrapper), None)
     steps = new_tokens - 1
     total = _affine_sum(decode_first, decode_last, steps)

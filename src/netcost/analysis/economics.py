@@ -81,11 +81,9 @@ def economics(
 
 def _matrix_dtype(report: Report) -> str:
     """The dtype of the report's costliest matrix op (bf16 under bf16-mixed, say)."""
-    best, dtype = -1, "float32"
-    for m in report.modules:
-        for record in m.ops:
-            if record.cost.macs > best:
-                from netcost.analysis.timing import _dtype
+    from netcost.analysis.timing import op_dtype
 
-                best, dtype = record.cost.macs, _dtype(record)
-    return dtype
+    records = [r for m in report.modules for r in m.ops]
+    if not records:
+        return "float32"
+    return op_dtype(max(records, key=lambda r: r.cost.macs))

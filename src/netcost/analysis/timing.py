@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netcost.analysis.tree import inclusive
 from netcost.cost import Cost
 from netcost.devices import Device, load
-from netcost.report import Layer, OpRecord, Report
+from netcost.report import OpRecord, Report
 from netcost.shown import ShownAsText
 
 DTYPE_KEYS = {
@@ -58,6 +59,14 @@ class LayerTime:
     compute_s: float  # the part of `seconds` spent in compute-bound ops
     flops: int
     bytes_moved: int
+
+    def __add__(self, other: LayerTime) -> LayerTime:
+        return LayerTime(
+            self.seconds + other.seconds,
+            self.compute_s + other.compute_s,
+            self.flops + other.flops,
+            self.bytes_moved + other.bytes_moved,
+        )
 
     @property
     def bound(self) -> str:
@@ -180,7 +189,8 @@ def _grouped(record: OpRecord) -> bool:
     return isinstance(groups, int) and groups > 1
 
 
-def _dtype(record: OpRecord) -> str:
+def op_dtype(record: OpRecord) -> str:
+    """The dtype an op runs at: its first tensor argument's."""
     from netcost.capture.trace import TensorSpec
 
     for value in record.args.values():
@@ -198,26 +208,28 @@ def timing(report: Report, device: str | Device, *, tf32_matmul: bool = False) -
         seconds = compute = 0.0
         flops = moved = 0
         for record in m.ops:
-            t = op_time(chosen, record.op, _dtype(record), record.cost, tf32_matmul)
+            t = op_time(chosen, record.op, op_dtype(record), record.cost, tf32_matmul)
             seconds += t.seconds
             compute += t.seconds if t.bound == "compute" else 0.0
             flops += max(record.cost.flops, 2 * record.cost.macs)
             moved += record.cost.bytes_moved
             if t.unit == "none":
-                missing.add(_dtype(record))
+                missing.add(op_dtype(record))
         own[m.index] = LayerTime(seconds, compute, flops, moved)
-    layers = _inclusive(report.modules, own)
+    summed = inclusive(report.modules, own)
+    layers = tuple(summed[i] for i in sorted(summed))
     estimates: tuple[float, ...] = ()
     if chosen.calibration:
         per_call = float(chosen.calibration.get("module_overhead_s", 0.0))
         guesses = {
             m.index: per_call
             + sum(
-                estimate(chosen, r.op, _dtype(r), r.cost, tf32_matmul, _grouped(r)) for r in m.ops
+                estimate(chosen, r.op, op_dtype(r), r.cost, tf32_matmul, _grouped(r)) for r in m.ops
             )
             for m in report.modules
         }
-        estimates = _inclusive_sums(report.modules, guesses)
+        sums = inclusive(report.modules, guesses)
+        estimates = tuple(sums[i] for i in sorted(sums))
     phases: tuple[tuple[str, float], ...] = ()
     compute_ops = getattr(report.training_compute, "ops", ())
     if compute_ops:
@@ -236,26 +248,3 @@ def timing(report: Report, device: str | Device, *, tf32_matmul: bool = False) -
     return Timing(
         chosen, tf32_matmul, layers, layers[root].seconds, phases, notes, estimates=estimates
     )
-
-
-def _inclusive_sums(modules: tuple[Layer, ...], own: dict[int, float]) -> tuple[float, ...]:
-    total: dict[int, float] = {}
-    for m in sorted(modules, key=lambda m: -m.depth):
-        total[m.index] = own[m.index] + sum(total[c] for c in m.children)
-    return tuple(total[m.index] for m in sorted(modules, key=lambda m: m.index))
-
-
-def _inclusive(modules: tuple[Layer, ...], own: dict[int, LayerTime]) -> tuple[LayerTime, ...]:
-    total: dict[int, LayerTime] = {}
-    for m in sorted(modules, key=lambda m: -m.depth):
-        t = own[m.index]
-        for child in m.children:
-            c = total[child]
-            t = LayerTime(
-                t.seconds + c.seconds,
-                t.compute_s + c.compute_s,
-                t.flops + c.flops,
-                t.bytes_moved + c.bytes_moved,
-            )
-        total[m.index] = t
-    return tuple(total[m.index] for m in sorted(modules, key=lambda m: m.index))

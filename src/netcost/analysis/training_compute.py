@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 
 from netcost.analysis import conventions
+from netcost.analysis.tree import inclusive
 from netcost.capture.trace import StepTrace, TensorSpec
 from netcost.cost import Cost
 from netcost.formulas import FormulaError, lookup
@@ -105,16 +106,14 @@ def with_backward(report: Report, compute: TrainingCompute) -> Report:
     """The report with the step's compute, and each layer's backward cost (its own and its
     children's); backward work of calls the inference report does not have (a module called
     only in train mode) goes to the model itself, so the model's backward is the phase's."""
-    own = dict(compute.backward_by_call)
+    by_call = dict(compute.backward_by_call)
     keys = {(m.path, m.call_number) for m in report.modules}
-    stray = sum((c for k, c in own.items() if k not in keys), Cost())
-    inclusive: dict[int, Cost] = {}
-    for m in sorted(report.modules, key=lambda m: -m.depth):
-        total = own.get((m.path, m.call_number), Cost())
-        for child in m.children:
-            total += inclusive[child]
-        if m.parent is None:
-            total += stray
-        inclusive[m.index] = total
-    modules = tuple(replace(m, backward=inclusive[m.index]) for m in report.modules)
+    stray = sum((c for k, c in by_call.items() if k not in keys), Cost())
+    own = {
+        m.index: by_call.get((m.path, m.call_number), Cost())
+        + (stray if m.parent is None else Cost())
+        for m in report.modules
+    }
+    totals = inclusive(report.modules, own)
+    modules = tuple(replace(m, backward=totals[m.index]) for m in report.modules)
     return replace(report, modules=modules, training_compute=compute)

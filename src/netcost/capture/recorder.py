@@ -77,6 +77,7 @@ class Recorder(TorchDispatchMode):
         self.ledger = Ledger()
         self.recording = False  # off while stand-ins are made
         self.weights: frozenset[int] = frozenset()
+        self.started = time.perf_counter()
         self._inside = False  # within a recorded op: what it dispatches is part of it
 
     def start(self, resident: frozenset[int], weights: frozenset[int] = frozenset()) -> None:
@@ -84,6 +85,7 @@ class Recorder(TorchDispatchMode):
         cast of a `weights` storage (autocast's low-precision copy) is a weight copy."""
         self.ledger = Ledger(resident)
         self.weights = weights
+        self.started = time.perf_counter()
         self.recording = True
 
     def _dispatch(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
@@ -106,15 +108,12 @@ class Recorder(TorchDispatchMode):
     REAL_SECONDS = 120.0
 
     def _run_op(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
-        if self.recording:
-            now = time.perf_counter()
-            started = self.__dict__.setdefault("_started", now)
-            if now - started > self.REAL_SECONDS:
-                raise NetcostError(
-                    f"real CPU execution stopped after {self.REAL_SECONDS:.0f} s, at {func}: the "
-                    "sizes it runs at (value-dependent ops keep all their candidates) ask more "
-                    "arithmetic than a real run can do here; give smaller inputs with --input"
-                )
+        if self.recording and time.perf_counter() - self.started > self.REAL_SECONDS:
+            raise NetcostError(
+                f"real CPU execution stopped after {self.REAL_SECONDS:.0f} s, at {func}: the "
+                "sizes it runs at (value-dependent ops keep all their candidates) ask more "
+                "arithmetic than a real run can do here; give smaller inputs with --input"
+            )
         return func(*args, **kwargs)
 
     @property
