@@ -18,12 +18,12 @@ def mlp() -> nn.Module:
 
 
 def test_the_layers_add_up_to_the_measured_total():
-    """The model's own call is the sum of its children's within 10 % (the hooks' own time and
-    Python between calls are the rest)."""
-    p = netcost.profile(mlp(), torch.randn(256, 512), warmup=2, repeats=7)
+    """The children's times add up to the model's own call within 10 % (the issue's claim):
+    medians of separate calls, so either side may be the larger."""
+    p = netcost.profile(mlp(), torch.randn(1024, 512), warmup=2, repeats=9)
     seconds = p.layer_seconds()
     children = sum(s for (path, _), s in seconds.items() if path and "." not in path)
-    assert children <= seconds[("", 0)] <= 1.1 * children
+    assert abs(seconds[("", 0)] - children) <= 0.1 * seconds[("", 0)]
     assert set(seconds) == {("", 0), *((str(i), 0) for i in range(5))}
     assert p.forward_s > 0 and p.device.startswith("cpu")
 
