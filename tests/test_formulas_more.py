@@ -94,6 +94,22 @@ def test_grouped_mm_in_float32_is_costed_whatever_the_routing(a, b, offs, macs):
     assert r.modules[0].output_shapes == (tuple(real.shape),)
 
 
+def test_grouped_mm_reads_the_weights_of_the_experts_its_rows_reach():
+    """2 rows (one token, top-2) against 8 experts of 16 × 32: under balanced routing 2 groups get
+    rows, so the kernel reads 2 of the 8 weight matrices; 20 rows reach all 8."""
+
+    def grouped(x, w, o):
+        return torch._grouped_mm(x, w, offs=o)
+
+    w = torch.randn(8, 16, 32)
+    for rows, groups in ((2, 2), (20, 8)):
+        offs = torch.arange(1, 9, dtype=torch.int32).clamp(max=rows)
+        r = netcost.analyze(Fn(grouped), (torch.randn(rows, 16), w, offs), execution="fake")
+        (op,) = [o for o in r.ops if o.op == "aten._grouped_mm.default"]
+        assert op.cost.bytes_read == rows * 16 * 4 + groups * 16 * 32 * 4 + 8 * 4
+        assert op.cost.bytes_written == rows * 32 * 4
+
+
 def test_fft_family():
     x = torch.randn(2, 16)
     cost = op_cost(lambda t: torch.fft.rfft(t).abs(), x, op="aten._fft_r2c.default")

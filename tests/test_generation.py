@@ -157,6 +157,12 @@ def test_a_mixture_of_experts_says_which_experts_a_decode_step_touches():
     assert 2 * 6 * 3 * 64 * 128 * 4 == 1.125 * 2**20  # 6 of 8 experts a layer
     assert "1.12 MiB of the experts' 1.50 MiB" in note
     assert generate(model, 16, 4).kv_cache_bytes_per_token == 2 * 2 * 2 * 16 * 4
+    assert generate(model, 16, 4).expert_bytes_touched == 384 * 1024
+    # a decode step's bytes grow with the router (64 · E · 4 B a layer), not with the experts
+    more = resolve(source.replace("local_experts=8", "local_experts=64"), causal_lm=True).model
+    first, wider = generate(model, 16, 2).decode_first, generate(more, 16, 2).decode_first
+    router = 2 * 64 * 56 * 4  # 2 layers' extra router columns
+    assert 0 <= wider.bytes_read - first.bytes_read - router < 4 * 1024
 
 
 def test_a_serving_plan_fits_its_budget_and_finds_where_decode_turns_compute_bound():
@@ -188,3 +194,73 @@ def test_a_serving_plan_fits_its_budget_and_finds_where_decode_turns_compute_bou
         return max(step.flops, 2 * step.macs) / 8.1e12 >= step.bytes_moved / t4.bandwidth
 
     assert compute_bound(b) and not compute_bound(b - 1)
+
+
+def test_mixtral_decode_counts_the_router_and_two_experts_by_hand():
+    """Mixtral, top-2 of 8 experts: one decoded token goes through its router (64 · 8) and two
+    experts (2 · 3 · 64 · 128) a layer, under the balanced routing netcost states."""
+    source = (
+        "hf:mixtral:hidden_size=64,intermediate_size=128,num_hidden_layers=2,"
+        "num_attention_heads=4,num_key_value_heads=2,vocab_size=100,num_local_experts=8,"
+        "num_experts_per_tok=2"
+    )
+    g = generate(resolve(source, causal_lm=True).model, 10, 6)
+
+    def macs(context: int) -> int:
+        per_layer = 12_288 + 64 * 8 + 2 * 3 * 64 * 128 + 2 * 4 * 16 * context
+        return 2 * per_layer + 64 * 100
+
+    assert g.decode_first.macs == macs(11)
+    assert g.decode_last.macs == macs(15)
+    assert g.decode_total.macs == sum(macs(c) for c in range(11, 16))
+
+
+DEEPSEEK_V3 = (
+    "hf:deepseek_v3:hidden_size=64,intermediate_size=128,moe_intermediate_size=32,"
+    "num_hidden_layers=2,first_k_dense_replace=1,num_attention_heads=4,num_key_value_heads=4,"
+    "n_routed_experts=8,num_experts_per_tok=2,n_shared_experts=1,n_group=1,topk_group=1,"
+    "q_lora_rank=24,kv_lora_rank=16,qk_rope_head_dim=8,qk_nope_head_dim=16,v_head_dim=16,"
+    "vocab_size=100"
+)
+
+
+def deepseek_decode_macs(context: int) -> int:
+    """One token through DEEPSEEK_V3 at `context` positions. Latent attention per layer: q_a
+    64·24 and q_b 24·(4·24), the latent 64·(16 + 8), o 64·64; the cache holds latents, so each
+    step expands every position again with kv_b (16 · 4·(16 + 16)) before the scores (4 heads ·
+    24) and the values (4 · 16). Layer 0 has a dense MLP (3·64·128); layer 1 a router (64·8),
+    top-2 experts (2 · 3·64·32) and one shared expert (3·64·32). Then the LM head 64·100."""
+    attention = 64 * 24 + 24 * 96 + 64 * 24 + 64 * 64 + context * (16 * 128 + 4 * 24 + 4 * 16)
+    mlps = 3 * 64 * 128 + 64 * 8 + 2 * 3 * 64 * 32 + 3 * 64 * 32
+    return 2 * attention + mlps + 64 * 100
+
+
+def test_deepseek_v3_latent_attention_and_shared_experts_by_hand():
+    """DeepSeek-V3's cache holds, per layer and token, its 16-wide latent and its 8-wide rotary
+    key: (16 + 8) · 2 layers · 4 B = 192 B, not the 4 · (24 + 16) expanded keys and values; the
+    same bytes a real tiny model's generate() leaves in its cache on the CPU."""
+    import transformers
+
+    model = resolve(DEEPSEEK_V3, causal_lm=True).model
+    g = generate(model, 10, 6, batch=2)
+    assert g.kv_cache_bytes_per_token == (16 + 8) * 2 * 4
+    assert g.decode_first.macs == 2 * deepseek_decode_macs(11)
+    assert g.decode_last.macs == 2 * deepseek_decode_macs(15)
+    assert g.decode_total.macs == 2 * sum(deepseek_decode_macs(c) for c in range(11, 16))
+    assert g.active_params is not None
+    # active: everything but 6 of layer 1's 8 routed experts (3 · 64 · 32 weights each)
+    assert g.params - g.active_params == 6 * 3 * 64 * 32
+
+    fields = dict(item.split("=") for item in DEEPSEEK_V3.split(":", 2)[2].split(","))
+    config = transformers.AutoConfig.for_model(
+        "deepseek_v3", **{k: int(v) for k, v in fields.items()}
+    )
+    torch.manual_seed(0)
+    real = transformers.AutoModelForCausalLM.from_config(config).eval()
+    ids = torch.randint(0, 100, (2, 10))
+    with torch.no_grad():
+        out = real.generate(ids, max_new_tokens=6, min_new_tokens=6, do_sample=False,
+                            return_dict_in_generate=True, pad_token_id=0)  # fmt: skip
+    from netcost.generation import _cache_bytes
+
+    assert _cache_bytes(out.past_key_values) == g.kv_cache_bytes == 2 * 192 * (10 + 6 - 1)

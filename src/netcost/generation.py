@@ -48,6 +48,8 @@ class Generation(ShownAsText):
     notes: tuple[str, ...] = ()
     times: dict[str, float] = field(default_factory=dict)  # with a device: roofline seconds
     device: str | None = None
+    active_params: int | None = None  # mixture of experts: per token, shared layers + top-k
+    expert_bytes_touched: int | None = None  # by one decode step, under balanced routing
 
     @property
     def serving_peak_bytes(self) -> int | None:
@@ -84,6 +86,9 @@ class Generation(ShownAsText):
             "decode_last": cost(self.decode_last),
             "kv_cache_bytes_per_token": self.kv_cache_bytes_per_token,
             "kv_cache_bytes": self.kv_cache_bytes,
+            "params": self.params,
+            "active_params": self.active_params,
+            "expert_bytes_touched_per_step": self.expert_bytes_touched,
             "serving_peak_bytes": self.serving_peak_bytes,
             "device": self.device,
             "times_s": dict(self.times) or None,
@@ -208,7 +213,8 @@ def generate(
             f"it and stay level past it; summed piecewise from steps analysed at "
             f"{window - 1} and {window} positions"
         )
-    notes += _expert_notes(model, batch, first_report)
+    active, touched, expert_notes = _experts(model, batch, first_report)
+    notes += expert_notes
     per_token, end = _kv_bytes(first_bytes, last_bytes, batch, new_tokens, notes)
     times: dict[str, float] = {}
     if device is not None:
@@ -231,6 +237,8 @@ def generate(
         notes=tuple(notes),
         times=times,
         device=first_report.time.device.key if first_report.time is not None else None,
+        active_params=active,
+        expert_bytes_touched=touched,
     )
 
 
@@ -251,15 +259,18 @@ def _affine_sum(first: Cost, last: Cost, steps: int) -> Cost:
     )
 
 
-def _expert_notes(model: nn.Module, batch: int, report: Report) -> list[str]:
-    """Mixture of experts: active parameters, and the expert weights a decode step of `batch`
-    tokens touches under balanced routing, min(E, batch · k) of each layer's E."""
+def _experts(
+    model: nn.Module, batch: int, report: Report
+) -> tuple[int | None, int | None, list[str]]:
+    """Mixture of experts: active parameters, the expert weight bytes a decode step of `batch`
+    tokens touches under balanced routing (min(E, batch · k) of each layer's E), and the note
+    that says so; (None, None, []) for a dense model."""
     from netcost.capture.experts import find_experts
     from netcost.text import binary_size, count
 
     experts = find_experts(model)
     if experts is None or experts.top_k is None:
-        return []
+        return None, None, []
     itemsize = next(model.parameters()).element_size()
     every = sum(layer.params for layer in experts.layers) * itemsize
     used = (
@@ -271,12 +282,12 @@ def _expert_notes(model: nn.Module, batch: int, report: Report) -> list[str]:
     )
     counts = "/".join(str(n) for n in sorted({layer.experts for layer in experts.layers}))
     active = report.total.active_params
-    return [
+    return active, used, [
         f"mixture of experts (top-{experts.top_k} of {counts}): {count(active or 0)} of "
         f"{count(report.total.params)} parameters active per token; a decode step of {batch} "
         f"token{'s' * (batch != 1)} touches min(E, {batch}·{experts.top_k}) experts per layer "
         f"under balanced routing: {binary_size(used)} of the experts' {binary_size(every)} "
-        "(bytes moved above follow the kernels the model runs)"
+        "(the bytes moved above read these experts' weights only)"
     ]
 
 

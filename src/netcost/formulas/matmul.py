@@ -7,7 +7,7 @@ from typing import Any
 
 from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
-from netcost.formulas._registry import formula
+from netcost.formulas._registry import formula, generic_moves
 from netcost.formulas._shapes import numel
 from netcost.ops import aten
 
@@ -120,7 +120,25 @@ def int_mm(self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, **_: object) 
     return Cost.mac_op(prod(self.shape) * mat2.shape[1])
 
 
-@formula(aten._grouped_mm, family="matmul")
+def _grouped_moves(args: dict[str, Any], outputs: tuple[TensorSpec, ...]) -> tuple[int, int]:
+    """Tokens (M × K) against G experts' weights (G × K × N): a group that gets no row reads no
+    weights, and under the balanced routing netcost assumes min(G, M) groups get rows, so the
+    weights read are min(G, M) · K · N (a decode step of one token top-2: 2 of G experts).
+    Other layouts read every argument once."""
+    tokens, weights = args["self"], args["mat2"]
+    if len(tokens.shape) != 2 or len(weights.shape) != 3:
+        return generic_moves(args, outputs)
+    groups = weights.shape[0]
+    used = min(groups, tokens.shape[0])
+    read = tokens.nbytes + weights.nbytes // groups * used
+    for name in ("offs", "bias"):
+        extra = args.get(name)
+        if isinstance(extra, TensorSpec):
+            read += extra.nbytes if name == "offs" else extra.nbytes // groups * used
+    return read, sum(t.nbytes for t in outputs)
+
+
+@formula(aten._grouped_mm, moves=_grouped_moves, family="matmul")
 def grouped_mm(
     self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, bias: Any = None, **_: object
 ) -> Cost:
