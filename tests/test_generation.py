@@ -136,7 +136,9 @@ def test_the_command_line_and_its_json():
     assert text.startswith("Generation of hf:llama")
     with pytest.raises(netcost.NetcostError, match="write PROMPT:NEW or PROMPT:NEW:BATCH"):
         run([TINY_LLAMA, "--generate", "ten:6"])
-    with pytest.raises(netcost.NetcostError, match="is not a causal language model"):
+    with pytest.raises(
+        netcost.NetcostError, match="is neither a causal language model nor an encoder-decoder"
+    ):
         run(["hf:vit", "--generate", "10:6"])
 
 
@@ -264,3 +266,54 @@ def test_deepseek_v3_latent_attention_and_shared_experts_by_hand():
     from netcost.generation import _cache_bytes
 
     assert _cache_bytes(out.past_key_values) == g.kv_cache_bytes == 2 * 192 * (10 + 6 - 1)
+
+
+T5 = "hf:t5:d_model=64,d_ff=128,num_layers=2,num_heads=4,d_kv=16,vocab_size=100"
+
+
+def t5_decode_macs(context: int, prompt: int) -> int:
+    """One token through TINY T5's 2 decoder layers: self-attention projections 4·64·64 and its
+    scores and values 2·4·16·context, cross-attention q and o 2·64·64 (its keys and values were
+    cached from the encoded prompt) and 2·4·16·prompt, the ReLU MLP 2·64·128; the LM head 64·100."""
+    per_layer = 4 * 64 * 64 + 2 * 4 * 16 * context + 2 * 64 * 64 + 2 * 4 * 16 * prompt
+    return 2 * (per_layer + 2 * 64 * 128) + 64 * 100
+
+
+def test_an_encoder_decoder_encodes_once_then_decodes_through_both_caches():
+    """T5: the prefill is the encoder on the prompt (per layer 4·64·64·10 projections, 2·4·16·10²
+    scores and values, 2·64·128·10 MLP) and the decoder on its start token, whose cross-attention
+    computes the encoded keys and values once (2·64·64·10). Decode step k attends to k + 1
+    decoded positions; the self-attention cache grows by 2 layers · (keys, values) · 64 · 4 B a
+    token, beside the cross-attention cache of the 10 encoded positions, as a real generate()
+    leaves them."""
+    import transformers
+
+    g = generate(resolve(T5, causal_lm=True).model, 10, 6, batch=2)
+    encoder = 2 * (4 * 64 * 64 * 10 + 2 * 4 * 16 * 10 * 10 + 2 * 64 * 128 * 10)
+    first_decoder = t5_decode_macs(1, 10) + 2 * (2 * 64 * 64 * 10)
+    assert g.prefill.macs == 2 * (encoder + first_decoder)
+    assert (g.first_context, g.last_context) == (2, 6)
+    assert g.decode_first.macs == 2 * t5_decode_macs(2, 10)
+    assert g.decode_last.macs == 2 * t5_decode_macs(6, 10)
+    assert g.decode_total.macs == 2 * sum(t5_decode_macs(c, 10) for c in range(2, 7))
+    assert g.kv_cache_bytes_per_token == 2 * 2 * 64 * 4
+    assert g.kv_cache_bytes == 2 * (2 * 2 * 64 * 4) * (6 + 10)
+
+    fields = dict(item.split("=") for item in T5.split(":", 2)[2].split(","))
+    config = transformers.AutoConfig.for_model("t5", **{k: int(v) for k, v in fields.items()})
+    torch.manual_seed(0)
+    real = transformers.AutoModelForSeq2SeqLM.from_config(config).eval()
+    with torch.no_grad():
+        out = real.generate(torch.randint(0, 100, (2, 10)), max_new_tokens=6, min_new_tokens=6,
+                            do_sample=False, return_dict_in_generate=True,
+                            decoder_start_token_id=0, pad_token_id=0)  # fmt: skip
+    from netcost.generation import _cache_bytes
+
+    assert _cache_bytes(out.past_key_values) == g.kv_cache_bytes
+    text = run([T5, "--generate", "10:6"])
+    assert "(encoder on 10 tokens, decoder on its start token)" in text
+    assert "attends to 6 positions and 10 encoded" in text
+    with pytest.raises(
+        netcost.NetcostError, match="hf:whisper is an encoder-decoder whose encoder"
+    ):
+        run(["hf:whisper:encoder_layers=1,decoder_layers=1", "--generate", "10:6"])

@@ -1,5 +1,6 @@
-"""Generation, step by step: the prefill and the decode steps of a causal language model, run
-through the model's own KV cache on fake tensors.
+"""Generation, step by step: the prefill and the decode steps of a causal language model (or a
+text encoder-decoder: the encoder once, then decoder steps), run through the model's own KV cache
+on fake tensors.
 
 Two analyses of a small wrapper that calls the model twice, as `generate` does:
 - the prompt (PROMPT tokens, logits for the last position only, as `generate` computes them),
@@ -50,16 +51,26 @@ class Generation(ShownAsText):
     device: str | None = None
     active_params: int | None = None  # mixture of experts: per token, shared layers + top-k
     expert_bytes_touched: int | None = None  # by one decode step, under balanced routing
+    encoder_decoder: bool = False  # the prompt is encoded once; the decoder's cache starts at 1
+    kv_cache_bytes_first: int | None = None  # the batch's, after the first decode step
 
     @property
     def serving_peak_bytes(self) -> int | None:
         """Weights, the prefill's activations and the KV cache grown to its end."""
         if self.prefill_peak_bytes is None or self.kv_cache_bytes is None:
             return None
-        grown = self.kv_cache_bytes - (self.kv_cache_bytes_per_token or 0) * self.batch * (
-            self.prompt_tokens + 1
-        )
+        grown = self.kv_cache_bytes - (self.kv_cache_bytes_first or 0)
         return self.prefill_peak_bytes + max(grown, 0)
+
+    @property
+    def first_context(self) -> int:
+        """Positions the first decode step attends to (an encoder-decoder's decoder: its start
+        token and new token 1)."""
+        return (1 if self.encoder_decoder else self.prompt_tokens) + 1
+
+    @property
+    def last_context(self) -> int:
+        return self.first_context + self.new_tokens - 2
 
     def __repr__(self) -> str:
         return (
@@ -79,6 +90,7 @@ class Generation(ShownAsText):
         return {
             "prompt_tokens": self.prompt_tokens,
             "new_tokens": self.new_tokens,
+            "encoder_decoder": self.encoder_decoder,
             "batch": self.batch,
             "prefill": cost(self.prefill),
             "decode_total": cost(self.decode_total),
@@ -101,7 +113,10 @@ CACHE_BYTES: dict[int, tuple[int, int]] = {}
 
 
 class _TwoCalls(nn.Module):
-    """The model on a prompt, then on one new token through the cache the prompt filled."""
+    """The model on a prompt, then on one new token through the cache the prompt filled. An
+    encoder-decoder runs its encoder on the prompt and its decoder on `decoder_ids` first (the
+    decoder's start token, for the prefill), then the decoder alone on the new token, through its
+    self-attention cache and the cross-attention cache of the encoded prompt."""
 
     def __init__(self, lm: nn.Module) -> None:
         super().__init__()
@@ -109,16 +124,46 @@ class _TwoCalls(nn.Module):
         params = inspect.signature(lm.forward).parameters
         self.cache_name = "cache" if "cache" in params else "past_key_values"
         self.keep = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
+        self.seq2seq = bool(getattr(getattr(lm, "config", None), "is_encoder_decoder", False))
 
-    def forward(self, input_ids: torch.Tensor, next_ids: torch.Tensor) -> Any:
-        out = self.lm(input_ids=input_ids, use_cache=True, **self.keep)
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        next_ids: torch.Tensor,
+        decoder_ids: torch.Tensor | None = None,
+    ) -> Any:
+        if self.seq2seq:
+            out = self.lm(input_ids=input_ids, decoder_input_ids=decoder_ids, use_cache=True)
+            feed: dict[str, Any] = {
+                "encoder_outputs": (out.encoder_last_hidden_state,),
+                "decoder_input_ids": next_ids,
+            }
+        else:
+            out = self.lm(input_ids=input_ids, use_cache=True, **self.keep)
+            feed = {"input_ids": next_ids, **self.keep}
         cache = _cache_of(out)
         filled = _cache_bytes(cache)  # before the step updates the cache in place
-        step = self.lm(input_ids=next_ids, use_cache=True, **{self.cache_name: cache}, **self.keep)
+        step = self.lm(use_cache=True, **{self.cache_name: cache}, **feed)
         # the cache's bytes after the prompt and after the step, kept outside the module (an
         # analysis leaves the module's attributes as they were)
         CACHE_BYTES[id(self)] = (filled, _cache_bytes(_cache_of(step)))
         return step.logits if hasattr(step, "logits") else step[0]
+
+    def inputs(self, batch: int, prompt_tokens: int, fed: int) -> dict[str, torch.Tensor]:
+        """An analysis's inputs: the cache holds `fed` positions when one more token is fed (a
+        causal LM's prompt is those positions; an encoder-decoder's prompt is encoded apart)."""
+        if self.seq2seq:
+            return {
+                "input_ids": _ids(batch, prompt_tokens),
+                "decoder_ids": _ids(batch, fed),
+                "next_ids": _ids(batch, 1),
+            }
+        return {"input_ids": _ids(batch, fed), "next_ids": _ids(batch, 1)}
+
+    def start(self, prompt_tokens: int) -> int:
+        """Positions the self-attention cache holds when the prefill has run: the prompt, or an
+        encoder-decoder's decoder start token."""
+        return 1 if self.seq2seq else prompt_tokens
 
 
 def _cache_of(out: Any) -> Any:
@@ -186,17 +231,14 @@ def generate(
     if prompt_tokens < 1 or new_tokens < 1 or batch < 1:
         raise NetcostError("generation needs a prompt of 1 token or more, 1 new token or more")
     wrapper = _TwoCalls(model)
-    first_inputs = {"input_ids": _ids(batch, prompt_tokens), "next_ids": _ids(batch, 1)}
-    first_report = analyze(wrapper, first_inputs, device=device)
+    begin = wrapper.start(prompt_tokens)
+    first_report = analyze(wrapper, wrapper.inputs(batch, prompt_tokens, begin), device=device)
     prefill, decode_first = _two_calls(first_report)
     first_bytes = last_bytes = CACHE_BYTES.pop(id(wrapper), None)
     last_report = first_report
     decode_last = decode_first
     if new_tokens > 2:
-        fill = {
-            "input_ids": _ids(batch, prompt_tokens + new_tokens - 2),
-            "next_ids": _ids(batch, 1),
-        }
+        fill = wrapper.inputs(batch, prompt_tokens, begin + new_tokens - 2)
         last_report = analyze(wrapper, fill, device=device)
         _, decode_last = _two_calls(last_report)
         last_bytes = CACHE_BYTES.pop(id(wrapper), None)
@@ -204,10 +246,10 @@ def generate(
     total = _affine_sum(decode_first, decode_last, steps)
     notes: list[str] = []
     window = getattr(getattr(model, "config", None), "sliding_window", None)
-    first_ctx, last_ctx = prompt_tokens + 1, prompt_tokens + new_tokens - 1
+    first_ctx, last_ctx = begin + 1, begin + new_tokens - 1
     if isinstance(window, int) and 0 < window <= last_ctx and steps > 1:
-        total = _windowed_sum(wrapper, batch, window, first_ctx, last_ctx, decode_first,
-                              decode_last, device)  # fmt: skip
+        total = _windowed_sum(wrapper, batch, prompt_tokens, window, first_ctx, last_ctx,
+                              decode_first, decode_last, device)  # fmt: skip
         notes.append(
             f"sliding window of {window} positions: decode steps grow with the context up to "
             f"it and stay level past it; summed piecewise from steps analysed at "
@@ -239,6 +281,8 @@ def generate(
         device=first_report.time.device.key if first_report.time is not None else None,
         active_params=active,
         expert_bytes_touched=touched,
+        encoder_decoder=wrapper.seq2seq,
+        kv_cache_bytes_first=first_bytes[1] if first_bytes else None,
     )
 
 
@@ -282,21 +326,26 @@ def _experts(
     )
     counts = "/".join(str(n) for n in sorted({layer.experts for layer in experts.layers}))
     active = report.total.active_params
-    return active, used, [
-        f"mixture of experts (top-{experts.top_k} of {counts}): {count(active or 0)} of "
-        f"{count(report.total.params)} parameters active per token; a decode step of {batch} "
-        f"token{'s' * (batch != 1)} touches min(E, {batch}·{experts.top_k}) experts per layer "
-        f"under balanced routing: {binary_size(used)} of the experts' {binary_size(every)} "
-        "(the bytes moved above read these experts' weights only)"
-    ]
+    return (
+        active,
+        used,
+        [
+            f"mixture of experts (top-{experts.top_k} of {counts}): {count(active or 0)} of "
+            f"{count(report.total.params)} parameters active per token; a decode step of {batch} "
+            f"token{'s' * (batch != 1)} touches min(E, {batch}·{experts.top_k}) experts per layer "
+            f"under balanced routing: {binary_size(used)} of the experts' {binary_size(every)} "
+            "(the bytes moved above read these experts' weights only)"
+        ],
+    )
 
 
-def _step_at(wrapper: _TwoCalls, batch: int, context: int, device: str | None) -> Cost:
+def _step_at(
+    wrapper: _TwoCalls, batch: int, prompt_tokens: int, context: int, device: str | None
+) -> Cost:
     """One decode step attending to `context` positions (a cache of context − 1, then one)."""
     from netcost.api import analyze
 
-    inputs = {"input_ids": _ids(batch, context - 1), "next_ids": _ids(batch, 1)}
-    report = analyze(wrapper, inputs, device=device)
+    report = analyze(wrapper, wrapper.inputs(batch, prompt_tokens, context - 1), device=device)
     CACHE_BYTES.pop(id(wrapper), None)
     return _two_calls(report)[1]
 
@@ -304,6 +353,7 @@ def _step_at(wrapper: _TwoCalls, batch: int, context: int, device: str | None) -
 def _windowed_sum(
     wrapper: _TwoCalls,
     batch: int,
+    prompt_tokens: int,
     window: int,
     first_ctx: int,
     last_ctx: int,
@@ -316,8 +366,11 @@ def _windowed_sum(
     from there on."""
     if window <= first_ctx:
         return _affine_sum(first, first, last_ctx - first_ctx + 1)
-    below = first if window - 1 == first_ctx else _step_at(wrapper, batch, window - 1, device)
-    at = last if window == last_ctx else _step_at(wrapper, batch, window, device)
+    prompt = prompt_tokens
+    below = (
+        first if window - 1 == first_ctx else _step_at(wrapper, batch, prompt, window - 1, device)
+    )
+    at = last if window == last_ctx else _step_at(wrapper, batch, prompt, window, device)
     total = _affine_sum(first, below, window - first_ctx) if window - 1 >= first_ctx else Cost()
     level = last_ctx - window + 1
     return total + Cost(

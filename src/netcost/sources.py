@@ -320,8 +320,9 @@ def _runs(resolved: Resolved) -> bool:
 
 
 def _causal_lm(source: str) -> Resolved:
-    """hf:MODEL_TYPE[:k=v,...] built with its language-model head (AutoModelForCausalLM), for
-    generation: the logits are part of every step."""
+    """hf:MODEL_TYPE[:k=v,...] built with its language-model head (AutoModelForCausalLM, or
+    AutoModelForSeq2SeqLM for an encoder-decoder), for generation: the logits are part of every
+    step."""
     transformers = require("transformers", "hf")
     model_type, _, overrides = source.removeprefix("hf:").partition(":")
     kwargs = _overrides(overrides)
@@ -329,10 +330,30 @@ def _causal_lm(source: str) -> Resolved:
         raise _unknown("transformers", model_type, list(transformers.CONFIG_MAPPING.keys()))
     _check_config_keys(transformers.CONFIG_MAPPING[model_type], model_type, kwargs)
     config = transformers.AutoConfig.for_model(model_type, **kwargs)
-    if type(config) not in transformers.MODEL_FOR_CAUSAL_LM_MAPPING:
-        raise NetcostError(f"hf:{model_type} is not a causal language model: nothing to generate")
-    build = transformers.AutoModelForCausalLM.from_config
+    seq2seq = type(config) in transformers.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING
+    if seq2seq and getattr(config, "is_encoder_decoder", False):  # BART: not its decoder alone
+        build = transformers.AutoModelForSeq2SeqLM.from_config
+    elif getattr(config, "is_encoder_decoder", False):
+        raise NetcostError(
+            f"hf:{model_type} is an encoder-decoder whose encoder does not read a prompt of "
+            "tokens (AutoModelForSeq2SeqLM does not map it): --generate takes text prompts"
+        )
+    elif type(config) in transformers.MODEL_FOR_CAUSAL_LM_MAPPING:
+        build = transformers.AutoModelForCausalLM.from_config
+    elif seq2seq:
+        build = transformers.AutoModelForSeq2SeqLM.from_config
+    else:
+        raise NetcostError(
+            f"hf:{model_type} is neither a causal language model nor an encoder-decoder one: "
+            "nothing to generate"
+        )
     model = _on_meta(build, config, label=f"hf:{model_type}")
+    reads = getattr(model, "main_input_name", "input_ids")
+    if reads != "input_ids":
+        raise NetcostError(
+            f"hf:{model_type} reads {reads}, not a prompt of tokens: --generate takes language "
+            "models whose prompt is text"
+        )
     return Resolved(model.eval(), model_type, ())
 
 

@@ -12,11 +12,16 @@ if TYPE_CHECKING:
 
 
 def render_generation(g: Generation) -> str:
-    ctx_first, ctx_last = g.prompt_tokens + 1, g.prompt_tokens + g.new_tokens - 1
+    ctx_first, ctx_last = g.first_context, g.last_context
+    if g.encoder_decoder:
+        prefill = f"encoder on {g.prompt_tokens} tokens, decoder on its start token"
+        also = f" and {g.prompt_tokens} encoded"
+    else:
+        prefill, also = f"{g.prompt_tokens} tokens, logits of the last", ""
     rows = [
-        ("prefill", g.prefill, f"{g.prompt_tokens} tokens, logits of the last"),
-        ("decode, first step", g.decode_first, f"attends to {ctx_first} positions"),
-        ("decode, last step", g.decode_last, f"attends to {ctx_last} positions"),
+        ("prefill", g.prefill, prefill),
+        ("decode, first step", g.decode_first, f"attends to {ctx_first} positions{also}"),
+        ("decode, last step", g.decode_last, f"attends to {ctx_last} positions{also}"),
         ("decode, all steps", g.decode_total, f"{g.new_tokens - 1} steps"),
     ]
     width = max(len(name) for name, _, _ in rows)
@@ -33,6 +38,11 @@ def render_generation(g: Generation) -> str:
         lines.append(
             f"KV cache: {fmt.binary_size(g.kv_cache_bytes_per_token)} per token per sequence; "
             f"{fmt.binary_size(g.kv_cache_bytes)} for the batch at {ctx_last} positions"
+            + (
+                f" (and the cross-attention cache of the {g.prompt_tokens} encoded)"
+                if g.encoder_decoder
+                else ""
+            )
         )
     serving = g.serving_peak_bytes
     if serving is not None:
