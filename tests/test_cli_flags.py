@@ -31,6 +31,10 @@ CNN = "examples:simple_cnn"
         ("--optimizer sgd", "--optimizer needs --train"),
         ("--top 3", "--top needs --stages"),
         ("--gpus 2", "--gpus needs --train"),
+        ("--step-time 0.5", "--step-time needs --train"),  # hyphenated flags were not checked
+        ("--tokens-per-second 9", "--tokens-per-second needs --train"),
+        ("--train --mfu 0.4", "--mfu needs --train-tokens"),
+        ("--static-cache", "--static-cache needs --generate"),
         (
             "--train --gpus 2 --sharding zero3 --explain",
             "--train does not apply to --explain: it shows the forward only",

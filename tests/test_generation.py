@@ -317,3 +317,33 @@ def test_an_encoder_decoder_encodes_once_then_decodes_through_both_caches():
         netcost.NetcostError, match="hf:whisper is an encoder-decoder whose encoder"
     ):
         run(["hf:whisper:encoder_layers=1,decoder_layers=1", "--generate", "10:6"])
+
+
+def test_a_static_cache_is_allocated_up_front_and_attended_whole():
+    """A static cache holds PROMPT + NEW − 1 = 15 positions from the start (the last token is
+    never fed): every decode step attends over all 15 (masked, as the kernel computes them), and
+    its bytes are those a real generate() with cache_implementation="static" allocates."""
+    import transformers
+
+    model = resolve(TINY_LLAMA, causal_lm=True).model
+    g = generate(model, 10, 6, batch=3, static_cache=True)
+    assert g.decode_first.macs == g.decode_last.macs == 3 * decode_macs(15)
+    assert g.decode_total.macs == 5 * 3 * decode_macs(15)
+    assert g.kv_cache_bytes_per_token == 2 * 2 * 2 * 16 * 4
+    assert any("static cache allocated for 15 positions" in note for note in g.notes)
+
+    config = transformers.AutoConfig.for_model(
+        "llama", hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, vocab_size=100,
+        max_position_embeddings=256,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    real = transformers.AutoModelForCausalLM.from_config(config).eval()
+    with torch.no_grad():
+        out = real.generate(torch.randint(0, 100, (3, 10)), max_new_tokens=6, min_new_tokens=6,
+                            do_sample=False, return_dict_in_generate=True, pad_token_id=0,
+                            cache_implementation="static")  # fmt: skip
+    from netcost.generation import _cache_bytes
+
+    assert _cache_bytes(out.past_key_values) == g.kv_cache_bytes
+    assert _cache_bytes(out.past_key_values, 15) == 3 * 2 * 2 * 2 * 16 * 4 * 15

@@ -209,8 +209,17 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
     p.add_argument(
         "--generate",
         metavar="PROMPT:NEW[:BATCH]",
-        help="a causal LM's generation: the prefill of PROMPT tokens and NEW − 1 decode steps "
-        "through its own KV cache (hf: models are built with their LM head), for BATCH sequences",
+        help="a causal LM's or text encoder-decoder's generation: the prefill of PROMPT tokens "
+        "and NEW − 1 decode steps through its own KV cache (hf: models are built with their LM "
+        "head), for BATCH sequences",
+    )
+    p.add_argument(
+        "--static-cache",
+        action="store_const",
+        const=True,
+        default=None,
+        help="with --generate: a static KV cache, allocated for PROMPT + NEW − 1 positions up "
+        "front and attended whole at every step (default: the model's generation config)",
     )
     p.add_argument(
         "--profile",
@@ -398,9 +407,24 @@ def _generate(args: argparse.Namespace) -> str:
         from netcost.planning import parse_size
 
         budget = parse_size(args.memory_budget) if args.memory_budget is not None else None
-        return str(serving_plan(resolved.model, prompt, new, budget, device=args.device))
+        return str(
+            serving_plan(
+                resolved.model,
+                prompt,
+                new,
+                budget,
+                device=args.device,
+                static_cache=args.static_cache,
+            )
+        )
     found = generate(
-        resolved.model, prompt, new, rest[0] if rest else 1, device=args.device, name=args.model
+        resolved.model,
+        prompt,
+        new,
+        rest[0] if rest else 1,
+        device=args.device,
+        name=args.model,
+        static_cache=args.static_cache,
     )
     if args.format == "json":
         import json

@@ -45,6 +45,7 @@ NEEDS = {
     "--tokens-per-second": ("--train", "train"),
     "--train-tokens": ("--train", "train"),
     "--mfu": ("--train-tokens", "train_tokens"),
+    "--static-cache": ("--generate", "generate"),
 }
 
 
@@ -90,9 +91,9 @@ def check(args: argparse.Namespace) -> str:
     if args.train and not view.train:
         raise NetcostError(f"--train does not apply to {view.flag}: it shows the forward only")
     for flag, (needed, attribute) in NEEDS.items():
-        if getattr(args, flag.removeprefix("--"), None) is not None and not getattr(
-            args, attribute
-        ):
+        if getattr(
+            args, flag.removeprefix("--").replace("-", "_"), None
+        ) is not None and not getattr(args, attribute):
             raise NetcostError(f"{flag} needs {needed}")
     timed = ("report", "memory", "profile", "generate")
     if getattr(args, "device", None) is not None and views[0] not in timed:

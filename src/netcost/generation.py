@@ -108,8 +108,9 @@ class Generation(ShownAsText):
         }
 
 
-#: id(_TwoCalls) -> (cache bytes after the prompt, after the step) of its last forward
-CACHE_BYTES: dict[int, tuple[int, int]] = {}
+#: id(_TwoCalls) -> (cache bytes after the prompt, after the step, and of a static cache's key
+#: and value tensors alone) of its last forward
+CACHE_BYTES: dict[int, tuple[int, int, int]] = {}
 
 
 class _TwoCalls(nn.Module):
@@ -118,9 +119,10 @@ class _TwoCalls(nn.Module):
     decoder's start token, for the prefill), then the decoder alone on the new token, through its
     self-attention cache and the cross-attention cache of the encoded prompt."""
 
-    def __init__(self, lm: nn.Module) -> None:
+    def __init__(self, lm: nn.Module, static_positions: int | None = None) -> None:
         super().__init__()
         self.lm = lm
+        self.static_positions = static_positions  # a StaticCache of that many positions
         params = inspect.signature(lm.forward).parameters
         self.cache_name = "cache" if "cache" in params else "past_key_values"
         self.keep = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
@@ -139,14 +141,23 @@ class _TwoCalls(nn.Module):
                 "decoder_input_ids": next_ids,
             }
         else:
-            out = self.lm(input_ids=input_ids, use_cache=True, **self.keep)
+            given = {}
+            if self.static_positions is not None:
+                from transformers import StaticCache
+
+                given[self.cache_name] = StaticCache(
+                    config=self.lm.config, max_cache_len=self.static_positions
+                )
+            out = self.lm(input_ids=input_ids, use_cache=True, **self.keep, **given)
             feed = {"input_ids": next_ids, **self.keep}
         cache = _cache_of(out)
         filled = _cache_bytes(cache)  # before the step updates the cache in place
         step = self.lm(use_cache=True, **{self.cache_name: cache}, **feed)
         # the cache's bytes after the prompt and after the step, kept outside the module (an
         # analysis leaves the module's attributes as they were)
-        CACHE_BYTES[id(self)] = (filled, _cache_bytes(_cache_of(step)))
+        after = _cache_of(step)
+        held = _cache_bytes(after, self.static_positions) if self.static_positions else 0
+        CACHE_BYTES[id(self)] = (filled, _cache_bytes(after), held)
         return step.logits if hasattr(step, "logits") else step[0]
 
     def inputs(self, batch: int, prompt_tokens: int, fed: int) -> dict[str, torch.Tensor]:
@@ -174,8 +185,9 @@ def _cache_of(out: Any) -> Any:
     raise NetcostError("the model returned no cache with use_cache=True: not a causal LM")
 
 
-def _cache_bytes(cache: Any) -> int:
-    """Bytes of every tensor a cache object holds (each storage once)."""
+def _cache_bytes(cache: Any, positions: int | None = None) -> int:
+    """Bytes of every tensor a cache object holds (each storage once); with `positions`, only
+    those of tensors that hold that many positions (dimension −2: keys and values)."""
     seen: set[int] = set()
     total = 0
 
@@ -185,7 +197,9 @@ def _cache_bytes(cache: Any) -> int:
             return
         if isinstance(obj, torch.Tensor):
             key = id(obj)
-            if key not in seen:
+            if key not in seen and (
+                positions is None or (obj.dim() >= 2 and obj.shape[-2] == positions)
+            ):
                 seen.add(key)
                 total += obj.numel() * obj.element_size()
             return
@@ -222,15 +236,28 @@ def generate(
     *,
     device: str | None = None,
     name: str | None = None,
+    static_cache: bool | None = None,
 ) -> Generation:
     """The cost of generating `new_tokens` after a `prompt_tokens` prompt, for `batch` sequences,
-    through `model`'s own cache (a transformers causal LM, or any module whose forward takes
-    input_ids, use_cache and a cache and returns one). With `device`, roofline times."""
+    through `model`'s own cache (a transformers causal LM or text encoder-decoder, or any module
+    whose forward takes input_ids, use_cache and a cache and returns one). With `device`,
+    roofline times. `static_cache` (default: the model's generation config says "static"): a
+    causal LM's cache allocated for PROMPT + NEW − 1 positions up front (the last token is never
+    fed), as `generate` allocates it;
+    every step then attends over all of them, masked."""
     from netcost.api import analyze
 
     if prompt_tokens < 1 or new_tokens < 1 or batch < 1:
         raise NetcostError("generation needs a prompt of 1 token or more, 1 new token or more")
-    wrapper = _TwoCalls(model)
+    if static_cache is None:
+        configured = getattr(
+            getattr(model, "generation_config", None), "cache_implementation", None
+        )
+        static_cache = configured == "static"
+    seq2seq = bool(getattr(getattr(model, "config", None), "is_encoder_decoder", False))
+    if static_cache and seq2seq:
+        raise NetcostError("a static cache is costed for causal LMs only, not encoder-decoders")
+    wrapper = _TwoCalls(model, prompt_tokens + new_tokens - 1 if static_cache else None)
     begin = wrapper.start(prompt_tokens)
     first_report = analyze(wrapper, wrapper.inputs(batch, prompt_tokens, begin), device=device)
     prefill, decode_first = _two_calls(first_report)
@@ -258,6 +285,12 @@ def generate(
     active, touched, expert_notes = _experts(model, batch, first_report)
     notes += expert_notes
     per_token, end = _kv_bytes(first_bytes, last_bytes, batch, new_tokens, notes)
+    if static_cache and end is not None and first_bytes is not None:
+        per_token = first_bytes[2] // batch // (prompt_tokens + new_tokens - 1)
+        notes.append(
+            f"static cache allocated for {prompt_tokens + new_tokens - 1} positions up front: its "
+            "bytes do not grow, and every step attends over all of them (masked)"
+        )
     times: dict[str, float] = {}
     if device is not None:
         times = _times(first_report, last_report, steps, batch)
@@ -382,8 +415,8 @@ def _windowed_sum(
 
 
 def _kv_bytes(
-    first: tuple[int, int] | None,
-    last: tuple[int, int] | None,
+    first: tuple[int, int, int] | None,
+    last: tuple[int, int, int] | None,
     batch: int,
     new_tokens: int,
     notes: list[str],
@@ -470,6 +503,7 @@ def serving_plan(
     budget: int | None = None,
     *,
     device: str | None = None,
+    static_cache: bool | None = None,
 ) -> ServingPlan:
     """The largest batch whose serving peak (weights, the prefill's activations, the KV cache at
     its end) fits `budget` (default: `device`'s memory), found by planning.largest_batch; with a
@@ -486,7 +520,7 @@ def serving_plan(
         budget = chosen.memory_bytes
 
     def at(batch: int) -> Any:
-        g = generate(model, prompt_tokens, new_tokens, batch)
+        g = generate(model, prompt_tokens, new_tokens, batch, static_cache=static_cache)
         if g.serving_peak_bytes is None:
             raise NetcostError("serving memory unknown: " + "; ".join(g.notes))
         return SimpleNamespace(memory=SimpleNamespace(peak_bytes=g.serving_peak_bytes))
