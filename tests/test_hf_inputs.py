@@ -318,3 +318,28 @@ def test_inputs_read_from_a_timm_backbone_an_image_pair_check_and_the_docstring(
     assert resolve("hf:efficientloftr").inputs == ("1x2x3x224x224",)
     mimi = resolve("hf:mimi_decoder")
     assert mimi.kwarg_names == ("latents",) and mimi.inputs == ("1x512x128",)
+
+
+@pytest.mark.parametrize(
+    ("source", "frames"),
+    [
+        ("hf:blip-2:text_config.num_hidden_layers=1,vision_config.num_hidden_layers=1", 1),
+        ("hf:instructblipvideo:text_config.num_hidden_layers=1,vision_config.num_hidden_layers=1", 1),
+    ],
+)
+def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(source, frames):
+    """BLIP-2's and InstructBLIP-Video's default configs leave their placeholder token None, so
+    the features have no place in the text (the model fails on its own default). netcost takes
+    the text vocabulary's last id, 50,272 − 1, and puts num_query_tokens = 32 placeholders per
+    image (per frame of a clip: the default clip has 1) before the 128 text tokens."""
+    resolved = resolve(source)
+    key = "video_token_index" if "video" in source else "image_token_index"
+    assert getattr(resolved.model.config, key) == 50_272 - 1
+    assert resolved.notes[0].endswith(
+        f"analysed with {key}=50271, the text vocabulary's last id (released checkpoints add a "
+        "token for it); set it to choose"
+    )
+    report, _, _ = analyse(source)
+    ids = resolved.values["input_ids"][0].tolist()
+    assert ids.count(50_271) == 32 * frames and len(ids) == 32 * frames + 128
+    assert report.complete

@@ -10,6 +10,10 @@ fails on its own default:
   head_dim / 2 = 64 frequencies into `mrope_section` = [8, 12, 12] (32). Released checkpoints
   rotate half of each head (`partial_rotary_factor` 0.5: 128 · 0.5 / 2 = 32 frequencies): the
   mend sets the factor that makes the sections cover the frequencies exactly.
+- a multimodal model has no image placeholder token: BLIP-2's and InstructBLIP's default configs
+  leave `image_token_index` None, so the image features have no place among the text tokens
+  (the placeholder mask becomes a Python bool). Released checkpoints add one token to the
+  vocabulary for it: the mend takes the text vocabulary's last id.
 sources.py applies the mends only to a default config the model cannot run, never to a key the
 user set, and the report says what it did.
 """
@@ -33,6 +37,7 @@ class Mend:
     was: Any
     now: Any
     why: str
+    source: str = "as in released checkpoints"
 
     def apply(self, config: Any) -> None:
         *outer, leaf = self.path
@@ -47,14 +52,35 @@ class Mend:
         key = ".".join(self.path)
         return (
             f"{label}'s default config fails as it is ({self.why}): analysed with "
-            f"{key}={self.now}, as in released checkpoints; set it to choose"
+            f"{key}={self.now}, {self.source}; set it to choose"
         )
 
 
 def mends(config: Any, model: nn.Module, overrides: dict[str, Any]) -> list[Mend]:
     """Every disagreement of the default config that a mend resolves, where the user set
     none of the keys involved."""
-    return [*_widths(config, overrides), *_rotary_sections(config, model, overrides)]
+    return [
+        *_widths(config, overrides),
+        *_rotary_sections(config, model, overrides),
+        *_image_token(config, overrides),
+    ]
+
+
+def _image_token(config: Any, overrides: dict[str, Any]) -> list[Mend]:
+    """An image placeholder token the config declares but leaves None: the text vocabulary's
+    last id (released checkpoints append the token to the vocabulary)."""
+    aliases = getattr(type(config), "attribute_map", {})
+    vocab = getattr(getattr(config, "text_config", None), "vocab_size", None)
+    for key in ("image_token_index", "image_token_id", "video_token_index", "video_token_id"):
+        if key not in vars(config) or getattr(config, key) is not None:
+            continue
+        if not isinstance(vocab, int) or key in overrides or aliases.get(key) in overrides:
+            return []
+        if not any(k in overrides for k, v in aliases.items() if v == key):
+            why = f"{key} is None: the image features have no place among the text tokens"
+            source = "the text vocabulary's last id (released checkpoints add a token for it)"
+            return [Mend((key,), None, vocab - 1, why, source)]
+    return []
 
 
 def _widths(config: Any, overrides: dict[str, Any]) -> list[Mend]:

@@ -406,6 +406,7 @@ def _first_int(config: Any, keys: tuple[str, ...], default: int) -> int:
 
 IMAGE_TOKEN_KEYS = ("image_token_id", "image_token_index")
 AUDIO_TOKEN_KEYS = ("audio_token_id", "audio_token_index")
+VIDEO_TOKEN_KEYS = ("video_token_id", "video_token_index")
 #: Inputs that go with an image to the model's own feature method.
 IMAGE_COMPANIONS = (
     "image_sizes",
@@ -422,6 +423,8 @@ PLACEHOLDERS = (
         (*IMAGE_INPUTS, *IMAGE_COMPANIONS),
     ),
     (AUDIO_TOKEN_KEYS, "get_audio_features", (*AUDIO_INPUTS, *AUDIO_MASKS["input_features"])),
+    # a clip, where no image took the pixels already (InstructBLIP-Video's `pixel_values`)
+    (VIDEO_TOKEN_KEYS, "get_video_features", (*VIDEO_INPUTS, "pixel_values")),
 )
 
 
@@ -433,19 +436,34 @@ def placeholder_ids(
     tensors), images first, then the text tokens. None when no modality has both."""
     ids: list[int] = []
     placeholders: set[int] = set()
+    used: set[str] = set()
     for keys, method, inputs in PLACEHOLDERS:
         token = next((v for k in keys if isinstance(v := getattr(config, k, None), int)), None)
-        given = {n: specs[n] for n in inputs if n in specs}
-        if token is None or not hasattr(model, method) or not given:
+        given = {n: specs[n] for n in inputs if n in specs and n not in used}
+        if token is None or not given:
             continue
-        features = _features(model, config, method, given, values)
+        features = _query_tokens(config, given)  # a Q-Former's queries, whatever the method
+        if features is None and hasattr(model, method):
+            features = _features(model, config, method, given, values)
         if features is not None:
             ids += [token] * features
             placeholders.add(token)
+            used |= set(given)
     if not ids:
         return None
     text = _text_token(config, *placeholders)
     return torch.tensor([ids + [text] * tokens(config)], dtype=torch.int64)
+
+
+def _query_tokens(config: Any, given: dict[str, str]) -> int | None:
+    """A Q-Former model hands the text model `num_query_tokens` features per image, per frame of
+    a clip (B × F × C × H × W), whatever its feature method returns (BLIP-2's gives the vision
+    tower's pooled output; InstructBLIP-Video has none)."""
+    queries = getattr(config, "num_query_tokens", None)
+    if not isinstance(queries, int):
+        return None
+    shape = parse_input(next(iter(given.values())))[0]
+    return queries * (shape[1] if len(shape) == 5 else 1)
 
 
 def _features(
