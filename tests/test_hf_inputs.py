@@ -324,7 +324,10 @@ def test_inputs_read_from_a_timm_backbone_an_image_pair_check_and_the_docstring(
     ("source", "frames"),
     [
         ("hf:blip-2:text_config.num_hidden_layers=1,vision_config.num_hidden_layers=1", 1),
-        ("hf:instructblipvideo:text_config.num_hidden_layers=1,vision_config.num_hidden_layers=1", 1),
+        (
+            "hf:instructblipvideo:text_config.num_hidden_layers=1,vision_config.num_hidden_layers=1",
+            1,
+        ),
     ],
 )
 def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(source, frames):

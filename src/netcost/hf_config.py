@@ -14,6 +14,10 @@ fails on its own default:
   leave `image_token_index` None, so the image features have no place among the text tokens
   (the placeholder mask becomes a Python bool). Released checkpoints add one token to the
   vocabulary for it: the mend takes the text vocabulary's last id.
+- a connector pixel-shuffles a patch grid its factor does not divide: ModernVBERT's 224-pixel
+  images are 14 patches of 16 a side, shuffled by 4, and its SigLIP tower's positions fix the
+  grid. The mend sets the tower's image size up to whole p · f tiles (256 pixels: 16 patches);
+  released checkpoints use 512.
 sources.py applies the mends only to a default config the model cannot run, never to a key the
 user set, and the report says what it did.
 """
@@ -63,7 +67,26 @@ def mends(config: Any, model: nn.Module, overrides: dict[str, Any]) -> list[Mend
         *_widths(config, overrides),
         *_rotary_sections(config, model, overrides),
         *_image_token(config, overrides),
+        *_shuffled_grid(config, overrides),
     ]
+
+
+def _shuffled_grid(config: Any, overrides: dict[str, Any]) -> list[Mend]:
+    """The vision tower's image size rounded up to a whole number of patch · factor pixels."""
+    factor = getattr(config, "scale_factor", None) or getattr(config, "pixel_shuffle_factor", None)
+    vision = getattr(config, "vision_config", None)
+    size, patch = getattr(vision, "image_size", None), getattr(vision, "patch_size", None)
+    if not all(isinstance(v, int) and v > 0 for v in (factor, size, patch)):
+        return []
+    if (size // patch) % factor == 0 or "image_size" in overrides.get("vision_config", {}):
+        return []
+    rounded = -(-size // (patch * factor)) * patch * factor
+    why = (
+        f"{size}-pixel images are {size // patch} patches of {patch} a side, which the "
+        f"connector cannot pixel-shuffle by {factor}"
+    )
+    source = f"the next size of whole {patch}·{factor}-pixel tiles"
+    return [Mend(("vision_config", "image_size"), size, rounded, why, source)]
 
 
 def _image_token(config: Any, overrides: dict[str, Any]) -> list[Mend]:

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from netcost.inputs import parse_input, shape_only
+from netcost.inputs import parse_input, shape_only, with_known_values
 
 TOKENS = 128
 AUDIO_SAMPLES = 16_000  # one second at 16 kHz, what wav2vec2-style models take
@@ -98,6 +98,13 @@ def image(config: Any) -> str:
     if isinstance(queries, dict) and queries:  # Aria: only some patch counts have queries
         size = isqrt(min(int(k) for k in queries)) * _first_int(vision, ("patch_size",), 14)
     h, w = (size, size) if isinstance(size, int) else tuple(size)[-2:]
+    shuffle = getattr(config, "scale_factor", None) or getattr(config, "pixel_shuffle_factor", None)
+    patch = _first_int(vision, ("patch_size",), 0)
+    if isinstance(shuffle, int) and shuffle > 1 and patch and (h // patch) % shuffle:
+        # Idefics3, SmolVLM: the connector pixel-shuffles the patch grid by `scale_factor`,
+        # so each side must be a whole number of p · s pixels (their 224-pixel defaults at
+        # patch 32 and factor 3 are 7 patches: rounded up to 9, 288 pixels)
+        h = w = -(-max(h, w) // (patch * shuffle)) * patch * shuffle
     channels = getattr(vision, "num_channels", None) or getattr(config, "num_channels", 3)
     frames = getattr(vision, "num_frames", None)
     if isinstance(frames, int) and frames > 0:  # video: a clip of frames
@@ -263,6 +270,11 @@ def hf_inputs(
     elif four_dims and _reads_image_stacks(model):  # (batch, images, C, H, W)
         batch, *picture = specs["pixel_values"].split("x")
         specs["pixel_values"] = "x".join([batch, "1", *picture[-3:]])
+    if four_dims and "pixel_attention_mask" in params and _masks_tiles(model):
+        batch, *picture = specs["pixel_values"].split("x")  # Granite-Docling: one real tile
+        specs["pixel_values"] = "x".join([batch, "1", *picture[-3:]])
+        specs["pixel_attention_mask"] = "1x1:bool"
+        values["pixel_attention_mask"] = torch.ones(1, 1, dtype=torch.bool)
     if "pixel_values" in specs and "aspect_ratio_ids" in params:  # Mllama: tiles of an image
         tiles = _first_int(_sub(config, "vision_config"), ("max_num_tiles",), 4)
         batch, *picture = specs["pixel_values"].split("x")
@@ -291,11 +303,11 @@ def hf_inputs(
             specs[mask] = f"1x{frames}:{str(dtype).removeprefix('torch.')}"
             values[mask] = torch.ones(1, frames, dtype=dtype)
     for name in specs:  # prompt masks: every token attended; time steps 0, 1, 2, …
-        shape = parse_input(specs[name])[0]
+        shape, dtype = parse_input(specs[name])
         if name in SERIES_VALUES:
             values[name] = torch.full(shape, SERIES_VALUES[name], dtype=torch.int64)
         elif name.endswith("_attention_mask") and name != "decoder_attention_mask":
-            values[name] = torch.ones(shape, dtype=torch.int64)
+            values[name] = torch.ones(shape, dtype=dtype if dtype == torch.bool else torch.int64)
         elif name == "timesteps":
             values[name] = torch.arange(shape[-1]).expand(shape).clone()
         elif name == "classes_structure":  # one class prompt per sample
@@ -309,6 +321,9 @@ def hf_inputs(
             h, w = (int(n) for n in specs["pixel_values"].split("x")[-2:])
             p = _first_int(_sub(config, "vision_config"), ("patch_size",), 14)
             values[name] = torch.tensor([[h // p, w // p]], dtype=torch.int64)
+    if "pixel_values" in specs and _drops_padding_images(model):  # it reads the pixels: give
+        shape = parse_input(specs["pixel_values"])[0]  # them values, a real (all-ones) image
+        values["pixel_values"] = with_known_values(torch.ones(shape))
     if "input_ids" in specs:
         ids = placeholder_ids(model, config, specs, values)
         if ids is not None:
@@ -623,6 +638,32 @@ def _folds_frames(model: nn.Module) -> bool:
                 return False
             return SINGLE_IMAGES.search(source) is not None and not _reads_image_stacks(parent)
     return False
+
+
+#: Idefics2/3, SmolVLM: images whose every value is 0 are padding, dropped before the tower.
+PADDING_IMAGES = re.compile(r"== 0\.0\)\.sum\(dim=\(-1, -2, -3\)\)")
+
+
+def _drops_padding_images(model: nn.Module) -> bool:
+    """Whether the model's own code tests its pixels' values for all-zero padding images."""
+    try:
+        source = inspect.getsource(inspect.getmodule(type(model)))
+    except (OSError, TypeError):
+        return False
+    return PADDING_IMAGES.search(source) is not None
+
+
+#: A forward that takes tiles with a mask of the real ones, required with the pixels.
+TILE_MASK = re.compile(
+    r"pixel_attention_mask \(`torch\.BoolTensor` of shape `\(batch_size, num_tiles\)`"
+)
+
+
+def _masks_tiles(model: nn.Module) -> bool:
+    """Whether the forward's docstring asks for `pixel_attention_mask` as (batch, tiles) with
+    `pixel_values` (Granite-Docling: (batch, tiles, C, H, W))."""
+    doc = inspect.getdoc(model.forward) or ""
+    return TILE_MASK.search(doc) is not None and "Required with `pixel_values`" in doc
 
 
 IMAGE_PAIRS = re.compile(r"pixel_values\.size\(1\) != 2|\(batch_size, 2, num_channels")

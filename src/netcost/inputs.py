@@ -58,6 +58,17 @@ def checked_shape(shape: object, what: str) -> tuple[int, ...]:
     return tuple(shape)
 
 
+def with_known_values(t: torch.Tensor) -> torch.Tensor:
+    """Marks a real floating-point input whose values the analysis may read (integer and bool
+    inputs keep theirs anyway): an image of ones a forward tests for padding, say."""
+    t._netcost_known = True  # type: ignore[attr-defined]
+    return t
+
+
+def known(t: torch.Tensor) -> bool:
+    return bool(getattr(t, "_netcost_known", False))
+
+
 def shape_only(shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """A tensor with a shape and a dtype and no data (meta device): nothing is allocated."""
     return torch.empty(shape, dtype=dtype, device="meta")

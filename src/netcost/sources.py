@@ -55,7 +55,7 @@ class Resolved:
         """Shape-only tensors of these shapes, by name where the model takes names; a named input
         with known values keeps them (repeated along the batch when only the batch differs; one
         value repeated, as ordinary token ids are, fills any shape)."""
-        from netcost.inputs import shape_only
+        from netcost.inputs import known, shape_only, with_known_values
 
         tensors = [shape_only(*s) for s in shapes]
         for i, (name, t) in enumerate(zip(self.kwarg_names, tensors, strict=False)):
@@ -66,6 +66,8 @@ class Resolved:
                 tensors[i] = value
             elif value.shape[1:] == t.shape[1:] and value.shape[0] == 1:
                 tensors[i] = value.expand(t.shape).clone()
+                if known(value):
+                    with_known_values(tensors[i])
             elif value.numel() and bool((value == value.flatten()[0]).all()):  # one value: any size
                 tensors[i] = torch.full(t.shape, int(value.flatten()[0]), dtype=t.dtype)
         if self.kwarg_names and len(tensors) <= len(self.kwarg_names):

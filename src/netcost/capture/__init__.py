@@ -244,9 +244,12 @@ def _run(
 
 
 def has_values(t: torch.Tensor) -> bool:
-    """A real integer or boolean tensor small enough to keep its values on fake tensors."""
+    """A real integer or boolean tensor (or one marked `with_known_values`) small enough to keep
+    its values on fake tensors."""
+    from netcost.inputs import known
+
     return (
-        not (t.dtype.is_floating_point or t.dtype.is_complex)
+        (known(t) or not (t.dtype.is_floating_point or t.dtype.is_complex))
         and t.device.type != "meta"
         and not isinstance(t, torch._subclasses.fake_tensor.FakeTensor)
         and not isinstance(t, nn.Parameter)
