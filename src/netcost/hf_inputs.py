@@ -98,12 +98,17 @@ def image(config: Any) -> str:
     if isinstance(queries, dict) and queries:  # Aria: only some patch counts have queries
         size = isqrt(min(int(k) for k in queries)) * _first_int(vision, ("patch_size",), 14)
     h, w = (size, size) if isinstance(size, int) else tuple(size)[-2:]
-    shuffle = getattr(config, "scale_factor", None) or getattr(config, "pixel_shuffle_factor", None)
+    shuffle = (
+        getattr(config, "scale_factor", None)
+        or getattr(config, "pixel_shuffle_factor", None)
+        or getattr(vision, "num_windows", None)
+    )
     patch = _first_int(vision, ("patch_size",), 0)
     if isinstance(shuffle, int) and shuffle > 1 and patch and (h // patch) % shuffle:
-        # Idefics3, SmolVLM: the connector pixel-shuffles the patch grid by `scale_factor`,
-        # so each side must be a whole number of p · s pixels (their 224-pixel defaults at
-        # patch 32 and factor 3 are 7 patches: rounded up to 9, 288 pixels)
+        # Idefics3, SmolVLM: the connector pixel-shuffles the patch grid by `scale_factor`;
+        # RF-DETR's backbone splits it into `num_windows` a side. Each side must then be a
+        # whole number of p · s pixels (Idefics3's 224 pixels at patch 32 and factor 2 are 7
+        # patches: rounded up to 8, 256 pixels; RF-DETR's 518 at 14 and 4 windows: 560)
         h = w = -(-max(h, w) // (patch * shuffle)) * patch * shuffle
     channels = getattr(vision, "num_channels", None) or getattr(config, "num_channels", 3)
     frames = getattr(vision, "num_frames", None)
@@ -154,6 +159,10 @@ def audio(name: str, config: Any, model: nn.Module | None = None) -> str:
             )
             hop = _first_int(codec, ("hop_length",), 1)
             return f"1x{channels}x{-(-rate // hop) * hop}"
+        unit = getattr(audio_config, "samples_per_token", None)
+        if isinstance(unit, int) and unit > 1:  # Muse Spark: whole tokens of 1,920 samples
+            rate = _first_int(audio_config, ("sampling_rate",), AUDIO_SAMPLES)
+            return f"1x{-(-rate // unit) * unit}"
         return f"1x{AUDIO_SAMPLES}"
     if isinstance(getattr(audio_config, "spec_size", None), int):  # CLAP: 10 s at hop 480
         return f"1x1x{CLAP_FRAMES}x{mel or 64}"
@@ -270,6 +279,10 @@ def hf_inputs(
     elif four_dims and _reads_image_stacks(model):  # (batch, images, C, H, W)
         batch, *picture = specs["pixel_values"].split("x")
         specs["pixel_values"] = "x".join([batch, "1", *picture[-3:]])
+        if "image_attention_mask" in params and "input_ids" in specs:  # IDEFICS: which image
+            length = parse_input(specs["input_ids"])[0][-1]  # each token sees (all see it)
+            specs["image_attention_mask"] = f"1x{length}x1:int64"
+            values["image_attention_mask"] = torch.ones(1, length, 1, dtype=torch.int64)
     if four_dims and "pixel_attention_mask" in params and _masks_tiles(model):
         batch, *picture = specs["pixel_values"].split("x")  # Granite-Docling: one real tile
         specs["pixel_values"] = "x".join([batch, "1", *picture[-3:]])
@@ -678,13 +691,18 @@ def _reads_image_pairs(model: nn.Module) -> bool:
     return IMAGE_PAIRS.search(source) is not None
 
 
+#: `pixel_values.flatten(0, 1)`: images per sample folded into the batch (IDEFICS).
+FOLDED_STACKS = re.compile(r"pixel_values\s*=\s*pixel_values\.flatten\(0,\s*1\)")
+
+
 def _reads_image_stacks(model: nn.Module) -> bool:
-    """Whether the model's own code unpacks pixel_values as five dims (Idefics2/3, SmolVLM)."""
+    """Whether the model's own code unpacks pixel_values as five dims (Idefics2/3, SmolVLM) or
+    folds its images per sample into the batch (IDEFICS)."""
     try:
         source = inspect.getsource(type(model))
     except (OSError, TypeError):
         return False
-    return STACKED_IMAGES.search(source) is not None
+    return STACKED_IMAGES.search(source) is not None or FOLDED_STACKS.search(source) is not None
 
 
 def _negates(model: nn.Module, name: str) -> bool:
@@ -847,6 +865,11 @@ def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | No
         return series(name, config)
     if name in AUDIO_INPUTS:
         return audio(name, config, model)
+    encoder = getattr(model, "encoder", None)
+    if name == "inputs" and getattr(encoder, "main_input_name", None) in AUDIO_INPUTS:
+        # a speech encoder-decoder's `inputs`: what its encoder reads, as its config says
+        encoder_config = getattr(config, "encoder", config)
+        return audio(encoder.main_input_name, encoder_config, encoder)
     if name == "bbox":
         return f"1x{tokens(config)}x4:int64"
     if name in ("attention_mask", "decoder_attention_mask"):
