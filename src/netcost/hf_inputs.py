@@ -34,7 +34,7 @@ AUDIO_MASKS = {
     "input_values": ("input_values_mask",),
 }
 #: Time-series inputs with known values: no padding, frequency class 0 (high).
-SERIES_VALUES = {"past_values_padding": 0, "freq": 0}
+SERIES_VALUES = {"past_values_padding": 0, "freq": 0, "lang_ids": 0}
 
 
 def _sub(config: Any, *names: str) -> Any:
@@ -258,8 +258,13 @@ def hf_inputs(
             wanted += [n for n in group if n in params and n not in wanted]
     if getattr(config, "is_encoder_decoder", False) and "decoder_input_ids" in params:
         wanted.append("decoder_input_ids")
+    decoder = getattr(model, "decoder", None)
+    if "decoder_input_values" in params and type(decoder).__name__.endswith("WithoutPrenet"):
+        wanted.append("decoder_input_values")  # SpeechT5 alone: the decoder's hidden states
     if "bbox" in params:  # layout models read a box per token
         wanted.append("bbox")
+    if "lang_ids" in params and getattr(config, "languages", None):  # X-MOD: the language
+        wanted.append("lang_ids")  # adapter of each token (its first language, index 0)
     grid = "image_grid_thw" if "image_grid_thw" in params else "grid_thw"
     if grid in params:  # images as flattened patches with their grid (Qwen2-VL and kin)
         return patch_grid_inputs(model, config, wanted, grid)
@@ -850,6 +855,10 @@ def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | No
     named = _named(name, config)
     if named is not None:
         return named
+    if name == "decoder_input_ids" and model is not None and _codebooks_last(model):
+        codebooks = _first_int(_sub(config, "decoder_config"), ("num_channels",), 0)
+        if codebooks:  # Dia: each decoder step is one token of each of its 9 codebooks
+            return f"1x{tokens(config)}x{codebooks}:int64"
     if name.endswith("input_ids") or name == "token_type_ids":  # qformer_input_ids too
         return f"1x{tokens(config)}:int64"
     if name in ("inputs_embeds", "query_embeds", "hidden_states"):
@@ -863,18 +872,31 @@ def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | No
         return video(config)
     if name in ("past_values", "past_values_padding", "freq"):
         return series(name, config)
+    encoder = getattr(model, "encoder", None)
+    if name == "decoder_input_values":
+        encoder = getattr(model, "decoder", None)
+    if name.endswith("input_values") and type(encoder).__name__.endswith("WithoutPrenet"):
+        hidden = _first_int(config, ("hidden_size",), 0)  # SpeechT5 alone: hidden states
+        return f"1x{tokens(config)}x{hidden}" if hidden else None
     if name in AUDIO_INPUTS:
         return audio(name, config, model)
-    encoder = getattr(model, "encoder", None)
     if name == "inputs" and getattr(encoder, "main_input_name", None) in AUDIO_INPUTS:
         # a speech encoder-decoder's `inputs`: what its encoder reads, as its config says
         encoder_config = getattr(config, "encoder", config)
         return audio(encoder.main_input_name, encoder_config, encoder)
     if name == "bbox":
         return f"1x{tokens(config)}x4:int64"
+    if name == "lang_ids":
+        return f"1x{tokens(config)}:int64"
     if name in ("attention_mask", "decoder_attention_mask"):
         return f"1x{tokens(config)}:int64"
     return _documented(name, config, model) if model is not None else None
+
+
+def _codebooks_last(model: nn.Module) -> bool:
+    """Whether the forward's docstring takes decoder ids as (batch, length, codebooks)."""
+    doc = inspect.getdoc(model.forward) or ""
+    return "(batch_size, target_sequence_length, num_codebooks)" in doc
 
 
 #: Words a forward's docstring uses for a sequence's length: given TOKENS positions
