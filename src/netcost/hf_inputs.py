@@ -222,6 +222,8 @@ def hf_inputs(
     values matter (a vision-language model's token ids with its image tokens in place)."""
     params = _forward_params(model)
     main = getattr(model, "main_input_name", "input_ids")
+    if main == "input_ids" and "inputs_embeds" in params and _refuses_ids(model):
+        main = "inputs_embeds"  # Qwen3-Omni's code predictor: embeddings only
     wanted: list[str] = [main] if main in params or not params else []
     required = [
         n for n, p in params.items() if p.default is inspect.Parameter.empty and n != "self"
@@ -230,7 +232,7 @@ def hf_inputs(
     modalities = (
         (TEXT_INPUTS, ("text_config",)),
         (IMAGE_INPUTS, ("vision_config",)),
-        (AUDIO_INPUTS, ("audio_config",)),
+        (AUDIO_INPUTS, ("audio_config", "speech_config")),
     )
 
     def has(keys: tuple[str, ...]) -> bool:  # a tower's config, not a None placeholder
@@ -891,6 +893,14 @@ def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | No
     if name in ("attention_mask", "decoder_attention_mask"):
         return f"1x{tokens(config)}:int64"
     return _documented(name, config, model) if model is not None else None
+
+
+def _refuses_ids(model: nn.Module) -> bool:
+    """Whether the forward raises on token ids (it takes embeddings only)."""
+    try:
+        return "`input_ids` is expected to be `None`" in inspect.getsource(type(model).forward)
+    except (OSError, TypeError):
+        return False
 
 
 def _codebooks_last(model: nn.Module) -> bool:
