@@ -346,3 +346,68 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
     ids = resolved.values["input_ids"][0].tolist()
     assert ids.count(50_271) == 32 * frames and len(ids) == 32 * frames + 128
     assert report.complete
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # Idefics3 pixel-shuffles its patch grid by 2: 224 px at patch 32 is 7 patches, so the
+        # image is 8 · 32 = 256 px, (8 / 2)² = 16 image tokens before 128 text tokens; the
+        # forward drops all-zero padding images, so the pixels are given (ones)
+        (
+            "hf:idefics3:text_config.num_hidden_layers=1,vision_config.num_hidden_layers=1",
+            {"input_ids": "1x144:int64", "pixel_values": "1x1x3x256x256"},
+        ),
+        # RF-DETR's backbone splits 518 / 14 = 37 patches into 4 windows a side: 40 · 14 = 560
+        ("hf:rf_detr:decoder_layers=1", {"pixel_values": "1x3x560x560"}),
+        # X-MOD needs each token's language adapter (its first language, index 0)
+        ("hf:xmod:num_hidden_layers=1", {"input_ids": "1x128:int64", "lang_ids": "1x128:int64"}),
+        # Dia's decoder steps are one token of each of its 9 codebooks
+        (
+            "hf:dia",
+            {"input_ids": "1x128:int64", "decoder_input_ids": "1x128x9:int64"},
+        ),
+        # SpeechT5 without pre-nets reads hidden states, 768 wide, on both sides
+        (
+            "hf:speecht5:encoder_layers=1,decoder_layers=1",
+            {"input_values": "1x128x768", "decoder_input_values": "1x128x768"},
+        ),
+        # a speech encoder-decoder's `inputs` are what its wav2vec2 encoder reads: 1 s of audio
+        ("hf:speech-encoder-decoder", {"inputs": "1x16000", "decoder_input_ids": "1x128:int64"}),
+        # Muse Spark's audio tower takes whole tokens of 1,920 samples: ⌈16,000 / 1,920⌉ = 9
+        ("hf:muse_spark_audio", {"input_values": f"1x{9 * 1920}"}),
+        # Qwen3-Omni's code predictor raises on token ids: embeddings, 1,024 wide
+        ("hf:qwen3_omni_moe_talker_code_predictor", {"inputs_embeds": "1x128x1024"}),
+        # CLVP conditions on speech: 80 mel bins × 3,000 frames beside the text
+        ("hf:clvp", {"input_ids": "1x128:int64", "input_features": "1x80x3000"}),
+        # IDEFICS: images per sample, and which image each of the 128 tokens attends to
+        (
+            "hf:idefics:num_hidden_layers=1,vision_config.num_hidden_layers=1",
+            {
+                "input_ids": "1x128:int64",
+                "pixel_values": "1x1x3x224x224",
+                "image_attention_mask": "1x128x1:int64",
+            },
+        ),
+    ],
+)
+def test_inputs_the_model_reads_as_its_code_says(source, expected):
+    report, names, specs = analyse(source)
+    assert dict(zip(names, specs, strict=True)) == expected
+    assert report.complete
+
+
+def test_gemma3_pools_a_grid_its_image_can_fill():
+    """Gemma 3's default pools 224 px (14 patches of 16 a side) to 256 tokens, 16 a side: a pool
+    of 14 // 16 = 0 patches. The tower's image size becomes 16 · 16 = 256 px (pools of 1); the
+    text holds 256 image tokens before its 128."""
+    source = "hf:gemma3:text_config.num_hidden_layers=1,vision_config.num_hidden_layers=1"
+    resolved = resolve(source)
+    assert resolved.model.config.vision_config.image_size == 16 * 16
+    assert "which cannot be pooled to mm_tokens_per_image = 256, 16 a side" in resolved.notes[0]
+    report, names, specs = analyse(source)
+    assert dict(zip(names, specs, strict=True)) == {
+        "input_ids": f"1x{256 + 128}:int64",
+        "pixel_values": "1x3x256x256",
+    }
+    assert report.complete

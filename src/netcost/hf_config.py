@@ -18,6 +18,10 @@ fails on its own default:
   images are 14 patches of 16 a side, shuffled by 4, and its SigLIP tower's positions fix the
   grid. The mend sets the tower's image size up to whole p · f tiles (256 pixels: 16 patches);
   released checkpoints use 512.
+- an image tower with fewer patches than the tokens its pooling keeps: Gemma 3's default pools
+  224-pixel images (14 patches of 16 a side) to mm_tokens_per_image = 256, 16 a side, with a
+  kernel of 14 // 16 = 0. The mend sets the tower's image size to the smallest whole number of
+  16 · 16-pixel pools (256 pixels; released checkpoints use 896 at patch 14, pools of 4).
 sources.py applies the mends only to a default config the model cannot run, never to a key the
 user set, and the report says what it did.
 """
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from math import isqrt
 from typing import Any
 
 from torch import nn
@@ -68,7 +73,34 @@ def mends(config: Any, model: nn.Module, overrides: dict[str, Any]) -> list[Mend
         *_rotary_sections(config, model, overrides),
         *_image_token(config, overrides),
         *_shuffled_grid(config, overrides),
+        *_pooled_tokens(config, overrides),
     ]
+
+
+def _pooled_tokens(config: Any, overrides: dict[str, Any]) -> list[Mend]:
+    """Gemma 3's projector pools the patch grid to √mm_tokens_per_image a side: the tower's
+    image size rounded up to whole pools of patch pixels."""
+    for where in ((), ("encoder",)):
+        outer, given = config, overrides
+        for key in where:
+            outer, given = getattr(outer, key, None), given.get(key, {})
+        tokens = getattr(outer, "mm_tokens_per_image", None)
+        vision = getattr(outer, "vision_config", None)
+        size, patch = getattr(vision, "image_size", None), getattr(vision, "patch_size", None)
+        if not all(isinstance(v, int) and v > 0 for v in (tokens, size, patch)):
+            continue
+        side = isqrt(tokens)
+        patches = size // patch
+        if patches % side == 0 or "image_size" in given.get("vision_config", {}):
+            return []
+        rounded = -(-patches // side) * side * patch
+        why = (
+            f"{size}-pixel images are {patches} patches of {patch} a side, which cannot be "
+            f"pooled to mm_tokens_per_image = {tokens}, {side} a side"
+        )
+        source = f"the smallest size of whole {side}-a-side pools"
+        return [Mend((*where, "vision_config", "image_size"), size, rounded, why, source)]
+    return []
 
 
 def _shuffled_grid(config: Any, overrides: dict[str, Any]) -> list[Mend]:

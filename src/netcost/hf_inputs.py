@@ -66,6 +66,7 @@ def tokens(config: Any) -> int:
 #: LayoutLMv3's input size.
 IMAGE_SIZE_PATHS = (
     "vision_config.image_size",
+    "encoder.vision_config.image_size",  # T5Gemma 2: the encoder's image tower
     "image_config.image_size",
     "vision_config.backbone_config.image_size",
     "backbone_config.image_size",
@@ -243,7 +244,10 @@ def hf_inputs(
             if has(keys):
                 wanted += [n for n in names if n in params and n not in wanted][:1]
     pictures = [n for n in (*IMAGE_INPUTS, *VIDEO_INPUTS) if n in params]
-    sees = any(_dotted(config, p) for p in (*IMAGE_SIZE_PATHS, "vision_config", "video_config"))
+    sees = any(
+        _dotted(config, p)
+        for p in (*IMAGE_SIZE_PATHS, "vision_config", "video_config", "encoder.vision_config")
+    )
     if pictures and sees and not any(n in wanted for n in pictures):  # a model with a vision
         wanted.append(pictures[0])  # side sees an image (a config without one has no tower)
     if not wanted and "input_ids" in params:  # a text tower whose main input is named otherwise
@@ -480,6 +484,9 @@ def placeholder_ids(
         features = _query_tokens(config, given)  # a Q-Former's queries, whatever the method
         if features is None and hasattr(model, method):
             features = _features(model, config, method, given, values)
+        elif features is None and method == "get_image_features":  # no method: the config's
+            pooled = getattr(_sub(config, "encoder"), "mm_tokens_per_image", None)  # count
+            features = pooled if isinstance(pooled, int) else None  # (T5Gemma 2's encoder)
         if features is not None:
             ids += [token] * features
             placeholders.add(token)
