@@ -411,3 +411,21 @@ def test_gemma3_pools_a_grid_its_image_can_fill():
         "pixel_values": "1x3x256x256",
     }
     assert report.complete
+
+
+def test_an_all_mamba_default_runs_without_a_cache_and_says_so():
+    """Bamba's default has no attention layer (attn_layer_indices None): its forward's cache is
+    then asked for an attention length and fails. Without a cache the forward runs; netcost says
+    so first."""
+    resolved = resolve("hf:bamba:num_hidden_layers=2")
+    assert resolved.model.config.use_cache is False
+    assert resolved.notes[0].startswith("hf:bamba's default config fails as it is (no layer attends")
+    report, _, _ = analyse("hf:bamba:num_hidden_layers=2")
+    assert report.complete
+    assert resolve("hf:bamba:num_hidden_layers=2,attn_layer_indices=[1]").notes == ()
+
+
+def test_deepseek_v2_routes_each_token_to_six_experts_as_released():
+    resolved = resolve("hf:deepseek_v2:num_hidden_layers=2")
+    assert resolved.model.config.num_experts_per_tok == 6
+    assert "analysed with num_experts_per_tok=6, as in released checkpoints" in resolved.notes[0]

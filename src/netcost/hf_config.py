@@ -22,6 +22,13 @@ fails on its own default:
   224-pixel images (14 patches of 16 a side) to mm_tokens_per_image = 256, 16 a side, with a
   kernel of 14 // 16 = 0. The mend sets the tower's image size to the smallest whole number of
   16 · 16-pixel pools (256 pixels; released checkpoints use 896 at patch 14, pools of 4).
+- a hybrid state-space model configured with no attention layer: Bamba's and GraniteMoE-Hybrid's
+  defaults are all Mamba layers, and the cache their forward makes then fails when asked for
+  its attention length. The mend runs the forward without a cache (`use_cache=False`): one
+  forward's arithmetic is the same, only the states kept for a next call are not built.
+- a mixture of experts with no top-k: DeepSeek-V2's default (64 routed experts, V2-Lite's shape)
+  leaves `num_experts_per_tok` None, and its router's top-k fails. The mend takes the released
+  checkpoints' 6 (RELEASED_TOP_K: the one per-model figure here, from their configs).
 sources.py applies the mends only to a default config the model cannot run, never to a key the
 user set, and the report says what it did.
 """
@@ -74,7 +81,41 @@ def mends(config: Any, model: nn.Module, overrides: dict[str, Any]) -> list[Mend
         *_image_token(config, overrides),
         *_shuffled_grid(config, overrides),
         *_pooled_tokens(config, overrides),
+        *_attention_free_cache(config, overrides),
+        *_top_k(config, overrides),
     ]
+
+
+#: Experts per token of released checkpoints whose default config leaves it None
+#: (deepseek-ai/DeepSeek-V2 and DeepSeek-V2-Lite: 6; DeepSeek-OCR 2's text model is V2-Lite's).
+RELEASED_TOP_K = {"deepseek_v2": 6, "deepseek_ocr2_text": 6}
+
+
+def _top_k(config: Any, overrides: dict[str, Any]) -> list[Mend]:
+    top_k = RELEASED_TOP_K.get(getattr(config, "model_type", ""))
+    if top_k is None or "num_experts_per_tok" in overrides:
+        return []
+    if "num_experts_per_tok" not in vars(config) or config.num_experts_per_tok is not None:
+        return []
+    why = "num_experts_per_tok is None: the router has no top-k"
+    return [Mend(("num_experts_per_tok",), None, top_k, why)]
+
+
+#: Layer kinds that keep recurrent state rather than attention keys and values.
+STATE_LAYERS = frozenset({"linear_attention", "mamba", "mamba2"})
+
+
+def _attention_free_cache(config: Any, overrides: dict[str, Any]) -> list[Mend]:
+    if getattr(config, "use_cache", None) is not True or "use_cache" in overrides:
+        return []
+    kinds = getattr(config, "layer_types", None)
+    all_state = isinstance(kinds, list) and kinds and set(kinds) <= STATE_LAYERS
+    no_attention = "attn_layer_indices" in vars(config) and not config.attn_layer_indices
+    if not (all_state or no_attention):
+        return []
+    why = "no layer attends, and the cache its forward builds is asked for an attention length"
+    source = "one forward's arithmetic without the states kept for a next call"
+    return [Mend(("use_cache",), True, False, why, source)]
 
 
 def _pooled_tokens(config: Any, overrides: dict[str, Any]) -> list[Mend]:
