@@ -389,6 +389,20 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
                 "image_attention_mask": "1x128x1:int64",
             },
         ),
+        # VibeVoice's acoustic tokenizers are convolution stacks over channels × time: the
+        # encoder reads 1 channel of 1 s of 16 kHz audio, the decoder 64 latent channels
+        ("hf:vibevoice_acoustic_tokenizer_encoder", {"hidden_states": "1x1x16000"}),
+        ("hf:vibevoice_acoustic_tokenizer_decoder", {"hidden_states": "1x64x128"}),
+        # VibeVoice: the audio's samples all valid; one audio token per hop of 3,200 samples,
+        # 16,000 / 3,200 = 5, before the 128 text tokens
+        (
+            "hf:vibevoice:text_config.num_hidden_layers=1",
+            {
+                "input_ids": "1x133:int64",
+                "input_values": "1x1x16000",
+                "padding_mask": "1x16000:int64",
+            },
+        ),
     ],
 )
 def test_inputs_the_model_reads_as_its_code_says(source, expected):
@@ -419,7 +433,9 @@ def test_an_all_mamba_default_runs_without_a_cache_and_says_so():
     so first."""
     resolved = resolve("hf:bamba:num_hidden_layers=2")
     assert resolved.model.config.use_cache is False
-    assert resolved.notes[0].startswith("hf:bamba's default config fails as it is (no layer attends")
+    assert resolved.notes[0].startswith(
+        "hf:bamba's default config fails as it is (no layer attends"
+    )
     report, _, _ = analyse("hf:bamba:num_hidden_layers=2")
     assert report.complete
     assert resolve("hf:bamba:num_hidden_layers=2,attn_layer_indices=[1]").notes == ()

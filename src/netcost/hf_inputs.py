@@ -320,6 +320,8 @@ def hf_inputs(
     if "input_features" in specs and specs["input_features"].count("x") == 2:
         _orient_features(model, config, specs, params)
     for name, masks in AUDIO_MASKS.items():  # every audio frame valid
+        if name == "input_values" and _owner(model, "get_audio_features") is not None:
+            masks = (*masks, "padding_mask")  # VibeVoice: its audio's samples, all valid
         mask = next((m for m in masks if m in params), None)
         if name in specs and mask is not None and mask not in specs:
             frames = audio_frames(specs[name], config)
@@ -461,7 +463,16 @@ PLACEHOLDERS = (
         "get_image_features",
         (*IMAGE_INPUTS, *IMAGE_COMPANIONS),
     ),
-    (AUDIO_TOKEN_KEYS, "get_audio_features", (*AUDIO_INPUTS, *AUDIO_MASKS["input_features"])),
+    (
+        AUDIO_TOKEN_KEYS,
+        "get_audio_features",
+        (
+            *AUDIO_INPUTS,
+            *AUDIO_MASKS["input_features"],
+            *AUDIO_MASKS["input_values"],
+            "padding_mask",
+        ),
+    ),
     # a clip, where no image took the pixels already (InstructBLIP-Video's `pixel_values`)
     (VIDEO_TOKEN_KEYS, "get_video_features", (*VIDEO_INPUTS, "pixel_values")),
 )
@@ -482,8 +493,9 @@ def placeholder_ids(
         if token is None or not given:
             continue
         features = _query_tokens(config, given)  # a Q-Former's queries, whatever the method
-        if features is None and hasattr(model, method):
-            features = _features(model, config, method, given, values)
+        owner = _owner(model, method)
+        if features is None and owner is not None:
+            features = _features(owner, config, method, given, values)
         elif features is None and method == "get_image_features":  # no method: the config's
             pooled = getattr(_sub(config, "encoder"), "mm_tokens_per_image", None)  # count
             features = pooled if isinstance(pooled, int) else None  # (T5Gemma 2's encoder)
@@ -495,6 +507,14 @@ def placeholder_ids(
         return None
     text = _text_token(config, *placeholders)
     return torch.tensor([ids + [text] * tokens(config)], dtype=torch.int64)
+
+
+def _owner(model: nn.Module, method: str) -> nn.Module | None:
+    """The model, or the base model a head wraps (`model.model`), that has `method`."""
+    for candidate in (model, getattr(model, "model", None)):
+        if isinstance(candidate, nn.Module) and hasattr(candidate, method):
+            return candidate
+    return None
 
 
 def _query_tokens(config: Any, given: dict[str, str]) -> int | None:
@@ -762,7 +782,7 @@ def audio_frames(spec: str, config: Any) -> int:
     dims = list(parse_input(spec)[0][1:])
     audio_config = _sub(config, "audio_config", "encoder_config")
     mel = next((m for k in MEL_KEYS if isinstance(m := getattr(audio_config, k, None), int)), None)
-    if len(dims) == 2 and dims[0] == mel:
+    if len(dims) == 2 and (dims[0] == mel or dims[0] <= 2):  # mel × frames; channels × samples
         return dims[1]
     return dims[0]
 
@@ -870,6 +890,11 @@ def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | No
             return f"1x{tokens(config)}x{codebooks}:int64"
     if name.endswith("input_ids") or name == "token_type_ids":  # qformer_input_ids too
         return f"1x{tokens(config)}:int64"
+    first = _first_layer(model) if name == "hidden_states" and model is not None else None
+    if isinstance(first, nn.Conv1d):  # VibeVoice's tokenizers: channels × time, 1 s of audio
+        audio_in = first.in_channels == _first_int(config, ("channels", "audio_channels"), 0)
+        rate = _first_int(config, ("sampling_rate",), AUDIO_SAMPLES)
+        return f"1x{first.in_channels}x{rate if audio_in else tokens(config)}"
     if name in ("inputs_embeds", "query_embeds", "hidden_states"):
         hidden = _first_int(_sub(config, "text_config"), ("hidden_size", "d_model"), 0)
         if not hidden and name == "hidden_states":  # a vision model whose input is so named
@@ -900,6 +925,12 @@ def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | No
     if name in ("attention_mask", "decoder_attention_mask"):
         return f"1x{tokens(config)}:int64"
     return _documented(name, config, model) if model is not None else None
+
+
+def _first_layer(model: nn.Module) -> nn.Module | None:
+    """The first convolution, Linear or embedding the model registers (its input layer)."""
+    kinds = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.Embedding)
+    return next((m for m in model.modules() if isinstance(m, kinds)), None)
 
 
 def _refuses_ids(model: nn.Module) -> bool:
