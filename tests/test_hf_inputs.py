@@ -403,6 +403,24 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
                 "padding_mask": "1x16000:int64",
             },
         ),
+        # Granite Speech 5's encoder stacks 4 frames of 80 mel bins into its 320-wide first
+        # Linear: 3,000 frames become 750
+        ("hf:granite_speech5_encoder:num_hidden_layers=1", {"input_features": "1x750x320"}),
+        # NeMo's mel bins sit in its speech encoder's config: 128
+        (
+            "hf:nemotron3_5_transcribe_audio",
+            {"input_features": "1x3000x128", "input_features_mask": "1x3000:int64"},
+        ),
+        # Granite Speech hears its audio (its projector's width mended to the encoder's 1,024):
+        # 600 audio tokens before the 128 text tokens, and a mask with one True per feature
+        (
+            "hf:granite_speech:text_config.num_hidden_layers=1,encoder_config.num_layers=1",
+            {
+                "input_ids": "1x728:int64",
+                "input_features": "1x3000x160",
+                "input_features_mask": "1x600:bool",
+            },
+        ),
     ],
 )
 def test_inputs_the_model_reads_as_its_code_says(source, expected):

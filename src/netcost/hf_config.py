@@ -180,6 +180,30 @@ def _image_token(config: Any, overrides: dict[str, Any]) -> list[Mend]:
 
 
 def _widths(config: Any, overrides: dict[str, Any]) -> list[Mend]:
+    return [*_tower_widths(config, overrides), *_projector_width(config, overrides)]
+
+
+def _projector_width(config: Any, overrides: dict[str, Any]) -> list[Mend]:
+    """Granite Speech: the projector's Q-Former attends to encoder states `encoder_hidden_size`
+    wide, the encoder's `hidden_dim`; released checkpoints have them equal."""
+    projector, encoder = (getattr(config, k, None) for k in ("projector_config", "encoder_config"))
+    wanted, width = (
+        getattr(projector, "encoder_hidden_size", None),
+        getattr(encoder, "hidden_dim", None),
+    )
+    given = overrides.get("projector_config", {})
+    if not (isinstance(wanted, int) and isinstance(width, int)) or wanted == width:
+        return []
+    if "encoder_hidden_size" in given or "hidden_dim" in overrides.get("encoder_config", {}):
+        return []
+    why = (
+        f"projector_config.encoder_hidden_size = {wanted:,} but encoder_config.hidden_dim = "
+        f"{width:,}"
+    )
+    return [Mend(("projector_config", "encoder_hidden_size"), wanted, width, why)]
+
+
+def _tower_widths(config: Any, overrides: dict[str, Any]) -> list[Mend]:
     text = getattr(config, "text_config", None)
     width = getattr(text, "hidden_size", None)
     if not isinstance(width, int) or "hidden_size" in overrides.get("text_config", {}):

@@ -147,7 +147,7 @@ def audio(name: str, config: Any, model: nn.Module | None = None) -> str:
     frames × features, or log-mel features — mel × frames where a Conv1d reads the mel bins as
     channels (Whisper), else frames × mel (Parakeet, FastConformer)."""
     audio_config = _sub(config, "audio_config", "encoder_config")
-    mel = next((m for k in MEL_KEYS if isinstance(m := getattr(audio_config, k, None), int)), None)
+    mel = _mel_bins(audio_config)
     if name == "input_values":
         length = getattr(audio_config, "max_length", None)
         if isinstance(mel, int) and isinstance(length, int):  # a spectrogram (AST)
@@ -202,7 +202,18 @@ def _codec_config(config: Any) -> Any:
 CODEC_RATIOS = ("upsampling_ratios", "downsampling_ratios")
 CODEC_KEYS = ("dac_config", "acoustic_model_config", "codec_config")
 #: Config keys for the mel bins of log-mel features (Gemma 3n: `input_feat_size`).
-MEL_KEYS = ("num_mel_bins", "input_feat_size", "n_mels")
+MEL_KEYS = ("num_mel_bins", "input_feat_size", "n_mels", "n_mel_bins")
+
+
+def _mel_bins(audio_config: Any) -> int | None:
+    """The mel bins of an audio config, or of its speech encoder's (NeMo's `asr_config`)."""
+    for where in (audio_config, getattr(audio_config, "asr_config", None)):
+        for key in MEL_KEYS:
+            if isinstance(value := getattr(where, key, None), int):
+                return value
+    return None
+
+
 #: 30 seconds of 10-millisecond log-mel frames (Whisper's window).
 LOG_MEL_FRAMES = 3000
 CLAP_FRAMES = 1001
@@ -233,7 +244,7 @@ def hf_inputs(
     modalities = (
         (TEXT_INPUTS, ("text_config",)),
         (IMAGE_INPUTS, ("vision_config",)),
-        (AUDIO_INPUTS, ("audio_config", "speech_config")),
+        (AUDIO_INPUTS, ("audio_config", "speech_config", "encoder_config")),
     )
 
     def has(keys: tuple[str, ...]) -> bool:  # a tower's config, not a None placeholder
@@ -355,6 +366,7 @@ def hf_inputs(
         if ids is not None:
             values["input_ids"] = ids
             specs["input_ids"] = f"1x{ids.shape[1]}:int64"
+            _mask_features(model, config, specs, values, ids)
     text = _text_token(config)
     for name in TOKEN_INPUTS:  # token ids have values: one ordinary (non-special) token
         if name in specs and name not in values:
@@ -507,6 +519,30 @@ def placeholder_ids(
         return None
     text = _text_token(config, *placeholders)
     return torch.tensor([ids + [text] * tokens(config)], dtype=torch.int64)
+
+
+def _mask_features(
+    model: nn.Module,
+    config: Any,
+    specs: dict[str, str],
+    values: dict[str, torch.Tensor],
+    ids: torch.Tensor,
+) -> None:
+    """Granite Speech's `input_features_mask` selects audio features, not frames: one True per
+    audio placeholder token."""
+    doc = inspect.getdoc(model.forward) or ""
+    token = next(
+        (v for k in AUDIO_TOKEN_KEYS if isinstance(v := getattr(config, k, None), int)), None
+    )
+    if (
+        "input_features_mask" not in specs
+        or "applied to audio features" not in doc
+        or token is None
+    ):
+        return
+    count = int((ids == token).sum())
+    specs["input_features_mask"] = f"1x{count}:bool"
+    values["input_features_mask"] = torch.ones(1, count, dtype=torch.bool)
 
 
 def _owner(model: nn.Module, method: str) -> nn.Module | None:
@@ -752,7 +788,8 @@ def _orient_features(
 ) -> None:
     """Log-mel features as the audio tower reads them: where its own feature method (or, for an
     encoder alone, its forward) fails on mel × frames or frames × mel and runs on the other
-    (Qwen3-ASR reads frames last behind a Conv2d), the other it is."""
+    (Qwen3-ASR reads frames last behind a Conv2d), the other it is; or k frames stacked, where
+    the tower's first layer is a Linear k · mel wide (Granite Speech 5)."""
     required = {n for n, p in params.items() if p.default is inspect.Parameter.empty}
     masks = set(AUDIO_MASKS["input_features"])
     if hasattr(model, "get_audio_features"):
@@ -772,8 +809,18 @@ def _orient_features(
         return _features(model, config, method, given, values) is not None
 
     batch, a, b = specs["input_features"].split("x")
-    if not runs(specs["input_features"]) and runs(f"{batch}x{b}x{a}"):
-        specs["input_features"] = f"{batch}x{b}x{a}"
+    if runs(specs["input_features"]):
+        return
+    candidates = [f"{batch}x{b}x{a}"]
+    tower = getattr(model, "audio_tower", model)
+    first = _first_layer(tower)
+    frames, mel = int(a), int(b)
+    if isinstance(first, nn.Linear) and first.in_features % mel == 0 and first.in_features > mel:
+        k = first.in_features // mel  # Granite Speech 5: k frames stacked into its first Linear
+        candidates.append(f"{batch}x{frames // k}x{first.in_features}")
+    found = next((spec for spec in candidates if runs(spec)), None)
+    if found is not None:
+        specs["input_features"] = found
 
 
 def audio_frames(spec: str, config: Any) -> int:
@@ -781,7 +828,7 @@ def audio_frames(spec: str, config: Any) -> int:
     that is not the mel bins)."""
     dims = list(parse_input(spec)[0][1:])
     audio_config = _sub(config, "audio_config", "encoder_config")
-    mel = next((m for k in MEL_KEYS if isinstance(m := getattr(audio_config, k, None), int)), None)
+    mel = _mel_bins(audio_config)
     if len(dims) == 2 and (dims[0] == mel or dims[0] <= 2):  # mel × frames; channels × samples
         return dims[1]
     return dims[0]
