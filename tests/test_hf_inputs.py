@@ -421,6 +421,9 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
                 "input_features_mask": "1x600:bool",
             },
         ),
+        # OmniASR's first convolution reads (batch, 1 channel, samples) as given; tried in eval
+        # mode, as analysed (training adds value-dependent masking)
+        ("hf:omniasr_audio", {"input_values": "1x1x16000"}),
     ],
 )
 def test_inputs_the_model_reads_as_its_code_says(source, expected):

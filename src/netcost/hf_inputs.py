@@ -330,6 +330,8 @@ def hf_inputs(
             values["image_sizes"] = sizes
     if "input_features" in specs and specs["input_features"].count("x") == 2:
         _orient_features(model, config, specs, params)
+    if "input_values" in specs and specs["input_values"].count("x") == 1:
+        _channel_samples(model, config, specs, values, params)
     for name, masks in AUDIO_MASKS.items():  # every audio frame valid
         if name == "input_values" and _owner(model, "get_audio_features") is not None:
             masks = (*masks, "padding_mask")  # VibeVoice: its audio's samples, all valid
@@ -821,6 +823,32 @@ def _orient_features(
     found = next((spec for spec in candidates if runs(spec)), None)
     if found is not None:
         specs["input_features"] = found
+
+
+def _channel_samples(
+    model: nn.Module,
+    config: Any,
+    specs: dict[str, str],
+    values: dict[str, torch.Tensor],
+    params: dict[str, Any],
+) -> None:
+    """Raw samples as (batch, 1, samples) where the audio tower's first convolution reads them
+    without adding the channel itself (OmniASR) and the plain (batch, samples) fails; a padding
+    mask stays (batch, samples)."""
+    owner = _owner(model, "get_audio_features")
+    required = {n for n, p in params.items() if p.default is inspect.Parameter.empty}
+    if owner is not None:
+        method, target = "get_audio_features", owner
+    elif required <= {"input_values", "padding_mask"}:
+        method, target = "forward", model
+    else:
+        return
+    given = {n: specs[n] for n in ("input_values", "padding_mask") if n in specs}
+    if _features(target, config, method, given, values) is not None:
+        return
+    samples = "x".join(["1", "1", *specs["input_values"].split("x")[1:]])
+    if _features(target, config, method, given | {"input_values": samples}, values) is not None:
+        specs["input_values"] = samples
 
 
 def audio_frames(spec: str, config: Any) -> int:

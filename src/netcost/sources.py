@@ -303,6 +303,7 @@ def _hf(text: str) -> Resolved:
 
 def _hf_model(transformers: Any, config: Any, model_type: str, label: str) -> Resolved:
     model = _on_meta(_hf_builder(transformers, config), config, label=label)
+    model.eval()  # the inputs are tried as the analysis runs it (no training-only paths)
     names, specs, values = hf_inputs(model, config)
     return Resolved(model.eval(), model_type, specs, names, values)
 
