@@ -424,6 +424,8 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
         # OmniASR's first convolution reads (batch, 1 channel, samples) as given; tried in eval
         # mode, as analysed (training adds value-dependent masking)
         ("hf:omniasr_audio", {"input_values": "1x1x16000"}),
+        # Kyutai's steps are the text token and 32 audio codebooks' (offsets of 33 tables)
+        ("hf:kyutai_speech_to_text:num_hidden_layers=1", {"input_ids": "1x128x33:int64"}),
     ],
 )
 def test_inputs_the_model_reads_as_its_code_says(source, expected):

@@ -963,6 +963,14 @@ def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | No
         codebooks = _first_int(_sub(config, "decoder_config"), ("num_channels",), 0)
         if codebooks:  # Dia: each decoder step is one token of each of its 9 codebooks
             return f"1x{tokens(config)}x{codebooks}:int64"
+    if (
+        name.endswith("input_ids")
+        and not name.startswith(("decoder", "qformer"))
+        and model is not None
+    ):
+        books = _codebook_offsets(model)
+        if books:  # Kyutai, Inkling's audio: a token of each of K codebooks per step
+            return f"1x{tokens(config)}x{books}:int64"
     if name.endswith("input_ids") or name == "token_type_ids":  # qformer_input_ids too
         return f"1x{tokens(config)}:int64"
     first = _first_layer(model) if name == "hidden_states" and model is not None else None
@@ -1006,6 +1014,23 @@ def _first_layer(model: nn.Module) -> nn.Module | None:
     """The first convolution, Linear or embedding the model registers (its input layer)."""
     kinds = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.Embedding)
     return next((m for m in model.modules() if isinstance(m, kinds)), None)
+
+
+def _codebook_offsets(model: nn.Module) -> int:
+    """K, where an embedding sits in a module that adds a K-long offsets buffer to its ids (one
+    offset per codebook) and sums the K embeddings of each step; else 0."""
+    for module in model.modules():
+        if not any(isinstance(c, nn.Embedding) for c in module.children()):
+            continue
+        for name, buffer in module.named_buffers(recurse=False):
+            if name.endswith("offsets") and buffer.dim() == 1:
+                try:
+                    source = inspect.getsource(type(module).forward)
+                except (OSError, TypeError):
+                    return 0
+                if f"self.{name}" in source and ".sum(" in source:
+                    return buffer.numel()
+    return 0
 
 
 def _refuses_ids(model: nn.Module) -> bool:
