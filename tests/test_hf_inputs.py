@@ -426,6 +426,12 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
         ("hf:omniasr_audio", {"input_values": "1x1x16000"}),
         # Kyutai's steps are the text token and 32 audio codebooks' (offsets of 33 tables)
         ("hf:kyutai_speech_to_text:num_hidden_layers=1", {"input_ids": "1x128x33:int64"}),
+        # Voxtral Realtime adds each audio embedding to a token's: 3,000 frames make 375, so
+        # 375 tokens
+        (
+            "hf:voxtral_realtime:text_config.num_hidden_layers=1,audio_config.num_hidden_layers=1",
+            {"input_ids": "1x375:int64", "input_features": "1x128x3000"},
+        ),
     ],
 )
 def test_inputs_the_model_reads_as_its_code_says(source, expected):
@@ -468,3 +474,17 @@ def test_deepseek_v2_routes_each_token_to_six_experts_as_released():
     resolved = resolve("hf:deepseek_v2:num_hidden_layers=2")
     assert resolved.model.config.num_experts_per_tok == 6
     assert "analysed with num_experts_per_tok=6, as in released checkpoints" in resolved.notes[0]
+
+
+def test_voxtral_gets_the_audio_token_its_default_config_lacks():
+    """Voxtral's default config leaves audio_token_id None; netcost takes the text vocabulary's
+    last id and places one token per audio embedding (3,000 frames → 375) before 128 text."""
+    source = "hf:voxtral:text_config.num_hidden_layers=1,audio_config.num_hidden_layers=1"
+    resolved = resolve(source)
+    vocab = resolved.model.config.text_config.vocab_size
+    assert resolved.model.config.audio_token_id == vocab - 1
+    assert "audio_token_id is None: the audio features have no place" in resolved.notes[0]
+    assert resolved.inputs == ("1x503:int64", "1x128x3000")
+    assert resolved.values["input_ids"][0].tolist().count(vocab - 1) == 375
+    report, _, _ = analyse(source)
+    assert report.complete

@@ -167,13 +167,15 @@ def _image_token(config: Any, overrides: dict[str, Any]) -> list[Mend]:
     last id (released checkpoints append the token to the vocabulary)."""
     aliases = getattr(type(config), "attribute_map", {})
     vocab = getattr(getattr(config, "text_config", None), "vocab_size", None)
-    for key in ("image_token_index", "image_token_id", "video_token_index", "video_token_id"):
+    for key in ("image_token_index", "image_token_id", "video_token_index", "video_token_id",
+                "audio_token_index", "audio_token_id"):  # fmt: skip
         if key not in vars(config) or getattr(config, key) is not None:
             continue
         if not isinstance(vocab, int) or key in overrides or aliases.get(key) in overrides:
             return []
         if not any(k in overrides for k, v in aliases.items() if v == key):
-            why = f"{key} is None: the image features have no place among the text tokens"
+            kind = key.split("_")[0]
+            why = f"{key} is None: the {kind} features have no place among the text tokens"
             source = "the text vocabulary's last id (released checkpoints add a token for it)"
             return [Mend((key,), None, vocab - 1, why, source)]
     return []

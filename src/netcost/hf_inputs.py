@@ -517,10 +517,28 @@ def placeholder_ids(
             ids += [token] * features
             placeholders.add(token)
             used |= set(given)
+    if not ids and (summed := _summed_audio(model, config, specs, values)):
+        return torch.full((1, summed), _text_token(config), dtype=torch.int64)
     if not ids:
         return None
     text = _text_token(config, *placeholders)
     return torch.tensor([ids + [text] * tokens(config)], dtype=torch.int64)
+
+
+def _summed_audio(
+    model: nn.Module, config: Any, specs: dict[str, str], values: dict[str, torch.Tensor]
+) -> int | None:
+    """Voxtral Realtime adds each audio embedding to a token's (`inputs_embeds += audio_embeds`):
+    one token per audio embedding, however many its features make."""
+    owner = _owner(model, "get_audio_features")
+    try:
+        source = inspect.getsource(type(owner).forward) if owner is not None else ""
+    except (OSError, TypeError):
+        return None
+    if "inputs_embeds += audio_embeds" not in source:
+        return None
+    given = {n: specs[n] for n in (*AUDIO_INPUTS, *AUDIO_MASKS["input_features"]) if n in specs}
+    return _features(owner, config, "get_audio_features", given, values) if given else None
 
 
 def _mask_features(
