@@ -432,6 +432,16 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
             "hf:voxtral_realtime:text_config.num_hidden_layers=1,audio_config.num_hidden_layers=1",
             {"input_ids": "1x375:int64", "input_features": "1x128x3000"},
         ),
+        # MOSS's audio features need the raw samples' padding mask: 3,000 frames of 160 samples
+        (
+            "hf:moss_transcribe_diarize:text_config.num_hidden_layers=1",
+            {
+                "input_ids": f"1x{375 + 128}:int64",
+                "input_features": "1x80x3000",
+                "input_features_mask": "1x3000:int64",
+                "padding_mask": f"1x{3000 * 160}:int64",
+            },
+        ),
     ],
 )
 def test_inputs_the_model_reads_as_its_code_says(source, expected):
@@ -486,5 +496,34 @@ def test_voxtral_gets_the_audio_token_its_default_config_lacks():
     assert "audio_token_id is None: the audio features have no place" in resolved.notes[0]
     assert resolved.inputs == ("1x503:int64", "1x128x3000")
     assert resolved.values["input_ids"][0].tolist().count(vocab - 1) == 375
+    report, _, _ = analyse(source)
+    assert report.complete
+
+
+@pytest.mark.parametrize(
+    ("source", "key", "was", "now"),
+    [
+        # Qwen2-VL's vision hidden_size (beside its embed_dim) is its merger's output
+        ("hf:qwen2_vl:text_config.num_hidden_layers=1,vision_config.depth=1",
+         "vision_config.hidden_size", 3584, 8192),
+        # Janus's aligner writes vision_config.projection_dim into the text model
+        ("hf:janus:text_config.num_hidden_layers=1,vision_config.num_hidden_layers=1",
+         "vision_config.projection_dim", 2048, 4096),
+        # Ovis2's visual embedding table is config.hidden_size wide
+        ("hf:ovis2:text_config.num_hidden_layers=1,vision_config.num_hidden_layers=1",
+         "hidden_size", 1536, 4096),
+    ],
+)  # fmt: skip
+def test_a_vision_width_that_misses_the_text_width_is_mended(source, key, was, now):
+    resolved = resolve(source)
+    path = key.split(".")
+    value = resolved.model.config
+    for part in path:
+        value = getattr(value, part)
+    assert value == now
+    assert (
+        f"= {was:,} but text_config.hidden_size = {now:,}): analysed with {key}={now}"
+        in (resolved.notes[0])
+    )
     report, _, _ = analyse(source)
     assert report.complete

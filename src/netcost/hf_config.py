@@ -43,7 +43,7 @@ from typing import Any
 from torch import nn
 
 #: A tower's config keys that hold the width of the features it hands the text model.
-OUTPUT_WIDTHS = ("out_hidden_size", "output_dim")
+OUTPUT_WIDTHS = ("out_hidden_size", "output_dim", "projection_dim")
 TOWERS = ("vision_config", "audio_config")
 
 
@@ -214,11 +214,19 @@ def _tower_widths(config: Any, overrides: dict[str, Any]) -> list[Mend]:
     for tower in TOWERS:
         sub = getattr(config, tower, None)
         given = overrides.get(tower, {})
-        for key in OUTPUT_WIDTHS:
+        twin = sub is not None and "embed_dim" in vars(sub)
+        keys = [*OUTPUT_WIDTHS, *(("hidden_size",) if twin else ())]
+        for key in keys:  # Qwen2-VL: beside its embed_dim, hidden_size is the merger's output
             value = getattr(sub, key, None)
             if isinstance(value, int) and value != width and key not in given:
                 why = f"{tower}.{key} = {value:,} but text_config.hidden_size = {width:,}"
                 found.append(Mend((tower, key), value, width, why))
+    own = vars(config).get("hidden_size")
+    visual = getattr(getattr(config, "vision_config", None), "vocab_size", None)
+    if isinstance(visual, int) and isinstance(own, int) and own != width:
+        if "hidden_size" not in overrides:  # Ovis2: its visual embedding table's width
+            why = f"hidden_size = {own:,} but text_config.hidden_size = {width:,}"
+            found.append(Mend(("hidden_size",), own, width, why))
     return found
 
 

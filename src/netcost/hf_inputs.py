@@ -185,6 +185,8 @@ def audio(name: str, config: Any, model: nn.Module | None = None) -> str:
     return f"1x{mel}x{frames}"
 
 
+#: Raw samples behind one 10-millisecond log-mel frame at 16 kHz.
+SAMPLES_PER_FRAME = 160
 #: One second of 10-millisecond log-mel frames.
 SECOND_FRAMES = 100
 #: Config keys for the width of stacked feature frames (w2v-BERT's 2 × 80 mel bins).
@@ -341,6 +343,13 @@ def hf_inputs(
             dtype = torch.bool if _negates(model, mask) else torch.int64  # Gemma 3n: ~mask
             specs[mask] = f"1x{frames}:{str(dtype).removeprefix('torch.')}"
             values[mask] = torch.ones(1, frames, dtype=dtype)
+    owner = _owner(model, "get_audio_features")
+    if "input_features" in specs and "padding_mask" in params and owner is not None:
+        wants = inspect.signature(owner.get_audio_features).parameters.get("padding_mask")
+        if wants is not None and wants.default is inspect.Parameter.empty:  # MOSS: the raw
+            samples = audio_frames(specs["input_features"], config) * SAMPLES_PER_FRAME
+            specs["padding_mask"] = f"1x{samples}:int64"  # samples behind the frames, valid
+            values["padding_mask"] = torch.ones(1, samples, dtype=torch.int64)
     for name in specs:  # prompt masks: every token attended; time steps 0, 1, 2, …
         shape, dtype = parse_input(specs[name])
         if name in SERIES_VALUES:
