@@ -223,10 +223,10 @@ def _tower_widths(config: Any, overrides: dict[str, Any]) -> list[Mend]:
                 found.append(Mend((tower, key), value, width, why))
     own = vars(config).get("hidden_size")
     visual = getattr(getattr(config, "vision_config", None), "vocab_size", None)
-    if isinstance(visual, int) and isinstance(own, int) and own != width:
-        if "hidden_size" not in overrides:  # Ovis2: its visual embedding table's width
-            why = f"hidden_size = {own:,} but text_config.hidden_size = {width:,}"
-            found.append(Mend(("hidden_size",), own, width, why))
+    table = isinstance(visual, int) and isinstance(own, int)  # Ovis2: its visual table's width
+    if table and own != width and "hidden_size" not in overrides:
+        why = f"hidden_size = {own:,} but text_config.hidden_size = {width:,}"
+        found.append(Mend(("hidden_size",), own, width, why))
     return found
 
 
