@@ -442,6 +442,15 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
                 "padding_mask": f"1x{3000 * 160}:int64",
             },
         ),
+        # Gemma 3n's audio encoder alone: its mel frames and a mask whose True marks padding
+        # (none: all False); 128 bins from its config
+        (
+            "hf:gemma3n_audio:conf_num_hidden_layers=1",
+            {"audio_mel": "1x3000x128", "audio_mel_mask": "1x3000:bool"},
+        ),
+        # Gemma 4's audio config names no mel bins: 80 fails its 1,024-wide projection
+        # (32 channels · 80 / 4 = 640), 128 fits (32 · 128 / 4)
+        ("hf:gemma4_audio:num_hidden_layers=1", {"input_features": "1x3000x128"}),
     ],
 )
 def test_inputs_the_model_reads_as_its_code_says(source, expected):

@@ -31,6 +31,7 @@ AUDIO_INPUTS = ("input_values", "input_features")
 #: Masks of valid audio frames (processors give ones where there is no padding), by the input.
 AUDIO_MASKS = {
     "input_features": ("input_features_mask", "feature_attention_mask"),
+    "audio_mel": ("audio_mel_mask",),  # Gemma 3n's audio encoder alone: True marks padding
     "input_values": ("input_values_mask",),
 }
 #: Time-series inputs with known values: no padding, frequency class 0 (high).
@@ -185,6 +186,8 @@ def audio(name: str, config: Any, model: nn.Module | None = None) -> str:
     return f"1x{mel}x{frames}"
 
 
+#: Mel bins of log-mel features in common use (Whisper v1–v2 and most: 80; Whisper v3: 128).
+COMMON_MEL_BINS = (80, 128)
 #: Raw samples behind one 10-millisecond log-mel frame at 16 kHz.
 SAMPLES_PER_FRAME = 160
 #: One second of 10-millisecond log-mel frames.
@@ -341,8 +344,10 @@ def hf_inputs(
         if name in specs and mask is not None and mask not in specs:
             frames = audio_frames(specs[name], config)
             dtype = torch.bool if _negates(model, mask) else torch.int64  # Gemma 3n: ~mask
+            padding = mask == "audio_mel_mask"  # True marks padding: none
+            dtype = torch.bool if padding else dtype
             specs[mask] = f"1x{frames}:{str(dtype).removeprefix('torch.')}"
-            values[mask] = torch.ones(1, frames, dtype=dtype)
+            values[mask] = (torch.zeros if padding else torch.ones)(1, frames, dtype=dtype)
     owner = _owner(model, "get_audio_features")
     if "input_features" in specs and "padding_mask" in params and owner is not None:
         wants = inspect.signature(owner.get_audio_features).parameters.get("padding_mask")
@@ -847,6 +852,9 @@ def _orient_features(
     if isinstance(first, nn.Linear) and first.in_features % mel == 0 and first.in_features > mel:
         k = first.in_features // mel  # Granite Speech 5: k frames stacked into its first Linear
         candidates.append(f"{batch}x{frames // k}x{first.in_features}")
+    for bins in COMMON_MEL_BINS:  # a config that names no mel bins (Gemma 4's audio: 128)
+        if bins != mel:
+            candidates += [f"{batch}x{frames}x{bins}", f"{batch}x{bins}x{frames}"]
     found = next((spec for spec in candidates if runs(spec)), None)
     if found is not None:
         specs["input_features"] = found
@@ -1024,6 +1032,8 @@ def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | No
         return f"1x{tokens(config)}x{hidden}" if hidden else None
     if name in AUDIO_INPUTS:
         return audio(name, config, model)
+    if name == "audio_mel":  # Gemma 3n's audio encoder alone: frames × mel bins
+        return audio("input_features", config, model)
     if name == "inputs" and getattr(encoder, "main_input_name", None) in AUDIO_INPUTS:
         # a speech encoder-decoder's `inputs`: what its encoder reads, as its config says
         encoder_config = getattr(config, "encoder", config)
