@@ -536,3 +536,14 @@ def test_a_vision_width_that_misses_the_text_width_is_mended(source, key, was, n
     )
     report, _, _ = analyse(source)
     assert report.complete
+
+
+def test_step3p5_attends_through_its_released_window():
+    """Step 3.5's default config leaves sliding_window None for its sliding layers; the released
+    Step-3.5-Flash attends through 128 positions."""
+    resolved = resolve("hf:step3p5:num_hidden_layers=2")
+    assert resolved.model.config.sliding_window == 128
+    assert resolved.notes[0].startswith(
+        "hf:step3p5's default config fails as it is (sliding_window is None: its sliding-window "
+        "layers have no window): analysed with sliding_window=128"
+    )

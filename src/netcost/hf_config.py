@@ -26,9 +26,9 @@ fails on its own default:
   defaults are all Mamba layers, and the cache their forward makes then fails when asked for
   its attention length. The mend runs the forward without a cache (`use_cache=False`): one
   forward's arithmetic is the same, only the states kept for a next call are not built.
-- a mixture of experts with no top-k: DeepSeek-V2's default (64 routed experts, V2-Lite's shape)
-  leaves `num_experts_per_tok` None, and its router's top-k fails. The mend takes the released
-  checkpoints' 6 (RELEASED_TOP_K: the one per-model figure here, from their configs).
+- a key the model needs left None: DeepSeek-V2's default (64 routed experts, V2-Lite's shape)
+  has no `num_experts_per_tok`, Step 3.5's no `sliding_window`. The mend takes the released
+  checkpoints' value (RELEASED: the only per-model figures here, each with its source).
 sources.py applies the mends only to a default config the model cannot run, never to a key the
 user set, and the report says what it did.
 """
@@ -82,23 +82,37 @@ def mends(config: Any, model: nn.Module, overrides: dict[str, Any]) -> list[Mend
         *_shuffled_grid(config, overrides),
         *_pooled_tokens(config, overrides),
         *_attention_free_cache(config, overrides),
-        *_top_k(config, overrides),
+        *_released(config, overrides),
     ]
 
 
-#: Experts per token of released checkpoints whose default config leaves it None
-#: (deepseek-ai/DeepSeek-V2 and DeepSeek-V2-Lite: 6; DeepSeek-OCR 2's text model is V2-Lite's).
-RELEASED_TOP_K = {"deepseek_v2": 6, "deepseek_ocr2_text": 6}
+#: Released checkpoints' values for keys their model type's default config leaves None, with
+#: why the default fails without them: DeepSeek-V2 and V2-Lite route each token to 6 experts
+#: (DeepSeek-OCR 2's text model is V2-Lite's); Step-3.5-Flash's sliding-window layers attend
+#: to 128 positions (StepFun's model card), and Step 3.7's text model is a Step 3.5.
+RELEASED = {
+    "deepseek_v2": (("num_experts_per_tok",), 6, "the router has no top-k"),
+    "deepseek_ocr2_text": (("num_experts_per_tok",), 6, "the router has no top-k"),
+    "step3p5": (("sliding_window",), 128, "its sliding-window layers have no window"),
+    "step3p7": (("text_config", "sliding_window"), 128, "its sliding-window layers have no window"),
+}
 
 
-def _top_k(config: Any, overrides: dict[str, Any]) -> list[Mend]:
-    top_k = RELEASED_TOP_K.get(getattr(config, "model_type", ""))
-    if top_k is None or "num_experts_per_tok" in overrides:
+def _released(config: Any, overrides: dict[str, Any]) -> list[Mend]:
+    found = RELEASED.get(getattr(config, "model_type", ""))
+    if found is None:
         return []
-    if "num_experts_per_tok" not in vars(config) or config.num_experts_per_tok is not None:
+    path, value, consequence = found
+    *outer, leaf = path
+    holder, given = config, overrides
+    for key in outer:
+        holder, given = getattr(holder, key, None), given.get(key, {})
+    if holder is None or leaf in given or leaf not in vars(holder):
         return []
-    why = "num_experts_per_tok is None: the router has no top-k"
-    return [Mend(("num_experts_per_tok",), None, top_k, why)]
+    if getattr(holder, leaf) is not None:
+        return []
+    why = f"{'.'.join(path)} is None: {consequence}"
+    return [Mend(path, None, value, why)]
 
 
 #: Layer kinds that keep recurrent state rather than attention keys and values.
