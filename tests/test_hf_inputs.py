@@ -451,6 +451,26 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
         # Gemma 4's audio config names no mel bins: 80 fails its 1,024-wide projection
         # (32 channels · 80 / 4 = 640), 128 fits (32 · 128 / 4)
         ("hf:gemma4_audio:num_hidden_layers=1", {"input_features": "1x3000x128"}),
+        # Qwen2-Audio has no feature method: its audio tower's rows, 3,000 frames → 750 after its
+        # stride-2 convolution and pooling, are the audio tokens before 128 text tokens
+        (
+            "hf:qwen2_audio:text_config.num_hidden_layers=1,audio_config.encoder_layers=1",
+            {
+                "input_ids": f"1x{750 + 128}:int64",
+                "input_features": "1x128x3000",
+                "feature_attention_mask": "1x3000:int64",
+            },
+        ),
+        # PE Audio-Video's audio config sits inside its audio-video config: its DAC codec takes
+        # 1 channel of whole hops, ⌈16,000 / 1,920⌉ · 1,920 = 17,280 samples
+        (
+            "hf:pe_audio_video:text_config.num_hidden_layers=1",
+            {
+                "input_ids": "1x128:int64",
+                "input_values": "1x1x17280",
+                "pixel_values_videos": "1x16x3x336x336",
+            },
+        ),
     ],
 )
 def test_inputs_the_model_reads_as_its_code_says(source, expected):

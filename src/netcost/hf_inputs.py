@@ -147,7 +147,7 @@ def audio(name: str, config: Any, model: nn.Module | None = None) -> str:
     channel dim), a spectrogram (AST: max_length × mel bins; CLAP: 1 × 1001 × mel), Speech2Text
     frames × features, or log-mel features — mel × frames where a Conv1d reads the mel bins as
     channels (Whisper), else frames × mel (Parakeet, FastConformer)."""
-    audio_config = _sub(config, "audio_config", "encoder_config")
+    audio_config = _audio_config(config)
     mel = _mel_bins(audio_config)
     if name == "input_values":
         length = getattr(audio_config, "max_length", None)
@@ -194,6 +194,13 @@ SAMPLES_PER_FRAME = 160
 SECOND_FRAMES = 100
 #: Config keys for the width of stacked feature frames (w2v-BERT's 2 × 80 mel bins).
 PROJECTED_KEYS = ("feature_projection_input_dim",)
+
+
+def _audio_config(config: Any) -> Any:
+    """The audio tower's config: `audio_config` or `encoder_config`, also inside an
+    audio-video config (PE Audio-Video); else the config itself."""
+    outer = _sub(config, "audio_video_config")
+    return _sub(outer, "audio_config", "encoder_config")
 
 
 def _codec_config(config: Any) -> Any:
@@ -524,6 +531,12 @@ def placeholder_ids(
         owner = _owner(model, method)
         if features is None and owner is not None:
             features = _features(owner, config, method, given, values)
+        elif features is None and method == "get_audio_features" and "input_features" in given:
+            tower = getattr(model, "audio_tower", None)  # no method: the tower's output rows
+            if isinstance(tower, nn.Module):  # (Qwen2-Audio: after its pooling)
+                sub = _sub(config, "audio_config")
+                one = {"input_features": given["input_features"]}
+                features = _features(tower, sub, "forward", one, values)
         elif features is None and method == "get_image_features":  # no method: the config's
             pooled = getattr(_sub(config, "encoder"), "mm_tokens_per_image", None)  # count
             features = pooled if isinstance(pooled, int) else None  # (T5Gemma 2's encoder)
@@ -890,7 +903,7 @@ def audio_frames(spec: str, config: Any) -> int:
     """The time steps of an audio input: its samples, or the frames of its features (the dim
     that is not the mel bins)."""
     dims = list(parse_input(spec)[0][1:])
-    audio_config = _sub(config, "audio_config", "encoder_config")
+    audio_config = _audio_config(config)
     mel = _mel_bins(audio_config)
     if len(dims) == 2 and (dims[0] == mel or dims[0] <= 2):  # mel × frames; channels × samples
         return dims[1]
