@@ -457,17 +457,19 @@ def _patch_layouts(model: nn.Module, n: int, flat: int) -> list[str]:
     """The ways n patches may be laid out, likeliest first: flattened to the vision tower's
     first Linear's width, or to C·t·p² (a Conv3d or Conv2d embedding reshapes them itself);
     as N images of C × p × p for a Conv2d, with and without a leading batch dim."""
+    linear = None
     for path, module in model.named_modules():
         vision = "vis" in path or "Vision" in type(model).__name__
         if not vision or not isinstance(module, nn.Linear | nn.Conv2d | nn.Conv3d):
             continue
-        if isinstance(module, nn.Linear):
-            return [f"{n}x{module.in_features}"]
+        if isinstance(module, nn.Linear):  # a Linear registered before the patch embedding
+            linear = linear or module  # may be a merger's (Qwen3-Omni): convolutions first
+            continue
         if isinstance(module, nn.Conv2d):
             c, (kh, kw) = module.in_channels, module.kernel_size
             return [f"{n}x{flat}", f"{n}x{c}x{kh}x{kw}", f"1x{n}x{c}x{kh}x{kw}"]
-        break
-    return [f"{n}x{flat}"]
+        return [f"{n}x{flat}"]
+    return [f"{n}x{linear.in_features}"] if linear is not None else [f"{n}x{flat}"]
 
 
 def _first_int(config: Any, keys: tuple[str, ...], default: int) -> int:
