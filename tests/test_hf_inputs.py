@@ -567,3 +567,16 @@ def test_step3p5_attends_through_its_released_window():
         "hf:step3p5's default config fails as it is (sliding_window is None: its sliding-window "
         "layers have no window): analysed with sliding_window=128"
     )
+
+
+def test_llama4_vision_widths_are_mended_to_what_its_adapter_reads():
+    """Llama 4's default vision tower is 768 wide, but its pixel-shuffle adapter reads
+    intermediate_size = 5,632 = 1,408 / 0.5² per shuffled patch, and its output width 7,680
+    is not the adapter's 4,096: both mended, the tower runs on its 448-pixel image."""
+    source = "hf:llama4_vision_model:num_hidden_layers=1"
+    resolved = resolve(source)
+    assert resolved.model.config.hidden_size == 5632 // 4
+    assert resolved.model.config.vision_output_dim == 4096
+    assert len(resolved.notes) == 2
+    report, names, specs = analyse(source)
+    assert specs == ("1x3x448x448",) and report.complete

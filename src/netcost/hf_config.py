@@ -29,6 +29,10 @@ fails on its own default:
 - a key the model needs left None: DeepSeek-V2's default (64 routed experts, V2-Lite's shape)
   has no `num_experts_per_tok`, Step 3.5's no `sliding_window`. The mend takes the released
   checkpoints' value (RELEASED: the only per-model figures here, each with its source).
+- a pixel-shuffle adapter whose widths disagree: Llama 4's default vision tower is 768 wide, but
+  its adapter's first Linear takes intermediate_size = 5,632 = 1,408 / 0.5² features per
+  shuffled patch, and its projector reads vision_output_dim = 7,680 where the adapter writes
+  projector_output_dim = 4,096. The mends set 1,408 and 4,096, the released Llama 4 widths.
 sources.py applies the mends only to a default config the model cannot run, never to a key the
 user set, and the report says what it did.
 """
@@ -83,7 +87,35 @@ def mends(config: Any, model: nn.Module, overrides: dict[str, Any]) -> list[Mend
         *_pooled_tokens(config, overrides),
         *_attention_free_cache(config, overrides),
         *_released(config, overrides),
+        *_pixel_shuffle_widths(config, overrides),
     ]
+
+
+def _pixel_shuffle_widths(config: Any, overrides: dict[str, Any]) -> list[Mend]:
+    """Llama 4: the adapter's first Linear takes intermediate_size = hidden_size / ratio²
+    features per shuffled patch, and the projector reads what the adapter writes."""
+    nested = getattr(config, "vision_config", None) is not None  # else the tower's own config
+    vision = config.vision_config if nested else config
+    given = overrides.get("vision_config", {}) if nested else overrides
+    where: tuple[str, ...] = ("vision_config",) if nested else ()
+    ratio = getattr(vision, "pixel_shuffle_ratio", None)
+    hidden, inner = getattr(vision, "hidden_size", None), getattr(vision, "intermediate_size", None)
+    if not isinstance(ratio, float) or not isinstance(hidden, int) or not isinstance(inner, int):
+        return []
+    found = []
+    width = round(inner * ratio * ratio)
+    if width != hidden and "hidden_size" not in given and "intermediate_size" not in given:
+        why = (
+            f"vision_config.hidden_size = {hidden:,} but its pixel shuffle by {ratio} feeds "
+            f"intermediate_size = {inner:,} = {width:,} / {ratio}²"
+        )
+        found.append(Mend((*where, "hidden_size"), hidden, width, why))
+    out, written = (getattr(vision, k, None) for k in ("vision_output_dim", "projector_output_dim"))
+    mine = "vision_output_dim" in given or "projector_output_dim" in given
+    if isinstance(out, int) and isinstance(written, int) and out != written and not mine:
+        why = f"vision_output_dim = {out:,} but its adapter writes {written:,}"
+        found.append(Mend((*where, "vision_output_dim"), out, written, why))
+    return found
 
 
 #: Released checkpoints' values for keys their model type's default config leaves None, with
