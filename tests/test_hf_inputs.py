@@ -471,6 +471,13 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
                 "pixel_values_videos": "1x16x3x336x336",
             },
         ),
+        # Muse Glimmer's assistant: shapes its docstring gives, `[batch_size, config.block_size,
+        # dim]` and `[…, number_of_previous_accepted_tokens, dim * len(config.target_layer_ids)]`:
+        # 16 × 6,656 and 128 × 6,656 · 5
+        (
+            "hf:muse_glimmer_assistant:num_hidden_layers=1",
+            {"noise_embeds": "1x16x6656", "context_hidden_states": f"1x128x{6656 * 5}"},
+        ),
     ],
 )
 def test_inputs_the_model_reads_as_its_code_says(source, expected):

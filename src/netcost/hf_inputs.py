@@ -1109,14 +1109,27 @@ def _documented(name: str, config: Any, model: nn.Module) -> str | None:
     (batch_size, hidden_size, frames))`): batch 1, lengths TOKENS, image sides the config's,
     every other dimension a config value of that name; None when one is unknown."""
     doc = inspect.getdoc(model.forward) or ""
-    found = re.search(rf"^\s*{re.escape(name)} \(`([^`]*)`[^\n]*?shape `\(([^`]*)\)`", doc, re.M)
+    pattern = rf"^\s*{re.escape(name)} \(`([^`]*)`[^\n]*?shape `[(\[]([^`]*)[)\]]`"
+    found = re.search(pattern, doc, re.M)
     if not found:
         return None
     kind, dims = found.group(1), [d.strip() for d in found.group(2).split(",") if d.strip()]
     side = parse_input(image(config))[0][-1]
     sizes = []
     for dim in dims:
-        if dim.isdigit():
+        dim = dim.removeprefix("config.")
+        times = re.fullmatch(r"(\w+) \* len\(config\.(\w+)\)", dim)  # Muse Glimmer's
+        if times:  # `dim * len(config.target_layer_ids)`: the width of each layer listed
+            width = _config_int(config, "hidden_size" if times[1] == "dim" else times[1])
+            listed = getattr(config, times[2], None)
+            if width is None or not isinstance(listed, list | tuple):
+                return None
+            sizes.append(width * len(listed))
+        elif dim == "dim":
+            sizes.append(_first_int(config, ("hidden_size",), 0) or tokens(config))
+        elif dim.endswith("tokens"):  # `number_of_previous_accepted_tokens`: a length
+            sizes.append(tokens(config))
+        elif dim.isdigit():
             sizes.append(int(dim))
         elif dim == "batch_size":
             sizes.append(1)
