@@ -478,6 +478,12 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
             "hf:muse_glimmer_assistant:num_hidden_layers=1",
             {"noise_embeds": "1x16x6656", "context_hidden_states": f"1x128x{6656 * 5}"},
         ),
+        # Gemma 4's vision tower: 224 px as whole 3 × 3 pools of 16-pixel patches, 15 a side:
+        # 225 patches of 3 · 16² values, each with its (x, y)
+        (
+            "hf:gemma4_vision:num_hidden_layers=1",
+            {"pixel_values": "1x225x768", "pixel_position_ids": "1x225x2:int64"},
+        ),
     ],
 )
 def test_inputs_the_model_reads_as_its_code_says(source, expected):

@@ -322,6 +322,8 @@ def hf_inputs(
         specs["pixel_values"] = "x".join([batch, "1", *picture[-3:]])
         specs["pixel_attention_mask"] = "1x1:bool"
         values["pixel_attention_mask"] = torch.ones(1, 1, dtype=torch.bool)
+    if "pixel_position_ids" in params and "pixel_values" in specs:
+        _positioned_patches(config, specs, values)  # Gemma 4's vision: patches and positions
     if "pixel_values" in specs and "aspect_ratio_ids" in params:  # Mllama: tiles of an image
         tiles = _first_int(_sub(config, "vision_config"), ("max_num_tiles",), 4)
         batch, *picture = specs["pixel_values"].split("x")
@@ -686,6 +688,23 @@ def _linear_patches(model: nn.Module, config: Any, spec: str) -> str | None:
     if _features(model, config, method, {"pixel_values": spec}, {}) is not None:
         return None  # the model patches the image itself (RADIO)
     return patches
+
+
+def _positioned_patches(
+    config: Any, specs: dict[str, str], values: dict[str, torch.Tensor]
+) -> None:
+    """Gemma 4's vision tower: an image as its P flattened patches (3 · p² values each) with
+    each patch's (x, y), the grid a whole number of k × k pools a side: 224 px at p = 16 and
+    k = 3 is ⌈224 / 48⌉ · 3 = 15 patches a side, P = 225."""
+    vision = _sub(config, "vision_config")
+    p = _first_int(vision, ("patch_size",), 16)
+    k = _first_int(vision, ("pooling_kernel_size",), 1)
+    side = -(-GRID_IMAGE_SIDE // (p * k)) * k
+    rows, cols = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
+    positions = torch.stack([cols.flatten(), rows.flatten()], dim=-1)[None]
+    specs["pixel_values"] = f"1x{side * side}x{3 * p * p}"
+    specs["pixel_position_ids"] = f"1x{side * side}x2:int64"
+    values["pixel_position_ids"] = positions
 
 
 def _naflex_patches(config: Any, specs: dict[str, str], values: dict[str, torch.Tensor]) -> None:
