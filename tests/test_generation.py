@@ -22,6 +22,30 @@ TINY_LLAMA = (
 )
 
 
+def real_cache_bytes(source: str, batch: int, prompt: int, new: int, **options: object) -> int:
+    """Bytes of the cache a real tiny model (built from the `hf:` source's keys, seeded
+    weights) holds after a greedy generate() of `new` tokens on a `prompt`-token batch."""
+    import transformers
+
+    from netcost.generation import _cache_bytes
+
+    model_type, _, keys = source.removeprefix("hf:").partition(":")
+    fields = {k: int(v) for k, v in (item.split("=") for item in keys.split(","))}
+    config = transformers.AutoConfig.for_model(model_type, **fields)
+    torch.manual_seed(0)
+    auto = (
+        transformers.AutoModelForSeq2SeqLM
+        if config.is_encoder_decoder
+        else transformers.AutoModelForCausalLM
+    )
+    real = auto.from_config(config).eval()
+    with torch.no_grad():
+        out = real.generate(torch.randint(0, 100, (batch, prompt)), max_new_tokens=new,
+                            min_new_tokens=new, do_sample=False, return_dict_in_generate=True,
+                            pad_token_id=0, **options)  # fmt: skip
+    return _cache_bytes(out.past_key_values)
+
+
 def decode_macs(context: int) -> int:
     """One token through TINY_LLAMA attending to `context` positions: per layer the projections
     q, o 64·64 and k, v 64·32 (12,288), the MLP 3·64·128 (24,576) and attention 2·4·16·context;
@@ -62,22 +86,7 @@ def test_the_affine_law_equals_every_step_analysed_one_by_one():
 def test_the_kv_cache_equals_a_real_generate_on_the_cpu():
     """A real tiny model, real weights, greedy generate(): its cache's tensors after the last
     step hold PROMPT + NEW − 1 positions, byte for byte what netcost reports."""
-    import transformers
-
-    config = transformers.AutoConfig.for_model(
-        "llama", hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, vocab_size=100,
-        max_position_embeddings=256,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    real = transformers.AutoModelForCausalLM.from_config(config).eval()
-    ids = torch.randint(0, 100, (3, 12))
-    with torch.no_grad():
-        out = real.generate(ids, max_new_tokens=5, min_new_tokens=5, do_sample=False,
-                            return_dict_in_generate=True, pad_token_id=0)  # fmt: skip
-    from netcost.generation import _cache_bytes
-
-    real_bytes = _cache_bytes(out.past_key_values)
+    real_bytes = real_cache_bytes(TINY_LLAMA, 3, 12, 5)
     g = generate(resolve(TINY_LLAMA, causal_lm=True).model, 12, 5, batch=3)
     assert g.kv_cache_bytes == real_bytes == 3 * 2 * 2 * 2 * 16 * 4 * (12 + 5 - 1)
 
@@ -241,7 +250,6 @@ def test_deepseek_v3_latent_attention_and_shared_experts_by_hand():
     """DeepSeek-V3's cache holds, per layer and token, its 16-wide latent and its 8-wide rotary
     key: (16 + 8) · 2 layers · 4 B = 192 B, not the 4 · (24 + 16) expanded keys and values; the
     same bytes a real tiny model's generate() leaves in its cache on the CPU."""
-    import transformers
 
     model = resolve(DEEPSEEK_V3, causal_lm=True).model
     g = generate(model, 10, 6, batch=2)
@@ -253,19 +261,7 @@ def test_deepseek_v3_latent_attention_and_shared_experts_by_hand():
     # active: everything but 6 of layer 1's 8 routed experts (3 · 64 · 32 weights each)
     assert g.params - g.active_params == 6 * 3 * 64 * 32
 
-    fields = dict(item.split("=") for item in DEEPSEEK_V3.split(":", 2)[2].split(","))
-    config = transformers.AutoConfig.for_model(
-        "deepseek_v3", **{k: int(v) for k, v in fields.items()}
-    )
-    torch.manual_seed(0)
-    real = transformers.AutoModelForCausalLM.from_config(config).eval()
-    ids = torch.randint(0, 100, (2, 10))
-    with torch.no_grad():
-        out = real.generate(ids, max_new_tokens=6, min_new_tokens=6, do_sample=False,
-                            return_dict_in_generate=True, pad_token_id=0)  # fmt: skip
-    from netcost.generation import _cache_bytes
-
-    assert _cache_bytes(out.past_key_values) == g.kv_cache_bytes == 2 * 192 * (10 + 6 - 1)
+    assert real_cache_bytes(DEEPSEEK_V3, 2, 10, 6) == g.kv_cache_bytes == 2 * 192 * (10 + 6 - 1)
 
 
 T5 = "hf:t5:d_model=64,d_ff=128,num_layers=2,num_heads=4,d_kv=16,vocab_size=100"
@@ -286,7 +282,6 @@ def test_an_encoder_decoder_encodes_once_then_decodes_through_both_caches():
     decoded positions; the self-attention cache grows by 2 layers · (keys, values) · 64 · 4 B a
     token, beside the cross-attention cache of the 10 encoded positions, as a real generate()
     leaves them."""
-    import transformers
 
     g = generate(resolve(T5, causal_lm=True).model, 10, 6, batch=2)
     encoder = 2 * (4 * 64 * 64 * 10 + 2 * 4 * 16 * 10 * 10 + 2 * 64 * 128 * 10)
@@ -299,17 +294,7 @@ def test_an_encoder_decoder_encodes_once_then_decodes_through_both_caches():
     assert g.kv_cache_bytes_per_token == 2 * 2 * 64 * 4
     assert g.kv_cache_bytes == 2 * (2 * 2 * 64 * 4) * (6 + 10)
 
-    fields = dict(item.split("=") for item in T5.split(":", 2)[2].split(","))
-    config = transformers.AutoConfig.for_model("t5", **{k: int(v) for k, v in fields.items()})
-    torch.manual_seed(0)
-    real = transformers.AutoModelForSeq2SeqLM.from_config(config).eval()
-    with torch.no_grad():
-        out = real.generate(torch.randint(0, 100, (2, 10)), max_new_tokens=6, min_new_tokens=6,
-                            do_sample=False, return_dict_in_generate=True,
-                            decoder_start_token_id=0, pad_token_id=0)  # fmt: skip
-    from netcost.generation import _cache_bytes
-
-    assert _cache_bytes(out.past_key_values) == g.kv_cache_bytes
+    assert real_cache_bytes(T5, 2, 10, 6, decoder_start_token_id=0) == g.kv_cache_bytes
     text = run([T5, "--generate", "10:6"])
     assert "(encoder on 10 tokens, decoder on its start token)" in text
     assert "attends to 6 positions and 10 encoded" in text
@@ -323,8 +308,6 @@ def test_a_static_cache_is_allocated_up_front_and_attended_whole():
     """A static cache holds PROMPT + NEW − 1 = 15 positions from the start (the last token is
     never fed): every decode step attends over all 15 (masked, as the kernel computes them), and
     its bytes are those a real generate() with cache_implementation="static" allocates."""
-    import transformers
-
     model = resolve(TINY_LLAMA, causal_lm=True).model
     g = generate(model, 10, 6, batch=3, static_cache=True)
     assert g.decode_first.macs == g.decode_last.macs == 3 * decode_macs(15)
@@ -332,18 +315,5 @@ def test_a_static_cache_is_allocated_up_front_and_attended_whole():
     assert g.kv_cache_bytes_per_token == 2 * 2 * 2 * 16 * 4
     assert any("static cache allocated for 15 positions" in note for note in g.notes)
 
-    config = transformers.AutoConfig.for_model(
-        "llama", hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, vocab_size=100,
-        max_position_embeddings=256,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    real = transformers.AutoModelForCausalLM.from_config(config).eval()
-    with torch.no_grad():
-        out = real.generate(torch.randint(0, 100, (3, 10)), max_new_tokens=6, min_new_tokens=6,
-                            do_sample=False, return_dict_in_generate=True, pad_token_id=0,
-                            cache_implementation="static")  # fmt: skip
-    from netcost.generation import _cache_bytes
-
-    assert _cache_bytes(out.past_key_values) == g.kv_cache_bytes
-    assert _cache_bytes(out.past_key_values, 15) == 3 * 2 * 2 * 2 * 16 * 4 * 15
+    real = real_cache_bytes(TINY_LLAMA, 3, 10, 6, cache_implementation="static")
+    assert real == g.kv_cache_bytes

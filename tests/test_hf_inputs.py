@@ -75,7 +75,9 @@ def test_clip_gets_text_and_image_and_both_towers_run():
             ("input_ids", "pixel_values", "image_sizes"),
             ("1x1304:int64", "1x3x3x336x336", "1x2:int64"),
         ),
-        ("idefics2", ("input_ids", "pixel_values"), ("1x128:int64", "1x1x3x224x224")),  # stacks
+        # Idefics2: an image stack, its pixels given (the forward drops all-zero padding images),
+        # and the perceiver's 64 latents as image tokens before 128 text tokens
+        ("idefics2", ("input_ids", "pixel_values"), ("1x192:int64", "1x1x3x224x224")),
         ("xclip", ("input_ids", "pixel_values"), ("1x77:int64", "1x8x3x224x224")),  # 8 frames kept
         ("sam2", ("pixel_values",), ("1x3x1024x1024",)),  # the backbone config's 1024 pixels
         # Aria's projector takes 1225 = 35² patches (or 4900): 35 × patch 32 = 1120 pixels
@@ -591,5 +593,5 @@ def test_llama4_vision_widths_are_mended_to_what_its_adapter_reads():
     assert resolved.model.config.hidden_size == 5632 // 4
     assert resolved.model.config.vision_output_dim == 4096
     assert len(resolved.notes) == 2
-    report, names, specs = analyse(source)
+    report, _, specs = analyse(source)
     assert specs == ("1x3x448x448",) and report.complete

@@ -562,10 +562,7 @@ def _summed_audio(
     """Voxtral Realtime adds each audio embedding to a token's (`inputs_embeds += audio_embeds`):
     one token per audio embedding, however many its features make."""
     owner = _owner(model, "get_audio_features")
-    try:
-        source = inspect.getsource(type(owner).forward) if owner is not None else ""
-    except (OSError, TypeError):
-        return None
+    source = _source(type(owner).forward) if owner is not None else ""
     if "inputs_embeds += audio_embeds" not in source:
         return None
     given = {n: specs[n] for n in (*AUDIO_INPUTS, *AUDIO_MASKS["input_features"]) if n in specs}
@@ -783,12 +780,23 @@ def _folds_frames(model: nn.Module) -> bool:
     for path, module in model.named_modules():
         if isinstance(module, nn.Conv2d | nn.Conv3d):
             parent = model.get_submodule(path.rpartition(".")[0]) if "." in path else model
-            try:
-                source = inspect.getsource(type(parent))
-            except (OSError, TypeError):
-                return False
+            source = _source(type(parent))
             return SINGLE_IMAGES.search(source) is not None and not _reads_image_stacks(parent)
     return False
+
+
+def _source(obj: Any) -> str:
+    """The source text of a class, function or module; empty where Python has none."""
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        return ""
+
+
+def _module_source(model: nn.Module) -> str:
+    """The source of the file that defines the model's class."""
+    module = inspect.getmodule(type(model))
+    return _source(module) if module is not None else ""
 
 
 #: Idefics2/3, SmolVLM: images whose every value is 0 are padding, dropped before the tower.
@@ -797,11 +805,7 @@ PADDING_IMAGES = re.compile(r"== 0\.0\)\.sum\(dim=\(-1, -2, -3\)\)")
 
 def _drops_padding_images(model: nn.Module) -> bool:
     """Whether the model's own code tests its pixels' values for all-zero padding images."""
-    try:
-        source = inspect.getsource(inspect.getmodule(type(model)))
-    except (OSError, TypeError):
-        return False
-    return PADDING_IMAGES.search(source) is not None
+    return PADDING_IMAGES.search(_module_source(model)) is not None
 
 
 #: A forward that takes tiles with a mask of the real ones, required with the pixels.
@@ -822,11 +826,7 @@ IMAGE_PAIRS = re.compile(r"pixel_values\.size\(1\) != 2|\(batch_size, 2, num_cha
 
 def _reads_image_pairs(model: nn.Module) -> bool:
     """Whether the model's own code wants its images in pairs (EfficientLoFTR, LightGlue)."""
-    try:
-        source = inspect.getsource(inspect.getmodule(type(model)))
-    except (OSError, TypeError):
-        return False
-    return IMAGE_PAIRS.search(source) is not None
+    return IMAGE_PAIRS.search(_module_source(model)) is not None
 
 
 #: `pixel_values.flatten(0, 1)`: images per sample folded into the batch (IDEFICS).
@@ -836,19 +836,13 @@ FOLDED_STACKS = re.compile(r"pixel_values\s*=\s*pixel_values\.flatten\(0,\s*1\)"
 def _reads_image_stacks(model: nn.Module) -> bool:
     """Whether the model's own code unpacks pixel_values as five dims (Idefics2/3, SmolVLM) or
     folds its images per sample into the batch (IDEFICS)."""
-    try:
-        source = inspect.getsource(type(model))
-    except (OSError, TypeError):
-        return False
+    source = _source(type(model))
     return STACKED_IMAGES.search(source) is not None or FOLDED_STACKS.search(source) is not None
 
 
 def _negates(model: nn.Module, name: str) -> bool:
     """Whether the model's own code negates the input `name` with `~`: a boolean mask."""
-    try:
-        return f"~{name}" in inspect.getsource(type(model))
-    except (OSError, TypeError):
-        return False
+    return f"~{name}" in _source(type(model))
 
 
 def _orient_features(
@@ -1032,12 +1026,9 @@ def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | No
         codebooks = _first_int(_sub(config, "decoder_config"), ("num_channels",), 0)
         if codebooks:  # Dia: each decoder step is one token of each of its 9 codebooks
             return f"1x{tokens(config)}x{codebooks}:int64"
-    if (
-        name.endswith("input_ids")
-        and not name.startswith(("decoder", "qformer"))
-        and model is not None
-    ):
-        books = _codebook_offsets(model)
+    ids = name.endswith("input_ids") and not name.startswith(("decoder", "qformer"))
+    if ids and model is not None and not getattr(config, "is_encoder_decoder", False):
+        books = _codebook_offsets(model)  # (Dia's offsets are its decoder's, not its text's)
         if books:  # Kyutai, Inkling's audio: a token of each of K codebooks per step
             return f"1x{tokens(config)}x{books}:int64"
     if name.endswith("input_ids") or name == "token_type_ids":  # qformer_input_ids too
@@ -1095,10 +1086,7 @@ def _codebook_offsets(model: nn.Module) -> int:
             continue
         for name, buffer in module.named_buffers(recurse=False):
             if name.endswith("offsets") and buffer.dim() == 1:
-                try:
-                    source = inspect.getsource(type(module).forward)
-                except (OSError, TypeError):
-                    return 0
+                source = _source(type(module).forward)
                 if f"self.{name}" in source and ".sum(" in source:
                     return buffer.numel()
     return 0
@@ -1106,10 +1094,7 @@ def _codebook_offsets(model: nn.Module) -> int:
 
 def _refuses_ids(model: nn.Module) -> bool:
     """Whether the forward raises on token ids (it takes embeddings only)."""
-    try:
-        return "`input_ids` is expected to be `None`" in inspect.getsource(type(model).forward)
-    except (OSError, TypeError):
-        return False
+    return "`input_ids` is expected to be `None`" in _source(type(model).forward)
 
 
 def _codebooks_last(model: nn.Module) -> bool:
