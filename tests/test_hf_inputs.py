@@ -486,6 +486,17 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
             "hf:gemma4_vision:num_hidden_layers=1",
             {"pixel_values": "1x225x768", "pixel_position_ids": "1x225x2:int64"},
         ),
+        # Music Flamingo's feature method reads the ids it fills: on text alone its own check
+        # says 750 features (3,000 frames, stride 2, pooled by 2), and with 750 placeholders
+        # it runs
+        (
+            "hf:musicflamingo:text_config.num_hidden_layers=1,audio_config.num_hidden_layers=1",
+            {
+                "input_ids": f"1x{750 + 128}:int64",
+                "input_features": "1x128x3000",
+                "input_features_mask": "1x3000:int64",
+            },
+        ),
     ],
 )
 def test_inputs_the_model_reads_as_its_code_says(source, expected):

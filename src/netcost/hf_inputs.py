@@ -535,6 +535,8 @@ def placeholder_ids(
         owner = _owner(model, method)
         if features is None and owner is not None:
             features = _features(owner, config, method, given, values)
+        if features is None and owner is not None and _needs_ids(owner, method):
+            features = _told_count(owner, config, method, given, values, token)
         elif features is None and method == "get_audio_features" and "input_features" in given:
             tower = getattr(model, "audio_tower", None)  # no method: the tower's output rows
             if isinstance(tower, nn.Module):  # (Qwen2-Audio: after its pooling)
@@ -601,6 +603,42 @@ def _owner(model: nn.Module, method: str) -> nn.Module | None:
     return None
 
 
+def _needs_ids(owner: nn.Module, method: str) -> bool:
+    wants = inspect.signature(getattr(owner, method)).parameters.get("input_ids")
+    return wants is not None and wants.default is inspect.Parameter.empty
+
+
+#: What a model says when its placeholders and its features differ in number.
+TOLD_FEATURES = re.compile(r"tokens: 0, features:? (\d+)")
+
+
+def _told_count(
+    owner: nn.Module,
+    config: Any,
+    method: str,
+    given: dict[str, str],
+    values: dict[str, torch.Tensor],
+    token: int,
+) -> int | None:
+    """A feature method that reads the token ids it places its features in (Music Flamingo's
+    audio): run it on text alone, take the count its own check reports, and keep that count
+    only where the method then runs on as many placeholders."""
+    text = [_text_token(config, token)] * tokens(config)
+    errors: list[str] = []
+    trial = {**values, "input_ids": torch.tensor([text], dtype=torch.int64)}
+    spec = {**given, "input_ids": f"1x{len(text)}:int64"}
+    if _features(owner, config, method, spec, trial, errors) is not None or not errors:
+        return None
+    said = TOLD_FEATURES.search(errors[0])
+    if said is None:
+        return None
+    count = int(said[1])
+    ids = [token] * count + text
+    trial["input_ids"] = torch.tensor([ids], dtype=torch.int64)
+    spec["input_ids"] = f"1x{len(ids)}:int64"
+    return count if _features(owner, config, method, spec, trial) is not None else None
+
+
 def _query_tokens(config: Any, given: dict[str, str]) -> int | None:
     """A Q-Former model hands the text model `num_query_tokens` features per image, per frame of
     a clip (B × F × C × H × W), whatever its feature method returns (BLIP-2's gives the vision
@@ -618,8 +656,10 @@ def _features(
     method: str,
     given: dict[str, str],
     values: dict[str, torch.Tensor],
+    errors: list[str] | None = None,
 ) -> int | None:
-    """How many feature vectors `model.<method>` makes of these inputs (its output's rows)."""
+    """How many feature vectors `model.<method>` makes of these inputs (its output's rows); a
+    failure's message goes to `errors` when given."""
     from netcost.api import analyze
 
     params = inspect.signature(getattr(model, method)).parameters
@@ -642,7 +682,9 @@ def _features(
     try:
         with torch.no_grad():
             report = analyze(Features(), inputs, execution="fake")
-    except Exception:  # the model's own path will report what is wrong
+    except Exception as error:  # the model's own path will report what is wrong
+        if errors is not None:
+            errors.append(str(error))
         return None
     shapes = report.modules[0].output_shapes
     return sum(prod(s[:-1]) for s in shapes) or None
