@@ -490,7 +490,7 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
         # says 750 features (3,000 frames, stride 2, pooled by 2), and with 750 placeholders
         # it runs
         (
-            "hf:musicflamingo:text_config.num_hidden_layers=1,audio_config.num_hidden_layers=1",
+            "hf:musicflamingo:text_config.num_hidden_layers=1",
             {
                 "input_ids": f"1x{750 + 128}:int64",
                 "input_features": "1x128x3000",
