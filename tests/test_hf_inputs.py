@@ -606,3 +606,15 @@ def test_llama4_vision_widths_are_mended_to_what_its_adapter_reads():
     assert len(resolved.notes) == 2
     report, _, specs = analyse(source)
     assert specs == ("1x3x448x448",) and report.complete
+
+
+def test_glm4v_moe_gets_the_released_head_width_its_rotary_sections_need():
+    """GLM-4V-MoE's default config has no head_dim: 96 heads of 4,096 / 96 = 42, half rotated,
+    give 10 frequencies for rotary sections of 8 + 12 + 12 = 32. GLM-4.5V's heads are 128 wide:
+    128 · 0.5 / 2 = 32 frequencies, which the sections cover."""
+    resolved = resolve("hf:glm4v_moe_text:num_hidden_layers=1")
+    assert resolved.model.config.head_dim == 128
+    assert resolved.model.rotary_emb.inv_freq.numel() == 128 * 0.5 / 2
+    assert "analysed with head_dim=128, as in released checkpoints" in resolved.notes[0]
+    report, _, _ = analyse("hf:glm4v_moe_text:num_hidden_layers=1")
+    assert report.complete

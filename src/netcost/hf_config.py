@@ -121,12 +121,21 @@ def _pixel_shuffle_widths(config: Any, overrides: dict[str, Any]) -> list[Mend]:
 #: Released checkpoints' values for keys their model type's default config leaves None, with
 #: why the default fails without them: DeepSeek-V2 and V2-Lite route each token to 6 experts
 #: (DeepSeek-OCR 2's text model is V2-Lite's); Step-3.5-Flash's sliding-window layers attend
-#: to 128 positions (StepFun's model card), and Step 3.7's text model is a Step 3.5.
+#: to 128 positions (StepFun's model card), and Step 3.7's text model is a Step 3.5. A key the
+#: config class does not declare (GLM-4V-MoE's head_dim) counts as None.
 RELEASED = {
     "deepseek_v2": (("num_experts_per_tok",), 6, "the router has no top-k"),
     "deepseek_ocr2_text": (("num_experts_per_tok",), 6, "the router has no top-k"),
     "step3p5": (("sliding_window",), 128, "its sliding-window layers have no window"),
     "step3p7": (("text_config", "sliding_window"), 128, "its sliding-window layers have no window"),
+    # GLM-4.5V (zai-org/GLM-4.5V config.json): 96 heads of 128; without a head_dim the heads
+    # are 4,096 / 96 = 42 wide, too few frequencies for the rotary sections [8, 12, 12]
+    "glm4v_moe_text": (("head_dim",), 128, "heads of 4,096 / 96 = 42 miss the rotary sections"),
+    "glm4v_moe": (
+        ("text_config", "head_dim"),
+        128,
+        "heads of 4,096 / 96 = 42 miss the rotary sections",
+    ),
 }
 
 
@@ -139,9 +148,7 @@ def _released(config: Any, overrides: dict[str, Any]) -> list[Mend]:
     holder, given = config, overrides
     for key in outer:
         holder, given = getattr(holder, key, None), given.get(key, {})
-    if holder is None or leaf in given or leaf not in vars(holder):
-        return []
-    if getattr(holder, leaf) is not None:
+    if holder is None or leaf in given or getattr(holder, leaf, None) is not None:
         return []
     why = f"{'.'.join(path)} is None: {consequence}"
     return [Mend(path, None, value, why)]
