@@ -618,3 +618,13 @@ def test_glm4v_moe_gets_the_released_head_width_its_rotary_sections_need():
     assert "analysed with head_dim=128, as in released checkpoints" in resolved.notes[0]
     report, _, _ = analyse("hf:glm4v_moe_text:num_hidden_layers=1")
     assert report.complete
+
+
+def test_a_misspelt_backbone_architecture_is_read_as_meant():
+    """EdgeTAM's default backbone config says archirecture = 'repvit_m1' (misspelt, never read),
+    so resnet50 is built and its 2,048 channels miss the neck's 384: netcost builds RepViT."""
+    resolved = resolve("hf:edgetam_vision_model")
+    assert resolved.model.config.backbone_config.architecture == "repvit_m1"
+    assert "archirecture = 'repvit_m1', misspelt, is never read" in resolved.notes[0]
+    report, _, _ = analyse("hf:edgetam_vision_model")
+    assert report.complete

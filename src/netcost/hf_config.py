@@ -33,6 +33,9 @@ fails on its own default:
   its adapter's first Linear takes intermediate_size = 5,632 = 1,408 / 0.5² features per
   shuffled patch, and its projector reads vision_output_dim = 7,680 where the adapter writes
   projector_output_dim = 4,096. The mends set 1,408 and 4,096, the released Llama 4 widths.
+- a misspelt key: EdgeTAM's default timm backbone config names `archirecture` = repvit_m1, which
+  nothing reads, so the backbone built is its `architecture`, resnet50, whose channels the neck
+  (built for RepViT's 48…384) cannot take. The mend sets `architecture` to the one meant.
 sources.py applies the mends only to a default config the model cannot run, never to a key the
 user set, and the report says what it did.
 """
@@ -88,7 +91,24 @@ def mends(config: Any, model: nn.Module, overrides: dict[str, Any]) -> list[Mend
         *_attention_free_cache(config, overrides),
         *_released(config, overrides),
         *_pixel_shuffle_widths(config, overrides),
+        *_misspelt_architecture(config, overrides),
     ]
+
+
+def _misspelt_architecture(config: Any, overrides: dict[str, Any]) -> list[Mend]:
+    for path in (("backbone_config",), ("vision_config", "backbone_config")):
+        holder, given = config, overrides
+        for key in path:
+            holder, given = getattr(holder, key, None), given.get(key, {})
+        meant, built = getattr(holder, "archirecture", None), getattr(holder, "architecture", None)
+        if isinstance(meant, str) and meant != built and "architecture" not in given:
+            where = ".".join(path)
+            why = (
+                f"{where}.archirecture = {meant!r}, misspelt, is never read: the backbone built "
+                f"is {built!r}, whose channels its neck does not take"
+            )
+            return [Mend((*path, "architecture"), built, meant, why, "the architecture meant")]
+    return []
 
 
 def _pixel_shuffle_widths(config: Any, overrides: dict[str, Any]) -> list[Mend]:
