@@ -497,6 +497,17 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
                 "input_features_mask": "1x3000:int64",
             },
         ),
+        # PI0: the robot state and a chunk of 50 actions in the 1,024-wide action expert, after
+        # a prefix of one camera's (224 / 14)² = 256 image tokens and 128 text tokens
+        (
+            "hf:pi0",
+            {
+                "action_embeds": "1x51x1024",
+                "input_ids": f"1x{256 + 128}:int64",
+                "pixel_values": "1x1x3x224x224",
+                "pixel_attention_mask": "1x1:bool",
+            },
+        ),
     ],
 )
 def test_inputs_the_model_reads_as_its_code_says(source, expected):

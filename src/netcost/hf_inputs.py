@@ -292,6 +292,8 @@ def hf_inputs(
         wanted.append("decoder_input_values")  # SpeechT5 alone: the decoder's hidden states
     if "bbox" in params:  # layout models read a box per token
         wanted.append("bbox")
+    if "action_embeds" in params and getattr(config, "vlm_config", None) is not None:
+        wanted += [n for n in ("input_ids", "pixel_values") if n in params and n not in wanted]
     if "lang_ids" in params and getattr(config, "languages", None):  # X-MOD: the language
         wanted.append("lang_ids")  # adapter of each token (its first language, index 0)
     grid = "image_grid_thw" if "image_grid_thw" in params else "grid_thw"
@@ -386,7 +388,9 @@ def hf_inputs(
     if "pixel_values" in specs and _drops_padding_images(model):  # it reads the pixels: give
         shape = parse_input(specs["pixel_values"])[0]  # them values, a real (all-ones) image
         values["pixel_values"] = with_known_values(torch.ones(shape))
-    if "input_ids" in specs:
+    if "action_embeds" in specs and "pixel_values" in specs:
+        _camera_prefix(config, specs, values)  # PI0: one camera's image tokens, then text
+    if "input_ids" in specs and "input_ids" not in values:
         ids = placeholder_ids(model, config, specs, values)
         if ids is not None:
             values["input_ids"] = ids
@@ -727,6 +731,22 @@ def _linear_patches(model: nn.Module, config: Any, spec: str) -> str | None:
     if _features(model, config, method, {"pixel_values": spec}, {}) is not None:
         return None  # the model patches the image itself (RADIO)
     return patches
+
+
+def _camera_prefix(config: Any, specs: dict[str, str], values: dict[str, torch.Tensor]) -> None:
+    """PI0's prefix: one camera (its mask: present), its image's (224 / 14)² = 256 tokens of
+    the vision-language model, then the text."""
+    vlm = getattr(config, "vlm_config", None)
+    vision = getattr(vlm, "vision_config", None)
+    token = getattr(vlm, "image_token_id", None)
+    if vision is None or not isinstance(token, int):
+        return
+    count = (vision.image_size // vision.patch_size) ** 2
+    ids = [token] * count + [_text_token(config, token)] * tokens(config)
+    specs["input_ids"] = f"1x{len(ids)}:int64"
+    values["input_ids"] = torch.tensor([ids], dtype=torch.int64)
+    specs["pixel_attention_mask"] = "1x1:bool"
+    values["pixel_attention_mask"] = torch.ones(1, 1, dtype=torch.bool)
 
 
 def _positioned_patches(
@@ -1109,6 +1129,10 @@ def spec_for(name: str, config: Any, model: nn.Module | None = None) -> str | No
         return f"1x{tokens(config)}x4:int64"
     if name == "lang_ids":
         return f"1x{tokens(config)}:int64"
+    expert = getattr(config, "dit_config", None)
+    if name == "action_embeds" and expert is not None:  # PI0: the robot state, then a chunk
+        steps = _first_int(config, ("chunk_size",), 50)  # of actions, in the action expert's
+        return f"1x{1 + steps}x{_first_int(expert, ('hidden_size',), 1024)}"  # width
     if name in ("attention_mask", "decoder_attention_mask"):
         return f"1x{tokens(config)}:int64"
     return _documented(name, config, model) if model is not None else None
