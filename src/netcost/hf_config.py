@@ -156,6 +156,13 @@ RELEASED = {
         128,
         "heads of 4,096 / 96 = 42 miss the rotary sections",
     ),
+    # Qwen3-Omni's thinker (Qwen/Qwen3-Omni-30B-A3B-Instruct config.json): heads of 128, as its
+    # rotary sections [24, 20, 20] (64 frequencies) assume; 2,048 / 28 heads would be 73
+    "qwen3_omni_moe_thinker": (
+        ("text_config", "head_dim"),
+        128,
+        "heads of 2,048 / 28 = 73 miss the rotary sections",
+    ),
 }
 
 
