@@ -106,8 +106,17 @@ def _shape_config(model: nn.Module) -> dict[str, Any] | None:
     config = getattr(config, "text_config", None) or config
     if config is None:
         return None
-    found = {k: getattr(config, k) for k in SHAPE_KEYS if isinstance(getattr(config, k, None), int)}
+    found = {k: v for k in SHAPE_KEYS if isinstance(v := _global(config, k), int)}
     return found or None
+
+
+def _global(config: Any, key: str) -> Any:
+    """A config's value for `key`; None where it has none or where the value varies by layer
+    (Gemma 4's and DOTS's per-layer head counts refuse a global read)."""
+    try:
+        return getattr(config, key, None)
+    except Exception:  # transformers' AmbiguousGlobalPerLayerAttributeError, among others
+        return None
 
 
 def _arguments(

@@ -1145,16 +1145,18 @@ def _first_layer(model: nn.Module) -> nn.Module | None:
 
 
 def _codebook_offsets(model: nn.Module) -> int:
-    """K, where an embedding sits in a module that adds a K-long offsets buffer to its ids (one
-    offset per codebook) and sums the K embeddings of each step; else 0."""
-    for module in model.modules():
-        if not any(isinstance(c, nn.Embedding) for c in module.children()):
-            continue
-        for name, buffer in module.named_buffers(recurse=False):
-            if name.endswith("offsets") and buffer.dim() == 1:
-                source = _source(type(module).forward)
-                if f"self.{name}" in source and ".sum(" in source:
-                    return buffer.numel()
+    """K, where the model's first embedding table sits in a module that adds a K-long offsets
+    buffer to its ids (one offset per codebook) and sums the K embeddings of each step; else
+    0. (Higgs Audio's codebook table comes after its text table: its text ids stay plain.)"""
+    path = next((n for n, m in model.named_modules() if isinstance(m, nn.Embedding)), None)
+    if path is None:
+        return 0
+    parent = model.get_submodule(path.rpartition(".")[0]) if "." in path else model
+    for name, buffer in parent.named_buffers(recurse=False):
+        if name.endswith("offsets") and buffer.dim() == 1:
+            source = _source(type(parent).forward)
+            if f"self.{name}" in source and ".sum(" in source:
+                return buffer.numel()
     return 0
 
 
