@@ -511,6 +511,12 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
         # Higgs Audio's first embedding table is its text's: plain ids (its codebook table,
         # with per-codebook offsets, reads the audio ids)
         ("hf:higgs_audio_v2:num_hidden_layers=1", {"input_ids": "1x128:int64"}),
+        # Inkling 2 reads one (20 · 2)-pixel square per image token, its grid counted in
+        # tokens: 224 px gives 224 // 40 = 5 a side, 25 squares of 40 × 40 × 3
+        (
+            "hf:inkling2_vision:num_hidden_layers=1",
+            {"pixel_values": "25x40x40x3", "image_grid_thw": "1x3:int64"},
+        ),
     ],
 )
 def test_inputs_the_model_reads_as_its_code_says(source, expected):
@@ -657,3 +663,8 @@ def test_a_config_with_per_layer_head_counts_is_analysed():
     report, _, _ = analyse("hf:gemma4_text:num_hidden_layers=2")
     assert report.complete
     assert "head_dim" not in (report.config or {})
+
+
+def test_inkling2_counts_its_grid_in_image_tokens():
+    resolved = resolve("hf:inkling2_vision:num_hidden_layers=1")
+    assert resolved.values["image_grid_thw"].tolist() == [[1, 5, 5]]  # 5 × 5 tokens of 40 px

@@ -429,6 +429,10 @@ def patch_grid_inputs(
         "hidden_states" if grid == "grid_thw" and "pixel_values" not in wanted else "pixel_values"
     )
     layouts = _patch_layouts(model, g * g, channels * t * p * p)
+    if _token_squares(model):  # Inkling 2: a square of m × m patches per image token, its
+        n = g // m  # grid counted in tokens
+        values[grid] = torch.tensor([[1, n, n]], dtype=torch.int64)
+        layouts = [f"{n * n}x{p * m}x{p * m}x{channels}"]
     method = "get_image_features" if hasattr(model, "get_image_features") else "forward"
     specs: dict[str, str] = {pixels: layouts[0], grid: "1x3:int64"}
     params = _forward_params(model)
@@ -457,6 +461,20 @@ def patch_grid_inputs(
             values["mm_token_type_ids"] = (values["input_ids"] == image_token).long()
             specs["mm_token_type_ids"] = f"1x{len(ids)}:int64"
     return tuple(specs), tuple(specs.values()), values
+
+
+def _token_squares(model: nn.Module) -> bool:
+    """Whether the model's docstrings take pixels as one (p·m) × (p·m) × C square per image
+    token (Inkling 2)."""
+    for owner in (model, getattr(model, "vision_tower", None), getattr(model, "model", None)):
+        for name in ("forward", "get_image_features"):
+            doc = inspect.getdoc(getattr(owner, name, None)) or ""
+            if (
+                "patch_size * spatial_merge_size, patch_size * spatial_merge_size, num_channels"
+                in doc
+            ):
+                return True
+    return False
 
 
 def _patch_layouts(model: nn.Module, n: int, flat: int) -> list[str]:
