@@ -140,3 +140,59 @@ def test_the_summary_says_how_much_time_is_memory_bound():
 
     assert "; 0 % of it in memory-bound ops" in timing_lines(compute.time)[0]
     assert "; 100 % of it in memory-bound ops" in timing_lines(memory.time)[0]
+
+
+def test_calibrated_estimates_read_each_family_by_hand():
+    """A device calibrated by hand: fp32 matrix peak 1 TFLOP/s, bandwidth 1 TB/s, 1 µs per op,
+    no module overhead. Matrix products read the matmul curve (flat 0.5), attention cores their
+    own (0.25), GELU the transcendental rate (0.1 of the vector peak); an LSTM layer is its
+    input product for all steps at once plus one B-row hidden product per step, each step a
+    kernel of its own (+1 µs)."""
+    from netcost.devices import Device
+
+    flat = lambda e: [[1.0, e], [1e15, e]]  # noqa: E731
+    device = Device(
+        "hand", "by hand", "test", 10**12, 1e12, {"fp32": 1e12}, {"fp32": 1e12},
+        calibration={"overhead_s": 1e-6, "module_overhead_s": 0.0, "matmul": flat(0.5),
+                     "attention": flat(0.25), "transcendental_efficiency": 0.1},
+    )  # fmt: skip
+    q = torch.randn(1, 4, 64, 32, device="meta")
+
+    def sdpa(x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.scaled_dot_product_attention(x, x, x)
+
+    class Fn(nn.Module):
+        def __init__(self, fn) -> None:  # type: ignore[no-untyped-def]
+            super().__init__()
+            self.fn = fn
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fn(x)
+
+    r = netcost.analyze(Fn(sdpa), q, device=device)
+    (op,) = [o for o in r.ops if "attention" in o.op]
+    flops = max(op.cost.flops, 2 * op.cost.macs)
+    compute = flops / (1e12 * 0.25)
+    assert compute > op.cost.bytes_moved / 1e12  # compute-bound at this size
+    assert r.time.estimates[0] == pytest.approx(compute + 1e-6, rel=1e-12)
+
+    g = netcost.analyze(nn.GELU(), torch.randn(1000, 1000, device="meta"), device=device)
+    (gelu,) = g.ops
+    by_compute = gelu.cost.flops / (1e12 * 0.1)
+    assert g.time.estimates[0] == pytest.approx(
+        max(by_compute, gelu.cost.bytes_moved / 1e12) + 1e-6, rel=1e-12
+    )
+
+    lstm = nn.LSTM(16, 32).to("meta")
+    x = torch.randn(10, 2, 16, device="meta")  # 10 steps of a batch of 2
+    rl = netcost.analyze(lstm, x, device=device)
+    recorded = [o for m in rl.modules for o in m.ops]
+    assert sum("rnn_layer" in o.op for o in recorded) == 1
+    inputs = 2 * 10 * 2 * (4 * 32) * 16 / (1e12 * 0.5)  # W_ih for every step at once
+    step = 2 * 2 * (4 * 32) * 32 / (1e12 * 0.5) + 1e-6  # W_hh on 2 rows, its own kernel
+    others = sum(  # the initial states' zeros and the final states' stacks
+        netcost.analysis.timing.estimate(device, o.op, "float32", o.cost)
+        for o in recorded
+        if "rnn_layer" not in o.op
+    )
+    assert rl.time.estimates[0] == pytest.approx(inputs + 10 * step + others, rel=1e-9)

@@ -130,17 +130,24 @@ def op_time(device: Device, op: str, dtype: str, cost: Cost, tf32_matmul: bool =
 def efficiency(device: Device, op: str, flops: float, grouped: bool = False) -> float:
     """The calibrated fraction of the matrix peak an op of this family and size reaches:
     interpolated in log FLOPs between the calibration's sizes, held at its ends. Grouped
-    convolutions read the depthwise curve."""
+    convolutions read the depthwise curve, fused attention kernels the attention curve."""
     family = "conv" if "convolution" in op else "matmul"
     if family == "conv" and grouped and device.calibration.get("conv_depthwise"):
         family = "conv_depthwise"
+    if "attention" in op and device.calibration.get("attention"):  # fused attention kernels
+        family = "attention"
     points = device.calibration.get(family) or device.calibration.get("matmul") or []
     if not points or flops <= 0:
         return 1.0
     return max(_curve(points, flops), 1e-3)
 
 
-VECTOR_FAMILIES = (("pool", "pool"), ("norm", "norm"))  # op name part -> calibrated family
+#: op name part -> calibrated vector family (point-wise ops otherwise)
+VECTOR_FAMILIES = (
+    ("pool", "pool"),
+    ("norm", "norm"),
+    *((f, "transcendental") for f in ("gelu", "silu", "sigmoid", "tanh", "exp", "erf", "softmax")),
+)
 
 
 def _curve(points: list[list[float]], x: float) -> float:
@@ -176,12 +183,36 @@ def estimate(
         rate *= efficiency(device, op, flops, grouped)
     elif rate:
         family = next((f for part, f in VECTOR_FAMILIES if part in op), "pointwise")
-        rate *= max(float(c.get(f"{family}_efficiency", 1.0)), 1e-3)
+        found = c.get(f"{family}_efficiency", c.get("pointwise_efficiency", 1.0))
+        rate *= max(float(found), 1e-3)
     compute = flops / rate if rate else 0.0
     curve = c.get("bandwidth")
     bandwidth = _curve(curve, cost.bytes_moved) if curve and cost.bytes_moved else device.bandwidth
     memory = cost.bytes_moved / bandwidth
     return max(compute, memory) + float(c.get("overhead_s", 0.0))
+
+
+def _op_estimate(device: Device, record: OpRecord, tf32_matmul: bool) -> float:
+    """A calibrated estimate of one recorded op; a fused recurrent layer as its kernel runs it:
+    the input's product for all T steps at once, then T hidden-state products of B rows, each
+    step a kernel of its own (its efficiency that of a B-row product, plus the per-op
+    overhead)."""
+    dtype = op_dtype(record)
+    if "rnn_layer" not in record.op:
+        return estimate(device, record.op, dtype, record.cost, tf32_matmul, _grouped(record))
+    x, w_ih, w_hh = (record.args.get(k) for k in ("input", "weight0", "weight1"))
+    if not all(hasattr(t, "shape") for t in (x, w_ih, w_hh)) or len(x.shape) != 3:
+        return estimate(device, record.op, dtype, record.cost, tf32_matmul)
+    steps, batch = x.shape[0], x.shape[1]
+    rows, inner = w_ih.shape
+    rate, _ = peak(device, True, dtype, "aten.mm.default", tf32_matmul)
+    if not rate:
+        return estimate(device, record.op, dtype, record.cost, tf32_matmul)
+    inputs = 2.0 * steps * batch * rows * inner
+    step = 2.0 * batch * rows * w_hh.shape[1]
+    overhead = float(device.calibration.get("overhead_s", 0.0))
+    per_step = step / (rate * efficiency(device, "aten.mm.default", step)) + overhead
+    return inputs / (rate * efficiency(device, "aten.mm.default", inputs)) + steps * per_step
 
 
 def _grouped(record: OpRecord) -> bool:
@@ -222,10 +253,7 @@ def timing(report: Report, device: str | Device, *, tf32_matmul: bool = False) -
     if chosen.calibration:
         per_call = float(chosen.calibration.get("module_overhead_s", 0.0))
         guesses = {
-            m.index: per_call
-            + sum(
-                estimate(chosen, r.op, op_dtype(r), r.cost, tf32_matmul, _grouped(r)) for r in m.ops
-            )
+            m.index: per_call + sum(_op_estimate(chosen, r, tf32_matmul) for r in m.ops)
             for m in report.modules
         }
         sums = inclusive(report.modules, guesses)

@@ -1,7 +1,9 @@
 """`netcost calibrate`: this machine's peaks and efficiencies, measured in well under a minute and
 saved as a device (`--device local`).
 
-Measured on the local device (CUDA when present, else the CPU), each the best of a few runs:
+Measured on the local device (CUDA when present, else the CPU): peaks (matrix, bandwidth) as
+the fastest of a few runs, since a roofline bound must not exceed any run; efficiencies and
+overheads as the median, the statistic `--profile` reports:
 - matrix peaks: square matrix products (fp32, and bf16 where it runs), 2·n³ FLOPs each; the peak
   is the fastest size's rate;
 - efficiency by op family and size: linear layers' products (x·Wᵀ + b, as models run them) and
@@ -12,11 +14,13 @@ Measured on the local device (CUDA when present, else the CPU), each the best of
 - memory bandwidth: copies from 256 KiB (in cache) to 256 MiB (memory), bytes read + written
   over time; the device's bandwidth is the fastest, and an estimate reads the curve at the op's
   bytes;
-- vector families: max pooling, batch norm and ReLU on a 64 × 112 × 112 activation, each rate
-  over the vector rate;
+- vector families: max pooling, batch norm, ReLU and GELU (for the transcendental point-wise
+  ops: GELU, SiLU, sigmoid, tanh, exp, softmax) on a 64 × 112 × 112 activation, each rate over
+  the vector rate;
 - per-op overhead: an addition of two one-element tensors (dispatch and launch), and per-module
   overhead: a chain of 64 Linear(16, 16) layers on one row, per layer, less the per-op overhead;
-- depthwise convolutions of several sizes, as a family of their own.
+- depthwise convolutions of several sizes, and fused attention cores (scaled dot-product
+  attention) of several sizes, each as a family of its own.
 A calibrated estimate of an op is max(FLOPs / (peak · efficiency), bytes / bandwidth) + the
 per-op overhead; a layer's is its ops' plus the module overhead of each call inside it.
 """
@@ -49,6 +53,8 @@ CONVS = ((1, 3, 224, 64, 7, 2), (1, 64, 56, 64, 3, 1), (1, 128, 28, 128, 3, 1),
 #: tokens through its projections, a classifier's head
 LINEARS = ((1, 2048, 1000), (8, 512, 1000), (64, 256, 256), (128, 768, 768), (197, 768, 2304),
            (64, 1024, 4096), (512, 1024, 1024), (1024, 2048, 2048))  # fmt: skip
+#: (batch, heads, tokens, head width) of attention cores (BERT, ViT-B/16, a longer sequence)
+ATTENTION = ((1, 12, 128, 64), (1, 12, 197, 64), (1, 16, 512, 64), (8, 12, 128, 64))
 #: (channels, side, kernel, stride) of depthwise convolutions (MobileNet, EfficientNet, ConvNeXt)
 DEPTHWISE = ((32, 112, 3, 1), (96, 56, 3, 2), (144, 56, 3, 1), (384, 14, 3, 1), (96, 56, 7, 1))
 
@@ -66,9 +72,10 @@ def _vector_kernels(device: str, sync: Callable[[], None], vector: float) -> dic
         "pool": (9 * n / 4, lambda: torch.nn.functional.max_pool2d(x, 3, 2, 1)),
         "norm": (4 * n, lambda: torch.nn.functional.batch_norm(x, mean, var, mean, var)),
         "pointwise": (n, lambda: torch.relu(x)),
+        "transcendental": (n, lambda: torch.nn.functional.gelu(x)),  # one FLOP an element
     }
     return {
-        f"{k}_efficiency": flops / _best(run, sync) / vector for k, (flops, run) in work.items()
+        f"{k}_efficiency": flops / _typical(run, sync) / vector for k, (flops, run) in work.items()
     }
 
 
@@ -78,8 +85,14 @@ def cache_path() -> Path:
 
 
 def _best(run: Callable[[], Any], sync: Callable[[], None], repeats: int = 10) -> float:
-    """The fastest of `repeats` runs after three warm-up runs."""
+    """The fastest of `repeats` runs after three warm-up runs: for peaks, which bound."""
     return min(timings(run, 3, repeats, sync))
+
+
+def _typical(run: Callable[[], Any], sync: Callable[[], None], repeats: int = 10) -> float:
+    """The median of `repeats` runs after three warm-up runs: for efficiencies, which estimate
+    what `--profile` measures (a median too)."""
+    return statistics.median(timings(run, 3, repeats, sync))
 
 
 def measure(device: str | None = None) -> dict[str, Any]:
@@ -97,7 +110,7 @@ def measure(device: str | None = None) -> dict[str, Any]:
             x = torch.randn(rows, inner, device=device)
             w, bias = torch.randn(cols, inner, device=device), torch.randn(cols, device=device)
             flops = 2.0 * rows * inner * cols
-            seconds = _best(lambda x=x, w=w, b=bias: torch.nn.functional.linear(x, w, b), sync)
+            seconds = _typical(lambda x=x, w=w, b=bias: torch.nn.functional.linear(x, w, b), sync)
             linear.append((flops, flops / seconds))
         matrix = {"fp32": peak}
         a = torch.randn(1024, 1024, device=device, dtype=torch.bfloat16)
@@ -108,7 +121,7 @@ def measure(device: str | None = None) -> dict[str, Any]:
             w = torch.randn(cout, cin, k, k, device=device)
             out = (side + 2 * (k // 2) - k) // stride + 1
             flops = 2.0 * batch * cout * out * out * cin * k * k
-            seconds = _best(
+            seconds = _typical(
                 lambda x=x, w=w, s=stride, p=k // 2: torch.nn.functional.conv2d(x, w, None, s, p),
                 sync,
             )
@@ -121,32 +134,42 @@ def measure(device: str | None = None) -> dict[str, Any]:
             w = torch.randn(channels, 1, k, k, device=device)
             out = (side + 2 * (k // 2) - k) // stride + 1
             flops = 2.0 * channels * out * out * k * k
-            seconds = _best(
+            seconds = _typical(
                 lambda x=x, w=w, s=stride, p=k // 2, g=channels: torch.nn.functional.conv2d(
                     x, w, None, s, p, 1, g
                 ),
                 sync,
             )
             depthwise.append((flops, flops / seconds / peak))
+        attention: list[tuple[float, float]] = []  # the fused attention kernel's own curve
+        for batch, heads, tokens, width in ATTENTION:
+            q, k, v = (torch.randn(batch, heads, tokens, width, device=device) for _ in range(3))
+            flops = 4.0 * batch * heads * tokens * tokens * width  # scores and values
+            seconds = _typical(
+                lambda q=q, k=k, v=v: torch.nn.functional.scaled_dot_product_attention(q, k, v),
+                sync,
+            )
+            attention.append((flops, flops / seconds / peak))
         small = torch.randn(65_536, device=device)
         vector = peak
         if device.startswith("cuda"):
             vector = 65_536 / _best(lambda: torch.add(small, small), sync, repeats=20)
         copies: list[tuple[float, float]] = []  # (bytes moved, bytes/s): caches, then memory
+        fastest = 0.0
         for elements in COPY_SIZES:
             src = torch.randn(elements, device=device)
             dst = torch.empty_like(src)
             moved = 2.0 * src.nbytes
-            copies.append((moved, moved / _best(lambda d=dst, s=src: d.copy_(s), sync)))
-        bandwidth = max(rate for _, rate in copies)
+            copy = lambda d=dst, s=src: d.copy_(s)  # noqa: E731
+            copies.append((moved, moved / _typical(copy, sync)))
+            fastest = max(fastest, moved / _best(copy, sync))
+        bandwidth = fastest  # the bound's: the fastest copy; estimates read the typical curve
         kernels = _vector_kernels(device, sync, vector)
         one = torch.ones(1, device=device)
-        overhead = statistics.median(
-            _best(lambda: torch.add(one, one), sync, repeats=50) for _ in range(5)
-        )
+        overhead = _typical(lambda: torch.add(one, one), sync, repeats=250)
         chain = torch.nn.Sequential(*(torch.nn.Linear(16, 16) for _ in range(64))).to(device)
         row = torch.randn(1, 16, device=device)
-        per_layer = statistics.median(_best(lambda: chain(row), sync) for _ in range(5)) / 64
+        per_layer = _typical(lambda: chain(row), sync, repeats=50) / 64
         module_overhead = max(per_layer - overhead, 0.0)  # a layer's call beyond its one op
     memory = (
         torch.cuda.get_device_properties(0).total_memory
@@ -167,6 +190,7 @@ def measure(device: str | None = None) -> dict[str, Any]:
             "matmul": [[f, r / peak] for f, r in linear],
             "conv": [list(c) for c in conv],
             "conv_depthwise": [list(c) for c in depthwise],
+            "attention": [list(c) for c in attention],
             "bandwidth": [list(c) for c in copies],
             **kernels,
         },
