@@ -668,3 +668,16 @@ def test_a_config_with_per_layer_head_counts_is_analysed():
 def test_inkling2_counts_its_grid_in_image_tokens():
     resolved = resolve("hf:inkling2_vision:num_hidden_layers=1")
     assert resolved.values["image_grid_thw"].tolist() == [[1, 5, 5]]  # 5 × 5 tokens of 40 px
+
+
+def test_lw_detr_gets_feature_levels_its_default_lacks():
+    """LW-DETR's default projector has no scale factors, so the decoder gets no feature level;
+    netcost takes the two scales transformers' LW-DETR page gives (2.0 and 0.5 of the 1/16
+    features: 1/8 and 1/32), each of d_model = 256 channels."""
+    resolved = resolve("hf:lw_detr")
+    config = resolved.model.config
+    assert config.projector_scale_factors == [2.0, 0.5]
+    assert config.projector_in_channels == [256, 256] and config.num_feature_levels == 2
+    assert "projector_scale_factors is empty" in resolved.notes[0]
+    report, _, _ = analyse("hf:lw_detr")
+    assert report.complete

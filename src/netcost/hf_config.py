@@ -36,6 +36,10 @@ fails on its own default:
 - a misspelt key: EdgeTAM's default timm backbone config names `archirecture` = repvit_m1, which
   nothing reads, so the backbone built is its `architecture`, resnet50, whose channels the neck
   (built for RepViT's 48…384) cannot take. The mend sets `architecture` to the one meant.
+- a detector with no feature level: LW-DETR's default `projector_scale_factors` is empty, so
+  its projector hands the decoder nothing. The mend takes the two scales transformers' own
+  LW-DETR page describes (1/8 and 1/32 from the encoder's 1/16: factors 2.0 and 0.5), with the
+  channel list and level count the config derives from them.
 sources.py applies the mends only to a default config the model cannot run, never to a key the
 user set, and the report says what it did.
 """
@@ -61,15 +65,19 @@ class Mend:
     now: Any
     why: str
     source: str = "as in released checkpoints"
+    #: keys the config derives from this one when it is built, set with it: ((path, value), …)
+    derived: tuple[tuple[tuple[str, ...], Any], ...] = ()
 
     def apply(self, config: Any) -> None:
-        *outer, leaf = self.path
-        for key in outer:
-            config = config[key] if isinstance(config, dict) else getattr(config, key)
-        if isinstance(config, dict):
-            config[leaf] = self.now
-        else:
-            setattr(config, leaf, self.now)
+        for path, value in ((self.path, self.now), *self.derived):
+            *outer, leaf = path
+            holder = config
+            for key in outer:
+                holder = holder[key] if isinstance(holder, dict) else getattr(holder, key)
+            if isinstance(holder, dict):
+                holder[leaf] = value
+            else:
+                setattr(holder, leaf, value)
 
     def note(self, label: str) -> str:
         key = ".".join(self.path)
@@ -92,7 +100,21 @@ def mends(config: Any, model: nn.Module, overrides: dict[str, Any]) -> list[Mend
         *_released(config, overrides),
         *_pixel_shuffle_widths(config, overrides),
         *_misspelt_architecture(config, overrides),
+        *_feature_levels(config, overrides),
     ]
+
+
+def _feature_levels(config: Any, overrides: dict[str, Any]) -> list[Mend]:
+    scales = vars(config).get("projector_scale_factors")
+    width = getattr(config, "d_model", None)
+    if scales is None or len(scales) or "projector_scale_factors" in overrides:
+        return []
+    if not isinstance(width, int):
+        return []
+    why = "projector_scale_factors is empty: the projector hands the decoder no feature level"
+    source = "the two scales of transformers' LW-DETR page (1/8 and 1/32)"
+    derived = ((("projector_in_channels",), [width, width]), (("num_feature_levels",), 2))
+    return [Mend(("projector_scale_factors",), list(scales), [2.0, 0.5], why, source, derived)]
 
 
 def _misspelt_architecture(config: Any, overrides: dict[str, Any]) -> list[Mend]:
