@@ -145,7 +145,7 @@ def test_the_summary_says_how_much_time_is_memory_bound():
 def test_calibrated_estimates_read_each_family_by_hand():
     """A device calibrated by hand: fp32 matrix peak 1 TFLOP/s, bandwidth 1 TB/s, 1 µs per op,
     no module overhead. Matrix products read the matmul curve (flat 0.5), attention cores their
-    own (0.25), GELU the transcendental rate (0.1 of the vector peak); an LSTM layer is its
+    own (0.25), GELU the transcendental curve (0.1 of the vector peak); an LSTM layer is its
     input product for all steps at once plus one B-row hidden product per step, each step a
     kernel of its own (+1 µs)."""
     from netcost.devices import Device
@@ -154,7 +154,7 @@ def test_calibrated_estimates_read_each_family_by_hand():
     device = Device(
         "hand", "by hand", "test", 10**12, 1e12, {"fp32": 1e12}, {"fp32": 1e12},
         calibration={"overhead_s": 1e-6, "module_overhead_s": 0.0, "matmul": flat(0.5),
-                     "attention": flat(0.25), "transcendental_efficiency": 0.1},
+                     "attention": flat(0.25), "transcendental_curve": flat(0.1)},
     )  # fmt: skip
     q = torch.randn(1, 4, 64, 32, device="meta")
 
@@ -196,3 +196,18 @@ def test_calibrated_estimates_read_each_family_by_hand():
         if "rnn_layer" not in o.op
     )
     assert rl.time.estimates[0] == pytest.approx(inputs + 10 * step + others, rel=1e-9)
+
+
+def test_a_vector_family_reads_its_curve_at_the_ops_size():
+    """Point-wise rates calibrated at 10⁴ and 10⁶ FLOPs (1 % and 2 % of the vector peak): a ReLU
+    of 10⁵ elements, half way in log FLOPs, runs at 1.5 % of 1 TFLOP/s."""
+    from netcost.devices import Device
+
+    device = Device(
+        "hand", "by hand", "test", 10**12, 1e15, {"fp32": 1e12}, {"fp32": 1e12},
+        calibration={"overhead_s": 0.0, "pointwise_curve": [[1e4, 0.01], [1e6, 0.02]]},
+    )  # fmt: skip
+    r = netcost.analyze(nn.ReLU(), torch.randn(100, 1000, device="meta"), device=device)
+    (relu,) = r.ops
+    assert relu.cost.flops == 10**5
+    assert r.time.estimates[0] == pytest.approx(10**5 / (1e12 * 0.015), rel=1e-12)

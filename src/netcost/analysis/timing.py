@@ -183,7 +183,12 @@ def estimate(
         rate *= efficiency(device, op, flops, grouped)
     elif rate:
         family = next((f for part, f in VECTOR_FAMILIES if part in op), "pointwise")
-        found = c.get(f"{family}_efficiency", c.get("pointwise_efficiency", 1.0))
+        curve = c.get(f"{family}_curve") or c.get("pointwise_curve")
+        found = (
+            _curve(curve, flops)
+            if curve and flops
+            else c.get(f"{family}_efficiency", c.get("pointwise_efficiency", 1.0))
+        )
         rate *= max(float(found), 1e-3)
     compute = flops / rate if rate else 0.0
     curve = c.get("bandwidth")

@@ -15,8 +15,8 @@ overheads as the median, the statistic `--profile` reports:
   over time; the device's bandwidth is the fastest, and an estimate reads the curve at the op's
   bytes;
 - vector families: max pooling, batch norm, ReLU and GELU (for the transcendental point-wise
-  ops: GELU, SiLU, sigmoid, tanh, exp, softmax) on a 64 × 112 × 112 activation, each rate over
-  the vector rate;
+  ops: GELU, SiLU, sigmoid, tanh, exp, softmax) on activations of 64 × 112², 96 × 28² and
+  256 × 7², each rate over the vector rate against its FLOPs;
 - per-op overhead: an addition of two one-element tensors (dispatch and launch), and per-module
   overhead: a chain of 64 Linear(16, 16) layers on one row, per layer, less the per-op overhead;
 - depthwise convolutions of several sizes, and fused attention cores (scaled dot-product
@@ -62,21 +62,36 @@ DEPTHWISE = ((32, 112, 3, 1), (96, 56, 3, 2), (144, 56, 3, 1), (384, 14, 3, 1), 
 COPY_SIZES = (1 << 16, 1 << 18, 1 << 20, 1 << 22, 1 << 24, 1 << 26)
 
 
-def _vector_kernels(device: str, sync: Callable[[], None], vector: float) -> dict[str, float]:
-    """Each vector family's rate on a ResNet stem's 64 × 112 × 112 activation, over the vector
-    rate: pooling windows, normalisation and point-wise ops run their own kernels."""
-    x = torch.randn(1, 64, 112, 112, device=device)
-    mean, var = torch.zeros(64, device=device), torch.ones(64, device=device)
-    n = x.numel()
-    work = {
-        "pool": (9 * n / 4, lambda: torch.nn.functional.max_pool2d(x, 3, 2, 1)),
-        "norm": (4 * n, lambda: torch.nn.functional.batch_norm(x, mean, var, mean, var)),
-        "pointwise": (n, lambda: torch.relu(x)),
-        "transcendental": (n, lambda: torch.nn.functional.gelu(x)),  # one FLOP an element
-    }
-    return {
-        f"{k}_efficiency": flops / _typical(run, sync) / vector for k, (flops, run) in work.items()
-    }
+#: (channels, side) of the activations vector kernels are timed on: a stem's, a middle stage's
+#: and a last stage's (small tensors run further from the vector peak)
+VECTOR_SHAPES = ((64, 112), (96, 28), (256, 7))
+
+
+def _vector_kernels(
+    device: str, sync: Callable[[], None], vector: float
+) -> dict[str, list[list[float]]]:
+    """Each vector family's rate over the vector rate, against its FLOPs, on activations of a
+    network's stem, middle and last stages: pooling windows, normalisation, point-wise and
+    transcendental (GELU) ops run their own kernels."""
+    curves: dict[str, list[list[float]]] = {}
+    for channels, side in VECTOR_SHAPES:
+        x = torch.randn(1, channels, side, side, device=device)
+        mean = torch.zeros(channels, device=device)
+        var = torch.ones(channels, device=device)
+        n = x.numel()
+        work = {
+            "pool": (9 * n / 4, lambda x=x: torch.nn.functional.max_pool2d(x, 3, 2, 1)),
+            "norm": (
+                4 * n,
+                lambda x=x, m=mean, v=var: torch.nn.functional.batch_norm(x, m, v, m, v),
+            ),
+            "pointwise": (n, lambda x=x: torch.relu(x)),
+            "transcendental": (n, lambda x=x: torch.nn.functional.gelu(x)),  # one FLOP each
+        }
+        for family, (flops, run) in work.items():
+            rate = flops / _typical(run, sync) / vector
+            curves.setdefault(f"{family}_curve", []).append([flops, rate])
+    return curves
 
 
 def cache_path() -> Path:
