@@ -211,3 +211,22 @@ def test_a_vector_family_reads_its_curve_at_the_ops_size():
     (relu,) = r.ops
     assert relu.cost.flops == 10**5
     assert r.time.estimates[0] == pytest.approx(10**5 / (1e12 * 0.015), rel=1e-12)
+
+
+def test_an_in_place_point_wise_op_reads_the_in_place_curve():
+    """ReLU(inplace=True) runs aten.relu_, which writes into its input and allocates nothing: it
+    reads the in-place curve (here 4 % of the vector peak), an out-of-place ReLU the point-wise
+    one (1 %)."""
+    from netcost.devices import Device
+
+    device = Device(
+        "hand", "by hand", "test", 10**12, 1e15, {"fp32": 1e12}, {"fp32": 1e12},
+        calibration={"overhead_s": 0.0, "pointwise_curve": [[1.0, 0.01], [1e15, 0.01]],
+                     "inplace_curve": [[1.0, 0.04], [1e15, 0.04]]},
+    )  # fmt: skip
+    x = torch.randn(100, 1000, device="meta")
+    inplace = netcost.analyze(nn.ReLU(inplace=True), x, device=device)
+    assert [o.op for o in inplace.ops] == ["aten.relu_.default"]
+    assert inplace.time.estimates[0] == pytest.approx(10**5 / (1e12 * 0.04), rel=1e-12)
+    plain = netcost.analyze(nn.ReLU(), x, device=device)
+    assert plain.time.estimates[0] == pytest.approx(10**5 / (1e12 * 0.01), rel=1e-12)

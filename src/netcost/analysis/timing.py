@@ -183,6 +183,8 @@ def estimate(
         rate *= efficiency(device, op, flops, grouped)
     elif rate:
         family = next((f for part, f in VECTOR_FAMILIES if part in op), "pointwise")
+        if family == "pointwise" and _in_place(op) and c.get("inplace_curve"):
+            family = "inplace"  # relu_, add_: writes into its input, allocates nothing
         curve = c.get(f"{family}_curve") or c.get("pointwise_curve")
         found = (
             _curve(curve, flops)
@@ -218,6 +220,12 @@ def _op_estimate(device: Device, record: OpRecord, tf32_matmul: bool) -> float:
     overhead = float(device.calibration.get("overhead_s", 0.0))
     per_step = step / (rate * efficiency(device, "aten.mm.default", step)) + overhead
     return inputs / (rate * efficiency(device, "aten.mm.default", inputs)) + steps * per_step
+
+
+def _in_place(op: str) -> bool:
+    """aten.relu_.default, aten.add_.Tensor: the op's name ends in an underscore."""
+    parts = op.split(".")
+    return len(parts) > 1 and parts[1].endswith("_")
 
 
 def _grouped(record: OpRecord) -> bool:

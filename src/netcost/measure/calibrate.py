@@ -14,8 +14,9 @@ overheads as the median, the statistic `--profile` reports:
 - memory bandwidth: copies from 256 KiB (in cache) to 256 MiB (memory), bytes read + written
   over time; the device's bandwidth is the fastest, and an estimate reads the curve at the op's
   bytes;
-- vector families: max pooling, batch norm, ReLU and GELU (for the transcendental point-wise
-  ops: GELU, SiLU, sigmoid, tanh, exp, softmax) on activations of 64 × 112², 96 × 28² and
+- vector families: max pooling, batch norm, ReLU (out of place, and in place for in-place
+  point-wise ops) and GELU (for the transcendental point-wise ops: GELU, SiLU, sigmoid, tanh,
+  exp, softmax) on activations of 64 × 112², 96 × 28² and
   256 × 7², each rate over the vector rate against its FLOPs;
 - per-op overhead: an addition of two one-element tensors (dispatch and launch), and per-module
   overhead: a chain of 64 Linear(16, 16) layers on one row, per layer, less the per-op overhead;
@@ -86,6 +87,7 @@ def _vector_kernels(
                 lambda x=x, m=mean, v=var: torch.nn.functional.batch_norm(x, m, v, m, v),
             ),
             "pointwise": (n, lambda x=x: torch.relu(x)),
+            "inplace": (n, lambda x=x: torch.relu_(x)),  # in place: no output to allocate
             "transcendental": (n, lambda x=x: torch.nn.functional.gelu(x)),  # one FLOP each
         }
         for family, (flops, run) in work.items():
