@@ -230,3 +230,21 @@ def test_an_in_place_point_wise_op_reads_the_in_place_curve():
     assert inplace.time.estimates[0] == pytest.approx(10**5 / (1e12 * 0.04), rel=1e-12)
     plain = netcost.analyze(nn.ReLU(), x, device=device)
     assert plain.time.estimates[0] == pytest.approx(10**5 / (1e12 * 0.01), rel=1e-12)
+
+
+def test_a_one_by_one_convolution_reads_its_own_curve():
+    """A 1 × 1 convolution runs as a matrix product of its own shape: it reads the 1 × 1 curve
+    (here 0.6 of the peak), a 3 × 3 one the convolution curve (0.3)."""
+    from netcost.devices import Device
+
+    device = Device(
+        "hand", "by hand", "test", 10**12, 1e15, {"fp32": 1e12}, {"fp32": 1e12},
+        calibration={"overhead_s": 0.0, "module_overhead_s": 0.0,
+                     "conv": [[1.0, 0.3], [1e15, 0.3]], "conv_1x1": [[1.0, 0.6], [1e15, 0.6]]},
+    )  # fmt: skip
+    x = torch.randn(1, 64, 28, 28, device="meta")
+    for kernel, share in ((1, 0.6), (3, 0.3)):
+        conv = nn.Conv2d(64, 64, kernel, padding=kernel // 2, bias=False).to("meta")
+        r = netcost.analyze(conv, x, device=device)
+        flops = 2 * 64 * 28 * 28 * 64 * kernel * kernel
+        assert r.time.estimates[0] == pytest.approx(flops / (1e12 * share), rel=1e-12)

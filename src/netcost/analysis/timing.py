@@ -127,13 +127,18 @@ def op_time(device: Device, op: str, dtype: str, cost: Cost, tf32_matmul: bool =
     return OpTime(max(compute, memory), compute, memory, unit)
 
 
-def efficiency(device: Device, op: str, flops: float, grouped: bool = False) -> float:
+def efficiency(
+    device: Device, op: str, flops: float, grouped: bool = False, pointwise: bool = False
+) -> float:
     """The calibrated fraction of the matrix peak an op of this family and size reaches:
     interpolated in log FLOPs between the calibration's sizes, held at its ends. Grouped
-    convolutions read the depthwise curve, fused attention kernels the attention curve."""
+    convolutions read the depthwise curve, 1 × 1 ones the 1 × 1 curve, fused attention kernels
+    the attention curve."""
     family = "conv" if "convolution" in op else "matmul"
     if family == "conv" and grouped and device.calibration.get("conv_depthwise"):
         family = "conv_depthwise"
+    elif family == "conv" and pointwise and device.calibration.get("conv_1x1"):
+        family = "conv_1x1"  # a 1 × 1 convolution runs as a matrix product of its own shape
     if "attention" in op and device.calibration.get("attention"):  # fused attention kernels
         family = "attention"
     points = device.calibration.get(family) or device.calibration.get("matmul") or []
@@ -172,6 +177,7 @@ def estimate(
     cost: Cost,
     tf32_matmul: bool = False,
     grouped: bool = False,
+    pointwise: bool = False,
 ) -> float:
     """A calibrated estimate: max(FLOPs / (peak · efficiency), bytes / bandwidth at this many
     bytes) + the per-op overhead; efficiency by family (matmul and conv by size; pooling, norms
@@ -180,7 +186,7 @@ def estimate(
     flops = max(cost.flops, 2 * cost.macs)
     rate, _ = peak(device, cost.macs > 0, dtype, op, tf32_matmul)
     if rate and cost.macs:
-        rate *= efficiency(device, op, flops, grouped)
+        rate *= efficiency(device, op, flops, grouped, pointwise)
     elif rate:
         family = next((f for part, f in VECTOR_FAMILIES if part in op), "pointwise")
         if family == "pointwise" and _in_place(op) and c.get("inplace_curve"):
@@ -206,7 +212,15 @@ def _op_estimate(device: Device, record: OpRecord, tf32_matmul: bool) -> float:
     overhead)."""
     dtype = op_dtype(record)
     if "rnn_layer" not in record.op:
-        return estimate(device, record.op, dtype, record.cost, tf32_matmul, _grouped(record))
+        return estimate(
+            device,
+            record.op,
+            dtype,
+            record.cost,
+            tf32_matmul,
+            _grouped(record),
+            _one_by_one(record),
+        )
     x, w_ih, w_hh = (record.args.get(k) for k in ("input", "weight0", "weight1"))
     if not all(hasattr(t, "shape") for t in (x, w_ih, w_hh)) or len(x.shape) != 3:
         return estimate(device, record.op, dtype, record.cost, tf32_matmul)
@@ -226,6 +240,13 @@ def _in_place(op: str) -> bool:
     """aten.relu_.default, aten.add_.Tensor: the op's name ends in an underscore."""
     parts = op.split(".")
     return len(parts) > 1 and parts[1].endswith("_")
+
+
+def _one_by_one(record: OpRecord) -> bool:
+    """A convolution whose kernel is 1 × 1 (its weight's spatial dims all 1)."""
+    weight = record.args.get("weight")
+    shape = getattr(weight, "shape", ())
+    return len(shape) > 2 and all(d == 1 for d in shape[2:])
 
 
 def _grouped(record: OpRecord) -> bool:

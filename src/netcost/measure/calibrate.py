@@ -20,8 +20,8 @@ overheads as the median, the statistic `--profile` reports:
   256 × 7², each rate over the vector rate against its FLOPs;
 - per-op overhead: an addition of two one-element tensors (dispatch and launch), and per-module
   overhead: a chain of 64 Linear(16, 16) layers on one row, per layer, less the per-op overhead;
-- depthwise convolutions of several sizes, and fused attention cores (scaled dot-product
-  attention) of several sizes, each as a family of its own.
+- depthwise and 1 × 1 convolutions of several sizes, and fused attention cores (scaled
+  dot-product attention) of several sizes, each as a family of its own.
 A calibrated estimate of an op is max(FLOPs / (peak · efficiency), bytes / bandwidth) + the
 per-op overhead; a layer's is its ops' plus the module overhead of each call inside it.
 """
@@ -50,6 +50,11 @@ CONVS = ((1, 3, 224, 64, 7, 2), (1, 64, 56, 64, 3, 1), (1, 128, 28, 128, 3, 1),
          (1, 24, 28, 96, 1, 1), (1, 96, 14, 40, 1, 1))  # fmt: skip
 
 
+#: (batch, in channels, side, out channels) of 1 × 1 convolutions: a ResNet's bottleneck
+#: expansions and reductions, and mobile networks' few-channel ones
+CONVS_1X1 = ((1, 64, 56, 256), (1, 256, 56, 64), (1, 128, 28, 512), (1, 512, 28, 128),
+             (1, 256, 14, 1024), (1, 1024, 14, 256), (1, 16, 56, 72), (1, 24, 28, 96),
+             (1, 96, 14, 40))  # fmt: skip
 #: (rows, inner, columns) of linear layers' products: a batch through an MLP, a transformer's
 #: tokens through its projections, a classifier's head
 LINEARS = ((1, 2048, 1000), (8, 512, 1000), (64, 256, 256), (128, 768, 768), (197, 768, 2304),
@@ -106,7 +111,7 @@ def _best(run: Callable[[], Any], sync: Callable[[], None], repeats: int = 10) -
     return min(timings(run, 3, repeats, sync))
 
 
-def _typical(run: Callable[[], Any], sync: Callable[[], None], repeats: int = 10) -> float:
+def _typical(run: Callable[[], Any], sync: Callable[[], None], repeats: int = 30) -> float:
     """The median of `repeats` runs after three warm-up runs: for efficiencies, which estimate
     what `--profile` measures (a median too)."""
     return statistics.median(timings(run, 3, repeats, sync))
@@ -143,6 +148,13 @@ def measure(device: str | None = None) -> dict[str, Any]:
                 sync,
             )
             conv.append((flops, flops / seconds / peak))
+        one_by_one: list[tuple[float, float]] = []
+        for batch, cin, side, cout in CONVS_1X1:
+            x = torch.randn(batch, cin, side, side, device=device)
+            w = torch.randn(cout, cin, 1, 1, device=device)
+            flops = 2.0 * batch * cout * side * side * cin
+            seconds = _typical(lambda x=x, w=w: torch.nn.functional.conv2d(x, w), sync)
+            one_by_one.append((flops, flops / seconds / peak))
         # On a CPU, fp32 matrix products and vector ops share the SIMD units: the fp32 matrix
         # peak is the vector peak too. A GPU's vector rate: additions on arrays in cache.
         depthwise: list[tuple[float, float]] = []
@@ -207,6 +219,7 @@ def measure(device: str | None = None) -> dict[str, Any]:
             "matmul": [[f, r / peak] for f, r in linear],
             "conv": [list(c) for c in conv],
             "conv_depthwise": [list(c) for c in depthwise],
+            "conv_1x1": [list(c) for c in one_by_one],
             "attention": [list(c) for c in attention],
             "bandwidth": [list(c) for c in copies],
             **kernels,
