@@ -103,7 +103,7 @@ def on_meta_or_cpu(make: Any) -> Any:
     try:
         with torch.device("meta"):
             return make()
-    except RuntimeError:  # NotImplementedError (no meta kernel) is one too
+    except RuntimeError:  # a missing meta kernel raises a subclass of it as well
         return make()
 
 

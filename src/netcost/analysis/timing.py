@@ -127,25 +127,17 @@ def op_time(device: Device, op: str, dtype: str, cost: Cost, tf32_matmul: bool =
     return OpTime(max(compute, memory), compute, memory, unit)
 
 
-def efficiency(
-    device: Device, op: str, flops: float, grouped: bool = False, pointwise: bool = False
-) -> float:
-    """The calibrated fraction of the matrix peak an op of this family and size reaches:
-    interpolated in log FLOPs between the calibration's sizes, held at its ends. Grouped
-    convolutions read the depthwise curve, 1 × 1 ones the 1 × 1 curve, fused attention kernels
-    the attention curve."""
-    family = "conv" if "convolution" in op else "matmul"
-    if family == "conv" and grouped and device.calibration.get("conv_depthwise"):
-        family = "conv_depthwise"
-    elif family == "conv" and pointwise and device.calibration.get("conv_1x1"):
-        family = "conv_1x1"  # a 1 × 1 convolution runs as a matrix product of its own shape
-    if "attention" in op and device.calibration.get("attention"):  # fused attention kernels
-        family = "attention"
-    points = device.calibration.get(family) or device.calibration.get("matmul") or []
-    if not points or flops <= 0:
-        return 1.0
-    return max(_curve(points, flops), 1e-3)
-
+#: A calibrated family's stand-in where a calibration lacks it (older files, other devices).
+FALLBACK = {
+    "conv_depthwise": "conv",
+    "conv_1x1": "conv",
+    "conv": "matmul",
+    "attention": "matmul",
+    "inplace": "pointwise",
+    "pool": "pointwise",
+    "norm": "pointwise",
+    "transcendental": "pointwise",
+}
 
 #: op name part -> calibrated vector family (point-wise ops otherwise)
 VECTOR_FAMILIES = (
@@ -153,6 +145,38 @@ VECTOR_FAMILIES = (
     ("norm", "norm"),
     *((f, "transcendental") for f in ("gelu", "silu", "sigmoid", "tanh", "exp", "erf", "softmax")),
 )
+
+
+def family(op: str, matrix: bool, kernel: str | None = None) -> str:
+    """The calibrated family an op's kernel belongs to. Matrix units: fused attention cores,
+    convolutions (depthwise, 1 × 1 — a matrix product of its own shape — or wider), other
+    products. Vector units: pooling, norms, transcendental point-wise ops (GELU, SiLU, …),
+    in-place point-wise ops (relu_, add_: they allocate nothing), other point-wise ops.
+    `kernel`: "depthwise" or "1x1" for a convolution."""
+    if matrix:
+        if "attention" in op:
+            return "attention"
+        if "convolution" in op:
+            return {"depthwise": "conv_depthwise", "1x1": "conv_1x1"}.get(kernel or "", "conv")
+        return "matmul"
+    found = next((f for part, f in VECTOR_FAMILIES if part in op), "pointwise")
+    return "inplace" if found == "pointwise" and _in_place(op) else found
+
+
+def efficiency(device: Device, name: str, flops: float) -> float:
+    """The calibrated fraction of the peak that family `name` reaches at this many FLOPs:
+    interpolated in log FLOPs between the calibration's sizes, held at its ends; a family the
+    calibration lacks reads its FALLBACK (a calibration of old: a vector family's one rate)."""
+    c = device.calibration
+    while True:
+        points = c.get(name) or c.get(f"{name}_curve")
+        if points and flops > 0:
+            return max(_curve(points, flops), 1e-3)
+        if f"{name}_efficiency" in c:
+            return max(float(c[f"{name}_efficiency"]), 1e-3)
+        if name not in FALLBACK:
+            return 1.0
+        name = FALLBACK[name]
 
 
 def _curve(points: list[list[float]], x: float) -> float:
@@ -176,28 +200,15 @@ def estimate(
     dtype: str,
     cost: Cost,
     tf32_matmul: bool = False,
-    grouped: bool = False,
-    pointwise: bool = False,
+    kernel: str | None = None,
 ) -> float:
-    """A calibrated estimate: max(FLOPs / (peak · efficiency), bytes / bandwidth at this many
-    bytes) + the per-op overhead; efficiency by family (matmul and conv by size; pooling, norms
-    and point-wise ops as calibrated)."""
+    """A calibrated estimate: max(FLOPs / (peak · efficiency of the op's family at its size),
+    bytes / bandwidth at this many bytes) + the per-op overhead."""
     c = device.calibration
     flops = max(cost.flops, 2 * cost.macs)
     rate, _ = peak(device, cost.macs > 0, dtype, op, tf32_matmul)
-    if rate and cost.macs:
-        rate *= efficiency(device, op, flops, grouped, pointwise)
-    elif rate:
-        family = next((f for part, f in VECTOR_FAMILIES if part in op), "pointwise")
-        if family == "pointwise" and _in_place(op) and c.get("inplace_curve"):
-            family = "inplace"  # relu_, add_: writes into its input, allocates nothing
-        curve = c.get(f"{family}_curve") or c.get("pointwise_curve")
-        found = (
-            _curve(curve, flops)
-            if curve and flops
-            else c.get(f"{family}_efficiency", c.get("pointwise_efficiency", 1.0))
-        )
-        rate *= max(float(found), 1e-3)
+    if rate:
+        rate *= efficiency(device, family(op, cost.macs > 0, kernel), flops)
     compute = flops / rate if rate else 0.0
     curve = c.get("bandwidth")
     bandwidth = _curve(curve, cost.bytes_moved) if curve and cost.bytes_moved else device.bandwidth
@@ -211,29 +222,18 @@ def _op_estimate(device: Device, record: OpRecord, tf32_matmul: bool) -> float:
     step a kernel of its own (its efficiency that of a B-row product, plus the per-op
     overhead)."""
     dtype = op_dtype(record)
-    if "rnn_layer" not in record.op:
-        return estimate(
-            device,
-            record.op,
-            dtype,
-            record.cost,
-            tf32_matmul,
-            _grouped(record),
-            _one_by_one(record),
-        )
     x, w_ih, w_hh = (record.args.get(k) for k in ("input", "weight0", "weight1"))
-    if not all(hasattr(t, "shape") for t in (x, w_ih, w_hh)) or len(x.shape) != 3:
-        return estimate(device, record.op, dtype, record.cost, tf32_matmul)
+    rate, _ = peak(device, True, dtype, "aten.mm.default", tf32_matmul)
+    shaped = all(hasattr(t, "shape") for t in (x, w_ih, w_hh)) and len(x.shape) == 3
+    if "rnn_layer" not in record.op or not shaped or not rate:
+        return estimate(device, record.op, dtype, record.cost, tf32_matmul, _kernel(record))
     steps, batch = x.shape[0], x.shape[1]
     rows, inner = w_ih.shape
-    rate, _ = peak(device, True, dtype, "aten.mm.default", tf32_matmul)
-    if not rate:
-        return estimate(device, record.op, dtype, record.cost, tf32_matmul)
     inputs = 2.0 * steps * batch * rows * inner
     step = 2.0 * batch * rows * w_hh.shape[1]
     overhead = float(device.calibration.get("overhead_s", 0.0))
-    per_step = step / (rate * efficiency(device, "aten.mm.default", step)) + overhead
-    return inputs / (rate * efficiency(device, "aten.mm.default", inputs)) + steps * per_step
+    per_step = step / (rate * efficiency(device, "matmul", step)) + overhead
+    return inputs / (rate * efficiency(device, "matmul", inputs)) + steps * per_step
 
 
 def _in_place(op: str) -> bool:
@@ -242,16 +242,14 @@ def _in_place(op: str) -> bool:
     return len(parts) > 1 and parts[1].endswith("_")
 
 
-def _one_by_one(record: OpRecord) -> bool:
-    """A convolution whose kernel is 1 × 1 (its weight's spatial dims all 1)."""
-    weight = record.args.get("weight")
-    shape = getattr(weight, "shape", ())
-    return len(shape) > 2 and all(d == 1 for d in shape[2:])
-
-
-def _grouped(record: OpRecord) -> bool:
+def _kernel(record: OpRecord) -> str | None:
+    """A convolution's kernel kind: "depthwise" (grouped), "1x1" (its weight's spatial dims all
+    1), else None."""
     groups = record.args.get("groups", 1)
-    return isinstance(groups, int) and groups > 1
+    if isinstance(groups, int) and groups > 1:
+        return "depthwise"
+    shape = getattr(record.args.get("weight"), "shape", ())
+    return "1x1" if len(shape) > 2 and all(d == 1 for d in shape[2:]) else None
 
 
 def op_dtype(record: OpRecord) -> str:
