@@ -53,6 +53,8 @@ from typing import Any
 
 from torch import nn
 
+from netcost.hf_inputs import AUDIO_TOKEN_KEYS, IMAGE_TOKEN_KEYS, VIDEO_TOKEN_KEYS
+
 #: A tower's config keys that hold the width of the features it hands the text model.
 OUTPUT_WIDTHS = ("out_hidden_size", "output_dim", "projection_dim")
 TOWERS = ("vision_config", "audio_config")
@@ -265,21 +267,22 @@ def _shuffled_grid(config: Any, overrides: dict[str, Any]) -> list[Mend]:
 
 
 def _image_token(config: Any, overrides: dict[str, Any]) -> list[Mend]:
-    """An image placeholder token the config declares but leaves None: the text vocabulary's
-    last id (released checkpoints append the token to the vocabulary)."""
+    """A placeholder token (image, video or audio) the config declares but leaves None: the
+    text vocabulary's last id (released checkpoints append the token to the vocabulary). Not
+    where the user set the key or one of its aliases (`attribute_map`)."""
     aliases = getattr(type(config), "attribute_map", {})
     vocab = getattr(getattr(config, "text_config", None), "vocab_size", None)
-    for key in ("image_token_index", "image_token_id", "video_token_index", "video_token_id",
-                "audio_token_index", "audio_token_id"):  # fmt: skip
+    if not isinstance(vocab, int):
+        return []
+    for key in (*IMAGE_TOKEN_KEYS, *VIDEO_TOKEN_KEYS, *AUDIO_TOKEN_KEYS):
         if key not in vars(config) or getattr(config, key) is not None:
             continue
-        if not isinstance(vocab, int) or key in overrides or aliases.get(key) in overrides:
+        names = {key, *(alias for alias, real in aliases.items() if real == key)}
+        if names & set(overrides):
             return []
-        if not any(k in overrides for k, v in aliases.items() if v == key):
-            kind = key.split("_")[0]
-            why = f"{key} is None: the {kind} features have no place among the text tokens"
-            source = "the text vocabulary's last id (released checkpoints add a token for it)"
-            return [Mend((key,), None, vocab - 1, why, source)]
+        why = f"{key} is None: the {key.split('_')[0]} features have no place among the text tokens"
+        source = "the text vocabulary's last id (released checkpoints add a token for it)"
+        return [Mend((key,), None, vocab - 1, why, source)]
     return []
 
 
