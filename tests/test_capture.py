@@ -425,3 +425,27 @@ def test_a_real_execution_that_runs_too_long_stops_with_one_line(monkeypatch):
         netcost.NetcostError, match=r"real CPU execution stopped after -1 s, at aten"
     ):
         netcost.analyze(nn.Linear(4, 4), input_size=(2, 4), execution="real")
+
+
+def test_a_float_input_marked_as_known_keeps_its_values():
+    """A forward that tests its pixels (Idefics' padding images) needs their values: an input
+    marked `with_known_values` keeps them on fake tensors, so the test is exact (one real image
+    of ones: 3 · 4 · 4 values, none zero); unmarked, the selection runs under a stated
+    scenario (every candidate kept), which the report names."""
+    import torch
+    from torch import nn
+
+    import netcost
+    from netcost.inputs import with_known_values
+
+    class Pads(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            real = (x == 0.0).sum(dim=(-1, -2, -3)) != x[0].numel()
+            return x[real] * 2
+
+    known = with_known_values(torch.ones(1, 3, 4, 4))
+    report = netcost.analyze(Pads(), known, execution="fake")
+    assert report.modules[0].output_shapes == ((1, 3, 4, 4),)
+    assert not any(d.kind == "scenario" for d in report.diagnostics)
+    plain = netcost.analyze(Pads(), torch.ones(1, 3, 4, 4), execution="fake")
+    assert any(d.kind == "scenario" for d in plain.diagnostics)

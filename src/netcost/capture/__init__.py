@@ -33,6 +33,7 @@ from netcost.capture.state import (
 from netcost.capture.trace import Kept, ModuleCall, OpEvent, ParamInfo, TensorSpec, Trace
 from netcost.capture.untouched import Untouched
 from netcost.errors import NetcostError
+from netcost.inputs import known
 
 __all__ = ["ModuleCall", "OpEvent", "ParamInfo", "TensorSpec", "Trace", "capture"]
 
@@ -246,8 +247,6 @@ def _run(
 def has_values(t: torch.Tensor) -> bool:
     """A real integer or boolean tensor (or one marked `with_known_values`) small enough to keep
     its values on fake tensors."""
-    from netcost.inputs import known
-
     return (
         (known(t) or not (t.dtype.is_floating_point or t.dtype.is_complex))
         and t.device.type != "meta"
