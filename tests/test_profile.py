@@ -46,8 +46,14 @@ def test_a_prediction_that_does_not_fit_is_not_run():
 
 def test_calibration_writes_a_device_the_timing_reads(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    values = measure()
+    values = measure(rounds=2)
     assert values["matrix"]["fp32"] > 0 and values["bandwidth_gbs"] > 0
+    c = values["calibration"]
+    families = ("matmul", "conv", "conv_1x1", "conv_depthwise", "attention", "rnn")
+    assert all(len(p) == 3 and p[1] > 0 and p[2] > 0 for f in families for p in c[f])
+    vectors = ("pool", "norm", "layer_norm", "pointwise", "inplace", "transcendental")
+    assert all(f"{f}_curve" in c and f"{f}_after_curve" in c for f in vectors)
+    assert c["module_overhead_after_s"] >= c["module_overhead_s"] >= 0
     (tmp_path / "netcost").mkdir()
     (tmp_path / "netcost" / "local.toml").write_text(to_toml(values))
     report = netcost.analyze(mlp(), input_size=(64, 512), device="local")
@@ -62,3 +68,30 @@ def test_profile_flags():
 
     with pytest.raises(NetcostError, match="--explain and --profile are two views"):
         run(["examples:simple_cnn", "--profile", "--explain"])
+
+
+def test_layer_times_less_the_hooks_own_cost_by_hand():
+    """A model ("") with a block ("0") holding two layers ("0.0", "0.1") and a last layer ("1")
+    called twice; the hooks add 1 µs inside each interval and 5 µs to each whole call. A leaf:
+    its interval − 1 µs; the block: − 1 µs − 2 · 5 µs for its two inner calls; the model:
+    − 1 µs − 5 · 5 µs (the block, its two layers, and the last layer's two calls)."""
+    from netcost.measure.profile import Profile
+
+    us = 1e-6
+    layers = (("", 0, 200 * us), ("0", 0, 100 * us), ("0.0", 0, 40 * us), ("0.1", 0, 30 * us),
+              ("1", 0, 20 * us), ("1", 1, 25 * us))  # fmt: skip
+    p = Profile("cpu", "hooks", 1, 1, 150 * us, 180 * us, layers, None, 1 * us, 5 * us)
+    assert p.layer_seconds() == pytest.approx({
+        ("", 0): (200 - 1 - 5 * 5) * us, ("0", 0): (100 - 1 - 2 * 5) * us,
+        ("0.0", 0): 39 * us, ("0.1", 0): 29 * us, ("1", 0): 19 * us, ("1", 1): 24 * us,
+    }, rel=1e-12)  # fmt: skip
+    assert p.layer_seconds(raw=True)[("", 0)] == 200 * us
+
+
+def test_the_hooks_cost_is_measured_on_empty_layers():
+    """What the hooks add inside an interval is small beside what they add to a whole call (two
+    Python calls, the slow call path), and both are under 1 ms on any machine."""
+    from netcost.measure.profile import hook_costs
+
+    inside, per_call = hook_costs("cpu", lambda: None)
+    assert abs(inside) < per_call < 1e-3

@@ -145,16 +145,17 @@ def test_the_summary_says_how_much_time_is_memory_bound():
 def test_calibrated_estimates_read_each_family_by_hand():
     """A device calibrated by hand: fp32 matrix peak 1 TFLOP/s, bandwidth 1 TB/s, 1 µs per op,
     no module overhead. Matrix products read the matmul curve (flat 0.5), attention cores their
-    own (0.25), GELU the transcendental curve (0.1 of the vector peak); an LSTM layer is its
-    input product for all steps at once plus one B-row hidden product per step, each step a
-    kernel of its own (+1 µs)."""
+    own (0.25), GELU the transcendental curve (0.1 of the vector peak), a fused LSTM layer the
+    recurrent curve (0.4)."""
+    from netcost.analysis.calibrated import estimate
     from netcost.devices import Device
 
     flat = lambda e: [[1.0, e], [1e15, e]]  # noqa: E731
     device = Device(
         "hand", "by hand", "test", 10**12, 1e12, {"fp32": 1e12}, {"fp32": 1e12},
         calibration={"overhead_s": 1e-6, "module_overhead_s": 0.0, "matmul": flat(0.5),
-                     "attention": flat(0.25), "transcendental_curve": flat(0.1)},
+                     "attention": flat(0.25), "transcendental_curve": flat(0.1),
+                     "rnn": flat(0.4)},
     )  # fmt: skip
     q = torch.randn(1, 4, 64, 32, device="meta")
 
@@ -188,14 +189,84 @@ def test_calibrated_estimates_read_each_family_by_hand():
     rl = netcost.analyze(lstm, x, device=device)
     recorded = [o for m in rl.modules for o in m.ops]
     assert sum("rnn_layer" in o.op for o in recorded) == 1
-    inputs = 2 * 10 * 2 * (4 * 32) * 16 / (1e12 * 0.5)  # W_ih for every step at once
-    step = 2 * 2 * (4 * 32) * 32 / (1e12 * 0.5) + 1e-6  # W_hh on 2 rows, its own kernel
+    # 10 · 2 · 4·32 · (16 + 32) MACs; per step and unit 4 gate sums, 8 bias adds, 9 cell FLOPs
+    fused = (2 * 10 * 2 * 4 * 32 * (16 + 32) + 10 * 2 * 32 * (4 + 8 + 9)) / (1e12 * 0.4) + 1e-6
     others = sum(  # the initial states' zeros and the final states' stacks
-        netcost.analysis.timing.estimate(device, o.op, "float32", o.cost)
-        for o in recorded
-        if "rnn_layer" not in o.op
+        estimate(device, o.op, "float32", o.cost) for o in recorded if "rnn_layer" not in o.op
     )
-    assert rl.time.estimates[0] == pytest.approx(inputs + 10 * step + others, rel=1e-9)
+    assert rl.time.estimates[0] == pytest.approx(fused + others, rel=1e-9)
+
+
+def test_a_matrix_family_reads_the_kernels_nearest_in_size_and_intensity():
+    """Two 3 × 3 convolutions of equal FLOPs, one streaming a large weight over a small map
+    (intensity 24 FLOPs/byte, 0.5 of the peak), one a small weight over a large map (132, 0.8):
+    each op reads the nearer, weighted 1 / (distance + 0.05)² in log₁₀ (FLOPs, intensity) and
+    averaged in logs; the two ops here sit at the calibrated sizes."""
+    import math
+
+    from netcost.devices import Device
+
+    late = nn.Conv2d(512, 512, 3, padding=1, bias=False).to("meta")
+    early = nn.Conv2d(64, 64, 3, padding=1, bias=False).to("meta")
+    x_late = torch.randn(1, 512, 7, 7, device="meta")
+    x_early = torch.randn(1, 64, 56, 56, device="meta")
+    flops = 2 * 512 * 49 * 512 * 9
+    assert flops == 2 * 64 * 56 * 56 * 64 * 9  # equal FLOPs
+    bytes_late = 4 * (512 * 49 + 512 * 512 * 9 + 512 * 49)
+    bytes_early = 4 * (64 * 56 * 56 + 64 * 64 * 9 + 64 * 56 * 56)
+    i_late, i_early = flops / bytes_late, flops / bytes_early
+    device = Device(
+        "hand", "by hand", "test", 10**12, 1e15, {"fp32": 1e12}, {"fp32": 1e12},
+        calibration={"overhead_s": 0.0, "module_overhead_s": 0.0,
+                     "conv": [[flops, 0.5, i_late], [flops, 0.8, i_early]]},
+    )  # fmt: skip
+    apart = abs(math.log10(i_early / i_late))
+    near, far = 1 / 0.05**2, 1 / (apart + 0.05) ** 2
+    for conv, x, mine, other in ((late, x_late, 0.5, 0.8), (early, x_early, 0.8, 0.5)):
+        r = netcost.analyze(conv, x, device=device)
+        (op,) = r.ops
+        assert op.cost.bytes_moved == (bytes_late if mine == 0.5 else bytes_early)
+        share = math.exp((near * math.log(mine) + far * math.log(other)) / (near + far))
+        assert r.time.estimates[0] == pytest.approx(flops / (1e12 * share), rel=1e-12)
+
+
+def test_below_the_smallest_calibrated_size_a_kernel_takes_the_smallest_ones_time():
+    """Point-wise rates calibrated from 10³ FLOPs (1 % of the vector peak): a ReLU of 10
+    elements takes what the 10³-element one did, 10³ / (10¹² · 0.01) s, not 100 times less."""
+    from netcost.devices import Device
+
+    device = Device(
+        "hand", "by hand", "test", 10**12, 1e15, {"fp32": 1e12}, {"fp32": 1e12},
+        calibration={"overhead_s": 0.0, "pointwise_curve": [[1e3, 0.01], [1e6, 0.02]]},
+    )  # fmt: skip
+    r = netcost.analyze(nn.ReLU(), torch.randn(10, device="meta"), device=device)
+    assert r.time.estimates[0] == pytest.approx(1e3 / (1e12 * 0.01), rel=1e-12)
+
+
+def test_the_first_op_after_a_product_reads_the_after_product_curve():
+    """Linear → ReLU → ReLU → Identity → Linear → Identity on a hand device (module overhead
+    1 µs, 3 µs right after a product): the first ReLU runs right after the product (0.5 % of
+    the vector peak), the second after a ReLU (1 %); the first Identity follows a ReLU (1 µs),
+    the second a product (3 µs)."""
+    from netcost.devices import Device
+
+    flat = lambda e: [[1.0, e], [1e15, e]]  # noqa: E731
+    device = Device(
+        "hand", "by hand", "test", 10**12, 1e15, {"fp32": 1e12}, {"fp32": 1e12},
+        calibration={"overhead_s": 0.0, "module_overhead_s": 1e-6,
+                     "module_overhead_after_s": 3e-6, "matmul": flat(0.5),
+                     "pointwise_curve": flat(0.01), "pointwise_after_curve": flat(0.005)},
+    )  # fmt: skip
+    model = nn.Sequential(
+        nn.Linear(100, 100, bias=False), nn.ReLU(), nn.ReLU(), nn.Identity(),
+        nn.Linear(100, 100, bias=False), nn.Identity(),
+    ).to("meta")  # fmt: skip
+    r = netcost.analyze(model, torch.randn(10, 100, device="meta"), device=device)
+    product = 2 * 10 * 100 * 100 / (1e12 * 0.5) + 1e-6
+    first, second = 1000 / (1e12 * 0.005) + 1e-6, 1000 / (1e12 * 0.01) + 1e-6
+    leaves = [r.time.estimates[m.index] for m in r.layers]
+    assert leaves == pytest.approx([product, first, second, 1e-6, product, 3e-6], rel=1e-12)
+    assert r.time.estimates[0] == pytest.approx(1e-6 + sum(leaves), rel=1e-12)
 
 
 def test_a_vector_family_reads_its_curve_at_the_ops_size():

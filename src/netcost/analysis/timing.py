@@ -127,131 +127,6 @@ def op_time(device: Device, op: str, dtype: str, cost: Cost, tf32_matmul: bool =
     return OpTime(max(compute, memory), compute, memory, unit)
 
 
-#: A calibrated family's stand-in where a calibration lacks it (older files, other devices).
-FALLBACK = {
-    "conv_depthwise": "conv",
-    "conv_1x1": "conv",
-    "conv": "matmul",
-    "attention": "matmul",
-    "inplace": "pointwise",
-    "pool": "pointwise",
-    "norm": "pointwise",
-    "transcendental": "pointwise",
-}
-
-#: op name part -> calibrated vector family (point-wise ops otherwise)
-VECTOR_FAMILIES = (
-    ("pool", "pool"),
-    ("norm", "norm"),
-    *((f, "transcendental") for f in ("gelu", "silu", "sigmoid", "tanh", "exp", "erf", "softmax")),
-)
-
-
-def family(op: str, matrix: bool, kernel: str | None = None) -> str:
-    """The calibrated family an op's kernel belongs to. Matrix units: fused attention cores,
-    convolutions (depthwise, 1 × 1 — a matrix product of its own shape — or wider), other
-    products. Vector units: pooling, norms, transcendental point-wise ops (GELU, SiLU, …),
-    in-place point-wise ops (relu_, add_: they allocate nothing), other point-wise ops.
-    `kernel`: "depthwise" or "1x1" for a convolution."""
-    if matrix:
-        if "attention" in op:
-            return "attention"
-        if "convolution" in op:
-            return {"depthwise": "conv_depthwise", "1x1": "conv_1x1"}.get(kernel or "", "conv")
-        return "matmul"
-    found = next((f for part, f in VECTOR_FAMILIES if part in op), "pointwise")
-    return "inplace" if found == "pointwise" and _in_place(op) else found
-
-
-def efficiency(device: Device, name: str, flops: float) -> float:
-    """The calibrated fraction of the peak that family `name` reaches at this many FLOPs:
-    interpolated in log FLOPs between the calibration's sizes, held at its ends; a family the
-    calibration lacks reads its FALLBACK (a calibration of old: a vector family's one rate)."""
-    c = device.calibration
-    while True:
-        points = c.get(name) or c.get(f"{name}_curve")
-        if points and flops > 0:
-            return max(_curve(points, flops), 1e-3)
-        if f"{name}_efficiency" in c:
-            return max(float(c[f"{name}_efficiency"]), 1e-3)
-        if name not in FALLBACK:
-            return 1.0
-        name = FALLBACK[name]
-
-
-def _curve(points: list[list[float]], x: float) -> float:
-    """Interpolated in log x between the points, held at their ends."""
-    import itertools
-    import math
-
-    points = sorted(points)
-    if x <= points[0][0]:
-        return points[0][1]
-    for (x0, y0), (x1, y1) in itertools.pairwise(points):
-        if x <= x1:
-            w = (math.log(x) - math.log(x0)) / (math.log(x1) - math.log(x0))
-            return y0 + w * (y1 - y0)
-    return points[-1][1]
-
-
-def estimate(
-    device: Device,
-    op: str,
-    dtype: str,
-    cost: Cost,
-    tf32_matmul: bool = False,
-    kernel: str | None = None,
-) -> float:
-    """A calibrated estimate: max(FLOPs / (peak · efficiency of the op's family at its size),
-    bytes / bandwidth at this many bytes) + the per-op overhead."""
-    c = device.calibration
-    flops = max(cost.flops, 2 * cost.macs)
-    rate, _ = peak(device, cost.macs > 0, dtype, op, tf32_matmul)
-    if rate:
-        rate *= efficiency(device, family(op, cost.macs > 0, kernel), flops)
-    compute = flops / rate if rate else 0.0
-    curve = c.get("bandwidth")
-    bandwidth = _curve(curve, cost.bytes_moved) if curve and cost.bytes_moved else device.bandwidth
-    memory = cost.bytes_moved / bandwidth
-    return max(compute, memory) + float(c.get("overhead_s", 0.0))
-
-
-def _op_estimate(device: Device, record: OpRecord, tf32_matmul: bool) -> float:
-    """A calibrated estimate of one recorded op; a fused recurrent layer as its kernel runs it:
-    the input's product for all T steps at once, then T hidden-state products of B rows, each
-    step a kernel of its own (its efficiency that of a B-row product, plus the per-op
-    overhead)."""
-    dtype = op_dtype(record)
-    x, w_ih, w_hh = (record.args.get(k) for k in ("input", "weight0", "weight1"))
-    rate, _ = peak(device, True, dtype, "aten.mm.default", tf32_matmul)
-    shaped = all(hasattr(t, "shape") for t in (x, w_ih, w_hh)) and len(x.shape) == 3
-    if "rnn_layer" not in record.op or not shaped or not rate:
-        return estimate(device, record.op, dtype, record.cost, tf32_matmul, _kernel(record))
-    steps, batch = x.shape[0], x.shape[1]
-    rows, inner = w_ih.shape
-    inputs = 2.0 * steps * batch * rows * inner
-    step = 2.0 * batch * rows * w_hh.shape[1]
-    overhead = float(device.calibration.get("overhead_s", 0.0))
-    per_step = step / (rate * efficiency(device, "matmul", step)) + overhead
-    return inputs / (rate * efficiency(device, "matmul", inputs)) + steps * per_step
-
-
-def _in_place(op: str) -> bool:
-    """aten.relu_.default, aten.add_.Tensor: the op's name ends in an underscore."""
-    parts = op.split(".")
-    return len(parts) > 1 and parts[1].endswith("_")
-
-
-def _kernel(record: OpRecord) -> str | None:
-    """A convolution's kernel kind: "depthwise" (grouped), "1x1" (its weight's spatial dims all
-    1), else None."""
-    groups = record.args.get("groups", 1)
-    if isinstance(groups, int) and groups > 1:
-        return "depthwise"
-    shape = getattr(record.args.get("weight"), "shape", ())
-    return "1x1" if len(shape) > 2 and all(d == 1 for d in shape[2:]) else None
-
-
 def op_dtype(record: OpRecord) -> str:
     """The dtype an op runs at: its first tensor argument's."""
     from netcost.capture.trace import TensorSpec
@@ -283,12 +158,9 @@ def timing(report: Report, device: str | Device, *, tf32_matmul: bool = False) -
     layers = tuple(summed[i] for i in sorted(summed))
     estimates: tuple[float, ...] = ()
     if chosen.calibration:
-        per_call = float(chosen.calibration.get("module_overhead_s", 0.0))
-        guesses = {
-            m.index: per_call + sum(_op_estimate(chosen, r, tf32_matmul) for r in m.ops)
-            for m in report.modules
-        }
-        sums = inclusive(report.modules, guesses)
+        from netcost.analysis.calibrated import layer_estimates
+
+        sums = inclusive(report.modules, layer_estimates(report, chosen, tf32_matmul))
         estimates = tuple(sums[i] for i in sorted(sums))
     phases: tuple[tuple[str, float], ...] = ()
     compute_ops = getattr(report.training_compute, "ops", ())

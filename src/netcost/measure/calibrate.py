@@ -1,27 +1,29 @@
 """`netcost calibrate`: this machine's peaks and efficiencies, measured in well under a minute and
 saved as a device (`--device local`).
 
-Measured on the local device (CUDA when present, else the CPU): peaks (matrix, bandwidth) as
-the fastest of a few runs, since a roofline bound must not exceed any run; efficiencies and
-overheads as the median, the statistic `--profile` reports:
-- matrix peaks: square matrix products (fp32, and bf16 where it runs), 2·n³ FLOPs each; the peak
-  is the fastest size's rate;
-- efficiency by op family and size: linear layers' products (x·Wᵀ + b, as models run them) and
-  convolutions of several sizes, each
-  rate ÷ the matrix peak, against its FLOPs (a calibrated estimate interpolates in log FLOPs);
+Measured on the local device (CUDA when present, else the CPU). Every probe is timed in ROUNDS
+passes over all of them (one warm-up run, then REPEATS timed runs a pass), so that a momentary
+slowdown of a shared machine weighs on every probe alike. Peaks are the fastest run (a roofline
+bound must not exceed any run); efficiencies and overheads are medians, the statistic
+`--profile` reports:
+- the fp32 matrix peak: the fastest rate of any product timed (square products, 2·n³ FLOPs,
+  linear layers, convolutions, attention cores: on a CPU oneDNN's convolutions can outrun
+  BLAS's square products); the bf16 peak: a 1,024² square product;
+- efficiency by family and size, rate ÷ peak against FLOPs (an estimate interpolates in log
+  FLOPs): linear layers' products (x·Wᵀ + b, as models run them), dense, 1 × 1 and depthwise
+  convolutions, fused attention cores; a rate is the FLOPs over (median time − the per-op
+  overhead), so that an estimate, which adds the overhead back, reproduces each probe;
 - the fp32 vector rate: on a CPU the fp32 matrix peak (the same SIMD units); on a GPU additions
   on arrays that fit in cache;
 - memory bandwidth: copies from 256 KiB (in cache) to 256 MiB (memory), bytes read + written
   over time; the device's bandwidth is the fastest, and an estimate reads the curve at the op's
   bytes;
-- vector families: max pooling, batch norm, ReLU (out of place, and in place for in-place
-  point-wise ops) and GELU (for the transcendental point-wise ops: GELU, SiLU, sigmoid, tanh,
-  exp, softmax) on activations of 64 × 112², 96 × 28² and
-  256 × 7², each rate over the vector rate against its FLOPs;
+- vector families: max pooling, batch norm, layer norm (over the channels of each position),
+  ReLU (out of place, and in place for in-place point-wise ops) and GELU (for the
+  transcendental point-wise ops: GELU, SiLU, sigmoid, tanh, exp, softmax) on activations of
+  64 × 112², 96 × 28², 256 × 7² and 64 × 1², each rate over the vector rate against its FLOPs;
 - per-op overhead: an addition of two one-element tensors (dispatch and launch), and per-module
   overhead: a chain of 64 Linear(16, 16) layers on one row, per layer, less the per-op overhead;
-- depthwise and 1 × 1 convolutions of several sizes, and fused attention cores (scaled
-  dot-product attention) of several sizes, each as a family of its own.
 A calibrated estimate of an op is max(FLOPs / (peak · efficiency), bytes / bandwidth) + the
 per-op overhead; a layer's is its ops' plus the module overhead of each call inside it.
 """
@@ -33,11 +35,14 @@ import os
 import platform
 import statistics
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from netcost.formulas.norm import normalisation_cost
+from netcost.formulas.rnn import CELL_FLOPS
 from netcost.measure.profile import describe, local_device, timings
 
 MATMUL_SIDES = (64, 128, 256, 512, 1024, 2048)
@@ -45,60 +50,165 @@ MATMUL_SIDES = (64, 128, 256, 512, 1024, 2048)
 CONVS = ((1, 3, 224, 64, 7, 2), (1, 64, 56, 64, 3, 1), (1, 128, 28, 128, 3, 1),
          (1, 256, 14, 256, 3, 1), (1, 512, 7, 512, 3, 1), (8, 64, 56, 64, 3, 1),
          (1, 64, 56, 256, 1, 1),
-         # few channels and pointwise (1 × 1) convolutions, as small and mobile networks have
+         # few channels and small maps, as small and mobile networks have
          (1, 3, 224, 16, 3, 2), (64, 1, 28, 8, 3, 2), (1, 16, 56, 72, 1, 1),
-         (1, 24, 28, 96, 1, 1), (1, 96, 14, 40, 1, 1))  # fmt: skip
-
-
+         (1, 24, 28, 96, 1, 1), (1, 96, 14, 40, 1, 1), (1, 16, 7, 16, 3, 1),
+         # a batch of small images (MNIST, CIFAR sizes)
+         (64, 3, 32, 16, 3, 1), (64, 16, 16, 32, 3, 2))  # fmt: skip
 #: (batch, in channels, side, out channels) of 1 × 1 convolutions: a ResNet's bottleneck
-#: expansions and reductions, and mobile networks' few-channel ones
+#: expansions and reductions, mobile networks' few-channel ones, and squeeze-and-excitation's
+#: on one pooled position
 CONVS_1X1 = ((1, 64, 56, 256), (1, 256, 56, 64), (1, 128, 28, 512), (1, 512, 28, 128),
              (1, 256, 14, 1024), (1, 1024, 14, 256), (1, 16, 56, 72), (1, 24, 28, 96),
-             (1, 96, 14, 40))  # fmt: skip
+             (1, 96, 14, 40), (1, 64, 1, 16), (1, 256, 1, 64))  # fmt: skip
 #: (rows, inner, columns) of linear layers' products: a batch through an MLP, a transformer's
-#: tokens through its projections, a classifier's head
+#: tokens through its projections, a classifier's head, one row through small layers
 LINEARS = ((1, 2048, 1000), (8, 512, 1000), (64, 256, 256), (128, 768, 768), (197, 768, 2304),
-           (64, 1024, 4096), (512, 1024, 1024), (1024, 2048, 2048))  # fmt: skip
-#: (batch, heads, tokens, head width) of attention cores (BERT, ViT-B/16, a longer sequence)
-ATTENTION = ((1, 12, 128, 64), (1, 12, 197, 64), (1, 16, 512, 64), (8, 12, 128, 64))
+           (64, 1024, 4096), (512, 1024, 1024), (1024, 2048, 2048), (1, 64, 64),
+           (1, 256, 256))  # fmt: skip
+#: (batch, heads, tokens, head width) of attention cores (BERT, ViT-B/16, a longer sequence, a
+#: short one)
+ATTENTION = ((1, 12, 128, 64), (1, 12, 197, 64), (1, 16, 512, 64), (8, 12, 128, 64),
+             (1, 2, 16, 32))  # fmt: skip
 #: (channels, side, kernel, stride) of depthwise convolutions (MobileNet, EfficientNet, ConvNeXt)
-DEPTHWISE = ((32, 112, 3, 1), (96, 56, 3, 2), (144, 56, 3, 1), (384, 14, 3, 1), (96, 56, 7, 1))
+DEPTHWISE = ((32, 112, 3, 1), (96, 56, 3, 2), (144, 56, 3, 1), (384, 14, 3, 1), (96, 56, 7, 1),
+             (64, 7, 3, 1))  # fmt: skip
+
+#: (steps, batch, inputs, hidden) of one-layer LSTMs, which run as one fused kernel
+RNNS = ((8, 1, 64, 128), (16, 4, 128, 256), (32, 8, 512, 256), (32, 16, 256, 1024))
 
 #: float32 elements copied to find the bandwidth at each working-set size: 256 KiB to 256 MiB
 COPY_SIZES = (1 << 16, 1 << 18, 1 << 20, 1 << 22, 1 << 24, 1 << 26)
 
+#: (channels, side) of the activations vector kernels are timed on: a stem's, a middle stage's,
+#: a last stage's and a pooled one (small tensors run further from the vector peak)
+VECTOR_SHAPES = ((64, 112), (96, 28), (256, 7), (64, 1))
 
-#: (channels, side) of the activations vector kernels are timed on: a stem's, a middle stage's
-#: and a last stage's (small tensors run further from the vector peak)
-VECTOR_SHAPES = ((64, 112), (96, 28), (256, 7))
+#: passes over every probe, and timed runs of each probe a pass (after one warm-up run)
+ROUNDS = 20
+REPEATS = 2
 
 
-def _vector_kernels(
-    device: str, sync: Callable[[], None], vector: float
-) -> dict[str, list[list[float]]]:
-    """Each vector family's rate over the vector rate, against its FLOPs, on activations of a
-    network's stem, middle and last stages: pooling windows, normalisation, point-wise and
-    transcendental (GELU) ops run their own kernels."""
-    curves: dict[str, list[list[float]]] = {}
+@dataclass(eq=False)
+class Probe:
+    """One kernel timed by the calibration: its family, its work (FLOPs; bytes moved for a
+    copy), the bytes it reads and writes, what runs untimed before each run (a product that
+    writes its input), and, over the rounds, its times."""
+
+    family: str
+    work: float
+    run: Callable[[], Any]
+    moved: float = 0.0
+    before: Callable[[], Any] | None = None
+    samples: list[float] = field(default_factory=list)
+
+    @property
+    def point(self) -> list[float]:
+        """[work, ·, intensity] for a matrix family; the efficiency is filled in later."""
+        return [self.work, 0.0, self.work / self.moved] if self.moved else [self.work, 0.0]
+
+
+def _products(device: str) -> list[Probe]:
+    """Matrix products: square (for the peak), linear layers (x·Wᵀ + b, as models run them),
+    convolutions (dense, 1 × 1, depthwise) and fused attention cores; fp32."""
+    f = torch.nn.functional
+    probes = []
+    for n in MATMUL_SIDES:
+        a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+        probes.append(Probe("square", 2.0 * n**3, lambda a=a, b=b: a @ b))
+    for rows, inner, cols in LINEARS:
+        x = torch.randn(rows, inner, device=device)
+        w, bias = torch.randn(cols, inner, device=device), torch.randn(cols, device=device)
+        run = lambda x=x, w=w, b=bias: f.linear(x, w, b)  # noqa: E731
+        moved = 4.0 * (rows * inner + cols * inner + cols + rows * cols)
+        probes.append(Probe("matmul", 2.0 * rows * inner * cols, run, moved))
+    for batch, cin, side, cout, k, stride in CONVS:
+        x = torch.randn(batch, cin, side, side, device=device)
+        w = torch.randn(cout, cin, k, k, device=device)
+        out = (side + 2 * (k // 2) - k) // stride + 1
+        run = lambda x=x, w=w, s=stride, p=k // 2: f.conv2d(x, w, None, s, p)  # noqa: E731
+        moved = 4.0 * (x.numel() + w.numel() + batch * cout * out * out)
+        probes.append(Probe("conv", 2.0 * batch * cout * out * out * cin * k * k, run, moved))
+    for batch, cin, side, cout in CONVS_1X1:
+        x = torch.randn(batch, cin, side, side, device=device)
+        w = torch.randn(cout, cin, 1, 1, device=device)
+        run = lambda x=x, w=w: f.conv2d(x, w)  # noqa: E731
+        moved = 4.0 * (x.numel() + w.numel() + batch * cout * side * side)
+        probes.append(Probe("conv_1x1", 2.0 * batch * cout * side * side * cin, run, moved))
+    for channels, side, k, stride in DEPTHWISE:
+        x = torch.randn(1, channels, side, side, device=device)
+        w = torch.randn(channels, 1, k, k, device=device)
+        out = (side + 2 * (k // 2) - k) // stride + 1
+        run = lambda x=x, w=w, s=stride, p=k // 2, g=channels: f.conv2d(x, w, None, s, p, 1, g)  # noqa: E731
+        moved = 4.0 * (x.numel() + w.numel() + channels * out * out)
+        probes.append(Probe("conv_depthwise", 2.0 * channels * out * out * k * k, run, moved))
+    for batch, heads, tokens, width in ATTENTION:
+        q, k, v = (torch.randn(batch, heads, tokens, width, device=device) for _ in range(3))
+        run = lambda q=q, k=k, v=v: f.scaled_dot_product_attention(q, k, v)  # noqa: E731
+        moved = 4.0 * 4 * q.numel()  # q, k, v read, the output written
+        probes.append(Probe("attention", 4.0 * batch * heads * tokens * tokens * width, run, moved))
+    for steps, batch, inputs, hidden in RNNS:
+        lstm = torch.nn.LSTM(inputs, hidden).to(device)
+        x = torch.randn(steps, batch, inputs, device=device)
+        # netcost's count (formulas/rnn.py): T·B·4H·(I + H) MACs; per step and hidden unit, 4
+        # gate sums, 8 bias adds and the cell's arithmetic
+        flops = steps * batch * hidden * (8.0 * (inputs + hidden) + 4 + 8 + CELL_FLOPS[4])
+        moved = 4.0 * (4 * hidden * (inputs + hidden) + steps * batch * (inputs + hidden))
+        probes.append(Probe("rnn", flops, lambda m=lstm, x=x: m(x), moved))
+    return probes
+
+
+def _vector(device: str) -> list[Probe]:
+    """Copies from cache to memory (work: bytes read + written), and the vector families on
+    activations of a network's stem, middle, last stage and pooled position: pooling windows,
+    normalisation, point-wise (out of place, and in place: no output to allocate) and
+    transcendental (GELU, one FLOP an element) kernels; each again right after a product that
+    wrote its input (`{family}_after`), and an empty layer (nn.Identity) there and alone."""
+    f = torch.nn.functional
+    empty = torch.nn.Identity()
+    probes = []
+    for elements in COPY_SIZES:
+        src = torch.randn(elements, device=device)
+        dst = torch.empty_like(src)
+        probes.append(Probe("copy", 2.0 * src.nbytes, lambda d=dst, s=src: d.copy_(s)))
     for channels, side in VECTOR_SHAPES:
         x = torch.randn(1, channels, side, side, device=device)
-        mean = torch.zeros(channels, device=device)
-        var = torch.ones(channels, device=device)
+        m = torch.zeros(channels, device=device)
+        v = torch.ones(channels, device=device)
         n = x.numel()
-        work = {
-            "pool": (9 * n / 4, lambda x=x: torch.nn.functional.max_pool2d(x, 3, 2, 1)),
-            "norm": (
-                4 * n,
-                lambda x=x, m=mean, v=var: torch.nn.functional.batch_norm(x, m, v, m, v),
-            ),
-            "pointwise": (n, lambda x=x: torch.relu(x)),
-            "inplace": (n, lambda x=x: torch.relu_(x)),  # in place: no output to allocate
-            "transcendental": (n, lambda x=x: torch.nn.functional.gelu(x)),  # one FLOP each
-        }
-        for family, (flops, run) in work.items():
-            rate = flops / _typical(run, sync) / vector
-            curves.setdefault(f"{family}_curve", []).append([flops, rate])
-    return curves
+        rows = x.permute(0, 2, 3, 1).contiguous()  # each position's channels, as a ViT's tokens
+        # FLOPs as netcost counts them: eval batch norm normalises with running statistics;
+        # layer norm computes a mean and a variance per position (both with weight and bias)
+        bn = normalisation_cost(n, channels, stats=False, weight=True, bias=True).flops
+        ln = normalisation_cost(n, n // channels, stats=True, weight=True, bias=True).flops
+        # each family again right after a product that writes its input (untimed): a 3 × 3
+        # convolution for channels-first maps, a linear layer for each position's channels
+        w = torch.randn(channels, channels, 3, 3, device=device)
+        lw = torch.randn(channels, channels, device=device)
+        made: dict[str, torch.Tensor] = {}
+        conv = lambda x=x, w=w, d=made: d.update(x=f.conv2d(x, w, None, 1, 1))  # noqa: E731
+        linear = lambda r=rows, w=lw, d=made: d.update(r=f.linear(r, w))  # noqa: E731
+        probes += [
+            Probe("pool_after", 9 * n / 4, lambda d=made: f.max_pool2d(d["x"], 3, 2, 1), 0, conv),
+            Probe("norm_after", bn, lambda d=made, m=m, v=v: f.batch_norm(d["x"], m, v, m, v),
+                  0, conv),
+            Probe("layer_norm_after", ln, lambda d=made, m=m, v=v: f.layer_norm(d["r"], m.shape,
+                  m, v), 0, linear),
+            Probe("pointwise_after", n, lambda d=made: torch.relu(d["x"]), 0, conv),
+            Probe("inplace_after", n, lambda d=made: torch.relu_(d["x"]), 0, conv),
+            Probe("transcendental_after", n, lambda d=made: f.gelu(d["r"]), 0, linear),
+            Probe("empty_after", 0.0, lambda d=made, e=empty: e(d["x"]), 0, conv),
+            Probe("empty", 0.0, lambda x=x, e=empty: e(x)),
+        ]  # fmt: skip
+        probes += [
+            Probe("pool", 9 * n / 4, lambda x=x: f.max_pool2d(x, 3, 2, 1)),
+            Probe("norm", bn, lambda x=x, m=m, v=v: f.batch_norm(x, m, v, m, v)),
+            Probe("layer_norm", ln, lambda r=rows, m=m, v=v: f.layer_norm(r, m.shape, m, v)),
+            Probe("pointwise", n, lambda x=x: torch.relu(x)),
+            Probe("inplace", n, lambda x=x: torch.relu_(x)),
+            Probe("transcendental", n, lambda x=x: f.gelu(x)),
+        ]
+    return probes
 
 
 def cache_path() -> Path:
@@ -106,100 +216,69 @@ def cache_path() -> Path:
     return root / "netcost" / "local.toml"
 
 
-def _best(run: Callable[[], Any], sync: Callable[[], None], repeats: int = 10) -> float:
-    """The fastest of `repeats` runs after three warm-up runs: for peaks, which bound."""
-    return min(timings(run, 3, repeats, sync))
+def _rounds(probes: list[Probe], sync: Callable[[], None], rounds: int = ROUNDS) -> None:
+    """`rounds` passes over the probes; each pass runs each probe once untimed (a warm-up), then
+    REPEATS times timed, each run after the probe's untimed `before`."""
+    for _ in range(rounds):
+        for p in probes:
+            for timed in (False, *(True,) * REPEATS):
+                if p.before is not None:
+                    p.before()
+                sync()
+                seconds = timings(p.run, 0, 1, sync)
+                p.samples += seconds if timed else []
 
 
-def _typical(run: Callable[[], Any], sync: Callable[[], None], repeats: int = 30) -> float:
-    """The median of `repeats` runs after three warm-up runs: for efficiencies, which estimate
-    what `--profile` measures (a median too)."""
-    return statistics.median(timings(run, 3, repeats, sync))
-
-
-def measure(device: str | None = None) -> dict[str, Any]:
+def measure(device: str | None = None, rounds: int = ROUNDS) -> dict[str, Any]:
     """The measurements, as the TOML table of a device named `local`."""
     device = device or local_device()
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     with torch.no_grad():
-        matmul: list[tuple[float, float]] = []
-        for n in MATMUL_SIDES:
-            a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-            matmul.append((2.0 * n**3, 2.0 * n**3 / _best(lambda a=a, b=b: a @ b, sync)))
-        peak = max(rate for _, rate in matmul)
-        linear: list[tuple[float, float]] = []
-        for rows, inner, cols in LINEARS:  # linear layers as models run them: x·Wᵀ + b
-            x = torch.randn(rows, inner, device=device)
-            w, bias = torch.randn(cols, inner, device=device), torch.randn(cols, device=device)
-            flops = 2.0 * rows * inner * cols
-            seconds = _typical(lambda x=x, w=w, b=bias: torch.nn.functional.linear(x, w, b), sync)
-            linear.append((flops, flops / seconds))
-        matrix = {"fp32": peak}
-        a = torch.randn(1024, 1024, device=device, dtype=torch.bfloat16)
-        matrix["bf16"] = 2.0 * 1024**3 / _best(lambda: a @ a, sync)
-        conv: list[tuple[float, float]] = []
-        for batch, cin, side, cout, k, stride in CONVS:
-            x = torch.randn(batch, cin, side, side, device=device)
-            w = torch.randn(cout, cin, k, k, device=device)
-            out = (side + 2 * (k // 2) - k) // stride + 1
-            flops = 2.0 * batch * cout * out * out * cin * k * k
-            seconds = _typical(
-                lambda x=x, w=w, s=stride, p=k // 2: torch.nn.functional.conv2d(x, w, None, s, p),
-                sync,
-            )
-            conv.append((flops, flops / seconds / peak))
-        one_by_one: list[tuple[float, float]] = []
-        for batch, cin, side, cout in CONVS_1X1:
-            x = torch.randn(batch, cin, side, side, device=device)
-            w = torch.randn(cout, cin, 1, 1, device=device)
-            flops = 2.0 * batch * cout * side * side * cin
-            seconds = _typical(lambda x=x, w=w: torch.nn.functional.conv2d(x, w), sync)
-            one_by_one.append((flops, flops / seconds / peak))
-        # On a CPU, fp32 matrix products and vector ops share the SIMD units: the fp32 matrix
-        # peak is the vector peak too. A GPU's vector rate: additions on arrays in cache.
-        depthwise: list[tuple[float, float]] = []
-        for channels, side, k, stride in DEPTHWISE:
-            x = torch.randn(1, channels, side, side, device=device)
-            w = torch.randn(channels, 1, k, k, device=device)
-            out = (side + 2 * (k // 2) - k) // stride + 1
-            flops = 2.0 * channels * out * out * k * k
-            seconds = _typical(
-                lambda x=x, w=w, s=stride, p=k // 2, g=channels: torch.nn.functional.conv2d(
-                    x, w, None, s, p, 1, g
-                ),
-                sync,
-            )
-            depthwise.append((flops, flops / seconds / peak))
-        attention: list[tuple[float, float]] = []  # the fused attention kernel's own curve
-        for batch, heads, tokens, width in ATTENTION:
-            q, k, v = (torch.randn(batch, heads, tokens, width, device=device) for _ in range(3))
-            flops = 4.0 * batch * heads * tokens * tokens * width  # scores and values
-            seconds = _typical(
-                lambda q=q, k=k, v=v: torch.nn.functional.scaled_dot_product_attention(q, k, v),
-                sync,
-            )
-            attention.append((flops, flops / seconds / peak))
-        small = torch.randn(65_536, device=device)
-        vector = peak
-        if device.startswith("cuda"):
-            vector = 65_536 / _best(lambda: torch.add(small, small), sync, repeats=20)
-        copies: list[tuple[float, float]] = []  # (bytes moved, bytes/s): caches, then memory
-        fastest = 0.0
-        for elements in COPY_SIZES:
-            src = torch.randn(elements, device=device)
-            dst = torch.empty_like(src)
-            moved = 2.0 * src.nbytes
-            copy = lambda d=dst, s=src: d.copy_(s)  # noqa: E731
-            copies.append((moved, moved / _typical(copy, sync)))
-            fastest = max(fastest, moved / _best(copy, sync))
-        bandwidth = fastest  # the bound's: the fastest copy; estimates read the typical curve
-        kernels = _vector_kernels(device, sync, vector)
         one = torch.ones(1, device=device)
-        overhead = _typical(lambda: torch.add(one, one), sync, repeats=250)
+        tiny = Probe("overhead", 0.0, lambda: torch.add(one, one))
         chain = torch.nn.Sequential(*(torch.nn.Linear(16, 16) for _ in range(64))).to(device)
         row = torch.randn(1, 16, device=device)
-        per_layer = _typical(lambda: chain(row), sync, repeats=50) / 64
-        module_overhead = max(per_layer - overhead, 0.0)  # a layer's call beyond its one op
+        calls = Probe("chain", 0.0, lambda: chain(row))
+        products, vectors = _products(device), _vector(device)
+        bf16 = torch.randn(1024, 1024, device=device, dtype=torch.bfloat16)
+        half = Probe("square_bf16", 2.0 * 1024**3, lambda: bf16 @ bf16)
+        _rounds([tiny, calls, *products, half, *vectors], sync, rounds)
+        vector_add = None
+        if device.startswith("cuda"):  # a GPU's vector rate: additions on arrays in cache
+            small = torch.randn(65_536, device=device)
+            vector_add = Probe("add", 65_536.0, lambda: torch.add(small, small))
+            _rounds([vector_add], sync, rounds)
+    overhead = statistics.median(tiny.samples)
+    # the peak bounds every product this machine ran: the fastest run of any of them
+    peak = max(p.work / min(p.samples) for p in products)
+    vector = vector_add.work / min(vector_add.samples) if vector_add else peak
+    # On a CPU, fp32 matrix products and vector ops share the SIMD units: the fp32 matrix peak
+    # is the vector peak too.
+    bandwidth = max(p.work / min(p.samples) for p in vectors if p.family == "copy")
+    curves: dict[str, list[list[float]]] = {}
+    median = {p: statistics.median(p.samples) for p in [*products, *vectors]}
+    for p in [*products, *vectors]:
+        if p.family in ("square", "empty", "empty_after"):
+            continue
+        spent = max(median[p] - overhead, 0.1 * median[p])
+        if p.family == "copy":
+            curves.setdefault("bandwidth", []).append([p.work, p.work / spent])
+            continue
+        point = p.point
+        point[1] = p.work / spent / (vector if p in vectors else peak)
+        key = p.family if p in products else f"{p.family}_curve"
+        curves.setdefault(key, []).append(point)
+    per_layer = statistics.median(calls.samples) / 64
+    module_overhead = max(per_layer - overhead, 0.0)  # a layer's call beyond its one op
+    # an empty layer right after a product, against the same layer alone: the median extra
+    extra = statistics.median(
+        median[a] - median[b]
+        for a, b in zip(
+            (p for p in vectors if p.family == "empty_after"),
+            (p for p in vectors if p.family == "empty"),
+            strict=True,
+        )
+    )
     memory = (
         torch.cuda.get_device_properties(0).total_memory
         if device.startswith("cuda")
@@ -211,18 +290,13 @@ def measure(device: str | None = None) -> dict[str, Any]:
         "source": f"netcost calibrate on {platform.node()} at {when} (measured, not a datasheet)",
         "memory_gb": memory / 1e9,
         "bandwidth_gbs": bandwidth / 1e9,
-        "matrix": {k: v / 1e12 for k, v in matrix.items()},
+        "matrix": {"fp32": peak / 1e12, "bf16": half.work / min(half.samples) / 1e12},
         "vector": {"fp32": vector / 1e12},
         "calibration": {
             "overhead_s": overhead,
             "module_overhead_s": module_overhead,
-            "matmul": [[f, r / peak] for f, r in linear],
-            "conv": [list(c) for c in conv],
-            "conv_depthwise": [list(c) for c in depthwise],
-            "conv_1x1": [list(c) for c in one_by_one],
-            "attention": [list(c) for c in attention],
-            "bandwidth": [list(c) for c in copies],
-            **kernels,
+            "module_overhead_after_s": module_overhead + max(extra, 0.0),
+            **curves,
         },
     }
 

@@ -4,8 +4,12 @@ when present, else the CPU), its time attributed to netcost's layers.
 The model is copied and materialised with its own initialisers (the user's model is not
 touched), then run `warmup` times and `repeats` times more. Attribution is by synchronised
 forward hooks: each module call's wall time from its pre-hook to its post-hook (CUDA is
-synchronised at both), the median over the repeats. The hooks cost time of their own: the total
-is measured separately without hooks, and the difference is reported as the hooks' overhead.
+synchronised at both), the median over the repeats. The hooks cost time of their own, measured
+with the same hooks on a chain of 64 empty modules (`nn.Identity`), beside the same chain without
+them: `hook_inside_s`, what they add inside a call's measured interval (the interval less the
+call's unhooked cost), and `hook_call_s`, what they add to a whole call. A layer's time is its
+interval less `hook_inside_s`, less `hook_call_s` for every call inside it. The model's total is
+also measured without hooks, and reported beside.
 """
 
 from __future__ import annotations
@@ -35,21 +39,27 @@ class Profile(ShownAsText):
     hooked_s: float  # median of whole forwards with the hooks: the difference is their cost
     layers: tuple[tuple[str, int, float], ...]  # (path, call number, median seconds), inclusive
     training_s: float | None = None  # median of whole training steps (forward, backward, step)
+    hook_inside_s: float = 0.0  # the hooks' cost inside one call's interval (may be < 0)
+    hook_call_s: float = 0.0  # the hooks' cost added to one whole call
 
     def layer_seconds(self, *, raw: bool = False) -> dict[tuple[str, int], float]:
-        """Each call's median time, less the hooks' own cost for the calls inside it: the
-        hooks' total overhead (hooked − plain forward) shared equally by every call. `raw`:
-        as measured."""
+        """Each call's median time less the hooks' own cost: its interval − hook_inside_s −
+        hook_call_s × the calls inside it (each of those ran its own two hooks). `raw`: as
+        measured."""
         found = {(path, n): s for path, n, s in self.layers}
         if raw or not found:
             return found
-        per_call = max(self.hooked_s - self.forward_s, 0.0) / len(found)
-        inside: dict[tuple[str, int], int] = {}
-        paths = [path for path, _ in found]
-        for key in found:
-            path = key[0]
-            inside[key] = 1 + sum(1 for p in paths if (p.startswith(f"{path}.") or not path) and p)
-        return {k: max(s - per_call * inside[k], 0.0) for k, s in found.items()}
+        counts: dict[str, int] = defaultdict(int)
+        for path, _ in found:
+            counts[path] += 1
+        inside = {
+            path: sum(c for p, c in counts.items() if p and (not path or p.startswith(f"{path}.")))
+            for path in counts
+        }
+        return {
+            (path, n): max(s - self.hook_inside_s - self.hook_call_s * inside[path], 0.0)
+            for (path, n), s in found.items()
+        }
 
     def __repr__(self) -> str:
         return f"<Profile on {self.device}: forward {self.forward_s * 1e3:.4g} ms>"
@@ -140,9 +150,9 @@ def profile(
 
     context = torch.enable_grad() if train else torch.no_grad()
     with context:
-        whole = _timed(forward, warmup, repeats, sync)
+        whole, hooked, layers = _per_layer(work, forward, warmup, repeats, sync)
         training = _timed(step, warmup, repeats, sync) if train else None
-        hooked, layers = _per_layer(work, forward, warmup, repeats, sync)
+        hook_inside, hook_call = hook_costs(device, sync)
     return Profile(
         describe(device),
         "synchronised forward hooks" if device.startswith("cuda") else "forward hooks (CPU)",
@@ -152,7 +162,20 @@ def profile(
         hooked,
         layers,
         training,
+        hook_inside,
+        hook_call,
     )
+
+
+def hook_costs(device: str, sync: Callable[[], None], links: int = 64) -> tuple[float, float]:
+    """(inside, per call): the profile's hooks on a chain of `links` empty modules, against the
+    same chain unhooked. inside = an empty call's median interval − its unhooked cost (chain ÷
+    links); per call = (hooked chain − unhooked chain) ÷ (links + 1 calls, the chain's own)."""
+    chain = nn.Sequential(*(nn.Identity() for _ in range(links)))
+    x = torch.zeros(1, device=device)
+    plain, hooked, layers = _per_layer(chain, lambda: chain(x), 20, 200, sync)
+    empty = statistics.median(s for path, _, s in layers if path)
+    return empty - plain / links, max(hooked - plain, 0.0) / (links + 1)
 
 
 def _copy(model: nn.Module) -> nn.Module:
@@ -193,7 +216,10 @@ def _per_layer(
     warmup: int,
     repeats: int,
     sync: Callable[[], None],
-) -> tuple[float, tuple[tuple[str, int, float], ...]]:
+) -> tuple[float, float, tuple[tuple[str, int, float], ...]]:
+    """(plain, hooked, layers): medians of forwards without hooks and with them, alternating, so
+    that a slowdown of the machine during the run (a shared machine's neighbours) weighs on
+    both alike; each call's median interval under the hooks."""
     names = {id(m): name for name, m in model.named_modules()}
     starts: list[tuple[int, float]] = []
     calls: dict[int, int] = defaultdict(int)
@@ -210,23 +236,27 @@ def _per_layer(
         calls[key] += 1
         samples[(names.get(key, ""), number)].append(time.perf_counter() - start)
 
-    handles = []
-    for m in model.modules():
-        handles.append(m.register_forward_pre_hook(pre))
-        handles.append(m.register_forward_hook(post))
-    try:
-        for _ in range(warmup):
-            forward()
-        samples.clear()
-        totals = []
-        for _ in range(repeats):
+    def hooked() -> float:
+        """One forward's seconds under the hooks (their registration is not timed)."""
+        handles = []
+        for m in model.modules():
+            handles.append(m.register_forward_pre_hook(pre))
+            handles.append(m.register_forward_hook(post))
+        try:
             calls.clear()
-            start = time.perf_counter()
-            forward()
-            sync()
-            totals.append(time.perf_counter() - start)
-    finally:
-        for h in handles:
-            h.remove()
+            return timings(forward, 0, 1, sync)[0]
+        finally:
+            for h in handles:
+                h.remove()
+
+    for _ in range(warmup):
+        forward()
+        hooked()
+    samples.clear()
+    plain: list[float] = []
+    with_hooks: list[float] = []
+    for _ in range(repeats):
+        plain += timings(forward, 0, 1, sync)
+        with_hooks.append(hooked())
     layers = tuple((path, n, statistics.median(s)) for (path, n), s in samples.items())
-    return statistics.median(totals), layers
+    return statistics.median(plain), statistics.median(with_hooks), layers

@@ -1,0 +1,210 @@
+"""A calibrated estimate of time on `--device local` (after `netcost calibrate`): each op's
+roofline with the efficiency this machine measured for the op's family, plus its overheads.
+
+An op's estimate is max(FLOPs / (peak · efficiency), bytes / bandwidth at its bytes) + the per-op
+overhead; a layer's is its ops' plus the module overhead of each call inside it.
+- Matrix families (linear products, dense, 1 × 1 and depthwise convolutions, fused attention
+  cores, fused recurrent layers): the efficiency of the calibrated kernels nearest the op in
+  size and arithmetic intensity (log FLOPs, log FLOPs per byte): two kernels of equal FLOPs
+  differ when one streams a large weight through a small map (a ResNet's last stage) and the
+  other a small weight over a large one (its first).
+- Vector families (pooling, layer norm, other norms, transcendental, in-place and other
+  point-wise ops): interpolated in log FLOPs. The first op after a matrix product reads the
+  family's curve measured right after a product wrote its input (a product leaves caches and
+  translation buffers to refill); a call that runs no op there pays the empty call's extra.
+Below a family's smallest calibrated size, the smallest's time is held: a kernel takes no less
+than the smallest one timed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import TYPE_CHECKING
+
+from netcost.cost import Cost
+from netcost.devices import Device
+
+if TYPE_CHECKING:
+    from netcost.report import OpRecord, Report
+
+#: A calibrated family's stand-in where a calibration lacks it (older files, other devices).
+FALLBACK = {
+    "conv_depthwise": "conv",
+    "conv_1x1": "conv",
+    "conv": "matmul",
+    "attention": "matmul",
+    "rnn": "matmul",
+    "inplace": "pointwise",
+    "pool": "pointwise",
+    "norm": "pointwise",
+    "layer_norm": "norm",
+    "transcendental": "pointwise",
+}
+
+#: op name part -> calibrated vector family (point-wise ops otherwise)
+VECTOR_FAMILIES = (
+    ("pool", "pool"),
+    ("layer_norm", "layer_norm"),
+    ("norm", "norm"),
+    *((f, "transcendental") for f in ("gelu", "silu", "sigmoid", "tanh", "exp", "erf", "softmax")),
+)
+
+#: how many calibrated kernels an estimate reads, nearest first
+NEIGHBOURS = 3
+
+
+def family(op: str, matrix: bool, kernel: str | None = None) -> str:
+    """The calibrated family an op's kernel belongs to. Matrix units: fused attention cores,
+    fused recurrent layers, convolutions (depthwise, 1 × 1 — a matrix product of its own shape —
+    or wider), other products. Vector units: pooling, layer norms (a mean and a variance per
+    row), other norms (batch norm at inference: a scale and a shift per channel), transcendental
+    point-wise ops (GELU, SiLU, …), in-place point-wise ops (relu_, add_: they allocate
+    nothing), other point-wise ops. `kernel`: "depthwise" or "1x1" for a convolution."""
+    if matrix:
+        if "attention" in op:
+            return "attention"
+        if "rnn" in op:
+            return "rnn"
+        if "convolution" in op:
+            return {"depthwise": "conv_depthwise", "1x1": "conv_1x1"}.get(kernel or "", "conv")
+        return "matmul"
+    found = next((f for part, f in VECTOR_FAMILIES if part in op), "pointwise")
+    return "inplace" if found == "pointwise" and _in_place(op) else found
+
+
+def efficiency(
+    device: Device,
+    name: str,
+    flops: float,
+    intensity: float | None = None,
+    *,
+    after_product: bool = False,
+) -> float:
+    """The calibrated fraction of the peak that family `name` reaches at this many FLOPs (and
+    FLOPs per byte, for a matrix family). Points [FLOPs, efficiency] are interpolated in log
+    FLOPs, held above the largest; points [FLOPs, efficiency, intensity] are read from the
+    NEIGHBOURS nearest in (log₁₀ FLOPs, log₁₀ intensity), weighted by 1 / (distance + 0.05)²,
+    their efficiencies averaged in logs. Below the smallest FLOPs, the smallest's time is held
+    (efficiency × FLOPs ÷ its FLOPs). `after_product`: a vector family's curve measured right
+    after a matrix product, where the calibration has one. A family the calibration lacks reads
+    its FALLBACK (a calibration of old: a vector family's one rate)."""
+    c = device.calibration
+    while True:
+        points = (after_product and c.get(f"{name}_after_curve")) or (
+            c.get(name) or c.get(f"{name}_curve")
+        )
+        if points and flops > 0:
+            smallest = min(p[0] for p in points)
+            at = max(flops, smallest)
+            share = _nearest(points, at, intensity) if len(points[0]) > 2 else _curve(points, at)
+            return max(share * min(flops / smallest, 1.0), 1e-9)
+        if f"{name}_efficiency" in c:
+            return max(float(c[f"{name}_efficiency"]), 1e-3)
+        if name not in FALLBACK:
+            return 1.0
+        name = FALLBACK[name]
+
+
+def _nearest(points: list[list[float]], flops: float, intensity: float | None) -> float:
+    """The efficiency of the NEIGHBOURS points nearest (flops, intensity) in log₁₀ space (by
+    FLOPs alone without an intensity), weighted by inverse squared distance, averaged in logs."""
+
+    def distance(p: list[float]) -> float:
+        d = math.log10(flops / p[0]) ** 2
+        if intensity and len(p) > 2 and p[2] > 0:
+            d += math.log10(intensity / p[2]) ** 2
+        return math.sqrt(d)
+
+    near = sorted(points, key=distance)[:NEIGHBOURS]
+    weights = [1.0 / (distance(p) + 0.05) ** 2 for p in near]
+    logs = sum(w * math.log(max(p[1], 1e-9)) for w, p in zip(weights, near, strict=True))
+    return math.exp(logs / sum(weights))
+
+
+def _curve(points: list[list[float]], x: float) -> float:
+    """Interpolated in log x between the points (those at one x averaged), held at their ends."""
+    merged: dict[float, list[float]] = {}
+    for p in points:
+        merged.setdefault(p[0], []).append(p[1])
+    ordered = sorted((k, sum(v) / len(v)) for k, v in merged.items())
+    if x <= ordered[0][0]:
+        return ordered[0][1]
+    for (x0, y0), (x1, y1) in itertools.pairwise(ordered):
+        if x <= x1:
+            w = (math.log(x) - math.log(x0)) / (math.log(x1) - math.log(x0))
+            return y0 + w * (y1 - y0)
+    return ordered[-1][1]
+
+
+def estimate(
+    device: Device,
+    op: str,
+    dtype: str,
+    cost: Cost,
+    tf32_matmul: bool = False,
+    kernel: str | None = None,
+    *,
+    after_product: bool = False,
+) -> float:
+    """A calibrated estimate: max(FLOPs / (peak · efficiency of the op's family at its size and
+    intensity), bytes / bandwidth at this many bytes) + the per-op overhead."""
+    from netcost.analysis.timing import peak
+
+    c = device.calibration
+    flops = max(cost.flops, 2 * cost.macs)
+    rate, _ = peak(device, cost.macs > 0, dtype, op, tf32_matmul)
+    if rate:
+        intensity = flops / cost.bytes_moved if cost.bytes_moved else None
+        name = family(op, cost.macs > 0, kernel)
+        rate *= efficiency(device, name, flops, intensity, after_product=after_product)
+    compute = flops / rate if rate else 0.0
+    curve = c.get("bandwidth")
+    bandwidth = _curve(curve, cost.bytes_moved) if curve and cost.bytes_moved else device.bandwidth
+    memory = cost.bytes_moved / bandwidth
+    return max(compute, memory) + float(c.get("overhead_s", 0.0))
+
+
+def layer_estimates(report: Report, device: Device, tf32_matmul: bool) -> dict[int, float]:
+    """Each call's own estimate (its ops' and its call's overhead, children not included), by
+    module index. The calls are walked in the order they began, to know which op follows a
+    matrix product: a vector op there reads its family's after-product curve; a free op (a
+    view) or a call that runs no op there pays the empty call's extra instead."""
+    from netcost.analysis.timing import op_dtype
+
+    c = device.calibration
+    per_call = float(c.get("module_overhead_s", 0.0))
+    extra = max(float(c.get("module_overhead_after_s", per_call)) - per_call, 0.0)
+    own: dict[int, float] = {}
+    after = False  # the last op to run was a matrix product
+    for m in report.modules:
+        own[m.index] = per_call
+        if m.is_leaf and not m.ops and after:
+            own[m.index] += extra
+            after = False
+        for r in m.ops:
+            matrix = r.cost.macs > 0
+            free = not matrix and not r.cost.flops and not r.cost.bytes_moved
+            own[m.index] += extra if after and free else 0.0
+            own[m.index] += estimate(
+                device, r.op, op_dtype(r), r.cost, tf32_matmul, _kernel(r),
+                after_product=after and not matrix,
+            )  # fmt: skip
+            after = matrix
+    return own
+
+
+def _in_place(op: str) -> bool:
+    """aten.relu_.default, aten.add_.Tensor: the op's name ends in an underscore."""
+    parts = op.split(".")
+    return len(parts) > 1 and parts[1].endswith("_")
+
+
+def _kernel(record: OpRecord) -> str | None:
+    """A convolution's kernel kind: "depthwise" (grouped), "1x1" (its weight's spatial dims all
+    1), else None."""
+    groups = record.args.get("groups", 1)
+    if isinstance(groups, int) and groups > 1:
+        return "depthwise"
+    shape = getattr(record.args.get("weight"), "shape", ())
+    return "1x1" if len(shape) > 2 and all(d == 1 for d in shape[2:]) else None
