@@ -319,3 +319,28 @@ def test_a_one_by_one_convolution_reads_its_own_curve():
         r = netcost.analyze(conv, x, device=device)
         flops = 2 * 64 * 28 * 28 * 64 * kernel * kernel
         assert r.time.estimates[0] == pytest.approx(flops / (1e12 * share), rel=1e-12)
+
+
+def test_products_read_the_cold_kernels_when_the_forward_outgrows_the_caches():
+    """A 64 → 64 linear layer on 10 rows peaks at 4 · (64·64 + 64) bytes of parameters, its
+    4 · 10·64-byte input and as large an output: 21,760 bytes. Under a 21,760-byte cache its
+    product reads the matmul curve (0.8 of the peak); under a 21,759-byte one, the curve timed
+    with its weights evicted (0.4)."""
+    from netcost.devices import Device
+
+    flat = lambda e: [[1.0, e, 1.0], [1e15, e, 1.0]]  # noqa: E731
+    model = nn.Linear(64, 64).to("meta")
+    x = torch.randn(10, 64, device="meta")
+    touched = 4 * (64 * 64 + 64) + 2 * 4 * 10 * 64
+    assert touched == 21_760
+    for cache, share in ((21_760, 0.8), (21_759, 0.4)):
+        device = Device(
+            "hand", "by hand", "test", 10**12, 1e15, {"fp32": 1e12}, {"fp32": 1e12},
+            calibration={"overhead_s": 0.0, "module_overhead_s": 0.0, "cache_bytes": cache,
+                         "matmul": flat(0.8), "matmul_cold": flat(0.4)},
+        )  # fmt: skip
+        r = netcost.analyze(model, x, device=device)
+        (op,) = r.ops
+        flops = max(op.cost.flops, 2 * op.cost.macs)
+        assert r.memory.peak_bytes == touched
+        assert r.time.estimates[0] == pytest.approx(flops / (1e12 * share), rel=1e-12)

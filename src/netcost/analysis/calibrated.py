@@ -7,7 +7,10 @@ overhead; a layer's is its ops' plus the module overhead of each call inside it.
   cores, fused recurrent layers): the efficiency of the calibrated kernels nearest the op in
   size and arithmetic intensity (log FLOPs, log FLOPs per byte): two kernels of equal FLOPs
   differ when one streams a large weight through a small map (a ResNet's last stage) and the
-  other a small weight over a large one (its first).
+  other a small weight over a large one (its first). When the forward's memory outgrows the
+  caches (its inference peak: parameters, buffers, inputs and the activations alive at once,
+  against the calibration's `cache_bytes`), each weight was last read a forward ago: products
+  read the kernels timed with their weights evicted (`{family}_cold`).
 - Vector families (pooling, layer norm, other norms, transcendental, in-place and other
   point-wise ops): interpolated in log FLOPs. The first op after a matrix product reads the
   family's curve measured right after a product wrote its input (a product leaves caches and
@@ -80,6 +83,7 @@ def efficiency(
     intensity: float | None = None,
     *,
     after_product: bool = False,
+    cold: bool = False,
 ) -> float:
     """The calibrated fraction of the peak that family `name` reaches at this many FLOPs (and
     FLOPs per byte, for a matrix family). Points [FLOPs, efficiency] are interpolated in log
@@ -87,12 +91,16 @@ def efficiency(
     NEIGHBOURS nearest in (log₁₀ FLOPs, log₁₀ intensity), weighted by 1 / (distance + 0.05)²,
     their efficiencies averaged in logs. Below the smallest FLOPs, the smallest's time is held
     (efficiency × FLOPs ÷ its FLOPs). `after_product`: a vector family's curve measured right
-    after a matrix product, where the calibration has one. A family the calibration lacks reads
-    its FALLBACK (a calibration of old: a vector family's one rate)."""
+    after a matrix product, and `cold`: a matrix family's kernels timed with their weights
+    evicted, where the calibration has them. A family the calibration lacks reads its FALLBACK
+    (a calibration of old: a vector family's one rate)."""
     c = device.calibration
     while True:
-        points = (after_product and c.get(f"{name}_after_curve")) or (
-            c.get(name) or c.get(f"{name}_curve")
+        points = (
+            (after_product and c.get(f"{name}_after_curve"))
+            or (cold and c.get(f"{name}_cold"))
+            or c.get(name)
+            or c.get(f"{name}_curve")
         )
         if points and flops > 0:
             smallest = min(p[0] for p in points)
@@ -146,6 +154,7 @@ def estimate(
     kernel: str | None = None,
     *,
     after_product: bool = False,
+    cold: bool = False,
 ) -> float:
     """A calibrated estimate: max(FLOPs / (peak · efficiency of the op's family at its size and
     intensity), bytes / bandwidth at this many bytes) + the per-op overhead."""
@@ -157,7 +166,7 @@ def estimate(
     if rate:
         intensity = flops / cost.bytes_moved if cost.bytes_moved else None
         name = family(op, cost.macs > 0, kernel)
-        rate *= efficiency(device, name, flops, intensity, after_product=after_product)
+        rate *= efficiency(device, name, flops, intensity, after_product=after_product, cold=cold)
     compute = flops / rate if rate else 0.0
     curve = c.get("bandwidth")
     bandwidth = _curve(curve, cost.bytes_moved) if curve and cost.bytes_moved else device.bandwidth
@@ -167,14 +176,22 @@ def estimate(
 
 def layer_estimates(report: Report, device: Device, tf32_matmul: bool) -> dict[int, float]:
     """Each call's own estimate (its ops' and its call's overhead, children not included), by
-    module index. The calls are walked in the order they began, to know which op follows a
-    matrix product: a vector op there reads its family's after-product curve; a free op (a
-    view) or a call that runs no op there pays the empty call's extra instead."""
+    module index; products cold when the forward's memory outgrows the caches. The calls
+    are walked in the order they began, to know which op follows a matrix product: a vector op
+    there reads its family's after-product curve; a free op (a view) or a call that runs no op
+    there pays the empty call's extra instead."""
     from netcost.analysis.timing import op_dtype
 
     c = device.calibration
     per_call = float(c.get("module_overhead_s", 0.0))
     extra = max(float(c.get("module_overhead_after_s", per_call)) - per_call, 0.0)
+    t = report.total
+    touched = (
+        report.memory.peak_bytes  # memory a freed activation leaves is reused
+        if report.memory
+        else t.param_bytes + t.buffer_bytes + t.cost.bytes_written
+    )
+    cold = 0 < float(c.get("cache_bytes", 0)) < touched
     own: dict[int, float] = {}
     after = False  # the last op to run was a matrix product
     for m in report.modules:
@@ -188,7 +205,7 @@ def layer_estimates(report: Report, device: Device, tf32_matmul: bool) -> dict[i
             own[m.index] += extra if after and free else 0.0
             own[m.index] += estimate(
                 device, r.op, op_dtype(r), r.cost, tf32_matmul, _kernel(r),
-                after_product=after and not matrix,
+                after_product=after and not matrix, cold=cold,
             )  # fmt: skip
             after = matrix
     return own

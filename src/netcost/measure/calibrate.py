@@ -24,6 +24,8 @@ bound must not exceed any run); efficiencies and overheads are medians, the stat
   64 × 112², 96 × 28², 256 × 7² and 64 × 1², each rate over the vector rate against its FLOPs;
 - per-op overhead: an addition of two one-element tensors (dispatch and launch), and per-module
   overhead: a chain of 64 Linear(16, 16) layers on one row, per layer, less the per-op overhead;
+- every product again with its weights evicted from the caches (`{family}_cold`: a 32 MiB copy,
+  then its activation inputs read back in), and the last-level cache's size (`cache_bytes`);
 A calibrated estimate of an op is max(FLOPs / (peak · efficiency), bytes / bandwidth) + the
 per-op overhead; a layer's is its ops' plus the module overhead of each call inside it.
 """
@@ -77,6 +79,9 @@ DEPTHWISE = ((32, 112, 3, 1), (96, 56, 3, 2), (144, 56, 3, 1), (384, 14, 3, 1), 
 #: (steps, batch, inputs, hidden) of one-layer LSTMs, which run as one fused kernel
 RNNS = ((8, 1, 64, 128), (16, 4, 128, 256), (32, 8, 512, 256), (32, 16, 256, 1024))
 
+#: bytes a copy reads (and as many it writes) to evict the caches before a cold product
+COLD_BYTES = 1 << 25
+
 #: float32 elements copied to find the bandwidth at each working-set size: 256 KiB to 256 MiB
 COPY_SIZES = (1 << 16, 1 << 18, 1 << 20, 1 << 22, 1 << 24, 1 << 26)
 
@@ -85,7 +90,7 @@ COPY_SIZES = (1 << 16, 1 << 18, 1 << 20, 1 << 22, 1 << 24, 1 << 26)
 VECTOR_SHAPES = ((64, 112), (96, 28), (256, 7), (64, 1))
 
 #: passes over every probe, and timed runs of each probe a pass (after one warm-up run)
-ROUNDS = 20
+ROUNDS = 12
 REPEATS = 2
 
 
@@ -100,6 +105,7 @@ class Probe:
     run: Callable[[], Any]
     moved: float = 0.0
     before: Callable[[], Any] | None = None
+    inputs: tuple[torch.Tensor, ...] = ()  # its activation inputs (not its weights)
     samples: list[float] = field(default_factory=list)
 
     @property
@@ -121,32 +127,36 @@ def _products(device: str) -> list[Probe]:
         w, bias = torch.randn(cols, inner, device=device), torch.randn(cols, device=device)
         run = lambda x=x, w=w, b=bias: f.linear(x, w, b)  # noqa: E731
         moved = 4.0 * (rows * inner + cols * inner + cols + rows * cols)
-        probes.append(Probe("matmul", 2.0 * rows * inner * cols, run, moved))
+        probes.append(Probe("matmul", 2.0 * rows * inner * cols, run, moved, inputs=(x,)))
     for batch, cin, side, cout, k, stride in CONVS:
         x = torch.randn(batch, cin, side, side, device=device)
         w = torch.randn(cout, cin, k, k, device=device)
         out = (side + 2 * (k // 2) - k) // stride + 1
         run = lambda x=x, w=w, s=stride, p=k // 2: f.conv2d(x, w, None, s, p)  # noqa: E731
         moved = 4.0 * (x.numel() + w.numel() + batch * cout * out * out)
-        probes.append(Probe("conv", 2.0 * batch * cout * out * out * cin * k * k, run, moved))
+        work = 2.0 * batch * cout * out * out * cin * k * k
+        probes.append(Probe("conv", work, run, moved, inputs=(x,)))
     for batch, cin, side, cout in CONVS_1X1:
         x = torch.randn(batch, cin, side, side, device=device)
         w = torch.randn(cout, cin, 1, 1, device=device)
         run = lambda x=x, w=w: f.conv2d(x, w)  # noqa: E731
         moved = 4.0 * (x.numel() + w.numel() + batch * cout * side * side)
-        probes.append(Probe("conv_1x1", 2.0 * batch * cout * side * side * cin, run, moved))
+        work = 2.0 * batch * cout * side * side * cin
+        probes.append(Probe("conv_1x1", work, run, moved, inputs=(x,)))
     for channels, side, k, stride in DEPTHWISE:
         x = torch.randn(1, channels, side, side, device=device)
         w = torch.randn(channels, 1, k, k, device=device)
         out = (side + 2 * (k // 2) - k) // stride + 1
         run = lambda x=x, w=w, s=stride, p=k // 2, g=channels: f.conv2d(x, w, None, s, p, 1, g)  # noqa: E731
         moved = 4.0 * (x.numel() + w.numel() + channels * out * out)
-        probes.append(Probe("conv_depthwise", 2.0 * channels * out * out * k * k, run, moved))
+        work = 2.0 * channels * out * out * k * k
+        probes.append(Probe("conv_depthwise", work, run, moved, inputs=(x,)))
     for batch, heads, tokens, width in ATTENTION:
         q, k, v = (torch.randn(batch, heads, tokens, width, device=device) for _ in range(3))
         run = lambda q=q, k=k, v=v: f.scaled_dot_product_attention(q, k, v)  # noqa: E731
         moved = 4.0 * 4 * q.numel()  # q, k, v read, the output written
-        probes.append(Probe("attention", 4.0 * batch * heads * tokens * tokens * width, run, moved))
+        work = 4.0 * batch * heads * tokens * tokens * width
+        probes.append(Probe("attention", work, run, moved, inputs=(q, k, v)))
     for steps, batch, inputs, hidden in RNNS:
         lstm = torch.nn.LSTM(inputs, hidden).to(device)
         x = torch.randn(steps, batch, inputs, device=device)
@@ -154,8 +164,28 @@ def _products(device: str) -> list[Probe]:
         # gate sums, 8 bias adds and the cell's arithmetic
         flops = steps * batch * hidden * (8.0 * (inputs + hidden) + 4 + 8 + CELL_FLOPS[4])
         moved = 4.0 * (4 * hidden * (inputs + hidden) + steps * batch * (inputs + hidden))
-        probes.append(Probe("rnn", flops, lambda m=lstm, x=x: m(x), moved))
+        probes.append(Probe("rnn", flops, lambda m=lstm, x=x: m(x), moved, inputs=(x,)))
     return probes
+
+
+def _cold(products: list[Probe], device: str) -> list[Probe]:
+    """Each product again with its weights out of the caches, as in a network whose forward
+    touches more than the caches hold (a weight was last read a whole forward ago): before each
+    run a copy through COLD_BYTES evicts them, then the product's activation inputs are read
+    back in (a network's input was just written by the op before)."""
+    src = torch.zeros(COLD_BYTES // 4, device=device)
+    dst = torch.empty_like(src)
+
+    def evict(inputs: tuple[torch.Tensor, ...]) -> None:
+        dst.copy_(src)
+        for t in inputs:
+            t.sum()
+
+    return [
+        Probe(f"{p.family}_cold", p.work, p.run, p.moved, lambda i=p.inputs: evict(i), p.inputs)
+        for p in products
+        if p.family != "square"
+    ]
 
 
 def _vector(device: str) -> list[Probe]:
@@ -211,6 +241,19 @@ def _vector(device: str) -> list[Probe]:
     return probes
 
 
+def cache_bytes(device: str) -> float:
+    """The last-level cache's bytes: a GPU's L2, a CPU's largest cache as Linux's sysfs lists
+    it (`/sys/devices/system/cpu/cpu0/cache/index*/size`); 0 where neither says."""
+    if device.startswith("cuda"):
+        return float(getattr(torch.cuda.get_device_properties(0), "L2_cache_size", 0))
+    sizes = [0.0]
+    for entry in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
+        text = entry.read_text().strip()
+        unit = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        sizes.append(float(text.rstrip("KMG") or 0) * unit)
+    return max(sizes)
+
+
 def cache_path() -> Path:
     root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return root / "netcost" / "local.toml"
@@ -240,6 +283,7 @@ def measure(device: str | None = None, rounds: int = ROUNDS) -> dict[str, Any]:
         row = torch.randn(1, 16, device=device)
         calls = Probe("chain", 0.0, lambda: chain(row))
         products, vectors = _products(device), _vector(device)
+        products += _cold(products, device)
         bf16 = torch.randn(1024, 1024, device=device, dtype=torch.bfloat16)
         half = Probe("square_bf16", 2.0 * 1024**3, lambda: bf16 @ bf16)
         _rounds([tiny, calls, *products, half, *vectors], sync, rounds)
@@ -296,6 +340,7 @@ def measure(device: str | None = None, rounds: int = ROUNDS) -> dict[str, Any]:
             "overhead_s": overhead,
             "module_overhead_s": module_overhead,
             "module_overhead_after_s": module_overhead + max(extra, 0.0),
+            "cache_bytes": cache_bytes(device),
             **curves,
         },
     }

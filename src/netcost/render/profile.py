@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 def profile_lines(p: Profile) -> list[str]:
     lines = [
         f"Measured on {p.device}, median of {p.repeats} runs after {p.warmup} warm-up: forward "
-        f"{seconds(p.forward_s)} ({p.method} add {seconds(max(p.hooked_s - p.forward_s, 0))})"
+        f"{seconds(p.forward_s)} ({p.method} add {seconds(max(p.hooked_s - p.forward_s, 0))}; "
+        f"taken out of each layer: {seconds(p.hook_inside_s)} a call, "
+        f"{seconds(p.hook_call_s)} for each call inside it)"
     ]
     if p.training_s is not None:
         lines.append(f"Training step (forward, backward, AdamW step): {seconds(p.training_s)}")
