@@ -94,8 +94,8 @@ def main() -> None:
         for k, (r, p) in enumerate(zip(made, profiles, strict=True)):
             by_pass[k].append(errors(r, r.time.estimates, p.forward_s, p.layer_seconds()))
         whole = statistics.median(p.forward_s for p in profiles)
-        keys = profiles[0].layer_seconds().keys()
-        seconds = {k: statistics.median(p.layer_seconds()[k] for p in profiles) for k in keys}
+        measured = [p.layer_seconds() for p in profiles]
+        seconds = {k: statistics.median(m[k] for m in measured) for k in measured[0]}
         columns = zip(*(r.time.estimates for r in made), strict=True)
         estimates = [statistics.median(column) for column in columns]
         error, per_layer, violations = errors(made[0], estimates, whole, seconds)
