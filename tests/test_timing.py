@@ -344,3 +344,25 @@ def test_products_read_the_cold_kernels_when_the_forward_outgrows_the_caches():
         flops = max(op.cost.flops, 2 * op.cost.macs)
         assert r.memory.peak_bytes == touched
         assert r.time.estimates[0] == pytest.approx(flops / (1e12 * share), rel=1e-12)
+
+
+def test_in_a_cold_forward_vector_ops_read_their_cold_curve_first():
+    """Linear → ReLU with a 1-byte cache (every forward outgrows it): the ReLU right after the
+    product reads the point-wise curve timed with all but its input evicted (0.002 of the vector
+    peak), before the after-product one (0.005); with a cache large enough, the after-product
+    one."""
+    from netcost.devices import Device
+
+    flat = lambda e: [[1.0, e], [1e15, e]]  # noqa: E731
+    model = nn.Sequential(nn.Linear(100, 100, bias=False), nn.ReLU()).to("meta")
+    for cache, share in ((1, 0.002), (10**9, 0.005)):
+        device = Device(
+            "hand", "by hand", "test", 10**12, 1e15, {"fp32": 1e12}, {"fp32": 1e12},
+            calibration={"overhead_s": 0.0, "module_overhead_s": 0.0, "cache_bytes": cache,
+                         "matmul": flat(0.5), "pointwise_curve": flat(0.01),
+                         "pointwise_after_curve": flat(0.005),
+                         "pointwise_cold_curve": flat(0.002)},
+        )  # fmt: skip
+        r = netcost.analyze(model, torch.randn(10, 100, device="meta"), device=device)
+        relu = r.layers[1]
+        assert r.time.estimates[relu.index] == pytest.approx(1000 / (1e12 * share), rel=1e-12)

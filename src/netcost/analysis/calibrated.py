@@ -9,8 +9,10 @@ overhead; a layer's is its ops' plus the module overhead of each call inside it.
   differ when one streams a large weight through a small map (a ResNet's last stage) and the
   other a small weight over a large one (its first). When the forward's memory outgrows the
   caches (its inference peak: parameters, buffers, inputs and the activations alive at once,
-  against the calibration's `cache_bytes`), each weight was last read a forward ago: products
-  read the kernels timed with their weights evicted (`{family}_cold`).
+  against the calibration's `cache_bytes`), each weight, and the memory each output is written
+  to, was last touched long before: every op reads its family's kernels timed with all but
+  their input evicted (`{family}_cold`, `{family}_cold_curve`); in-place point-wise ops, which
+  write into the input the op before has just written, have none and keep their curves.
 - Vector families (pooling, layer norm, other norms, transcendental, in-place and other
   point-wise ops): interpolated in log FLOPs. The first op after a matrix product reads the
   family's curve measured right after a product wrote its input (a product leaves caches and
@@ -91,14 +93,14 @@ def efficiency(
     NEIGHBOURS nearest in (log₁₀ FLOPs, log₁₀ intensity), weighted by 1 / (distance + 0.05)²,
     their efficiencies averaged in logs. Below the smallest FLOPs, the smallest's time is held
     (efficiency × FLOPs ÷ its FLOPs). `after_product`: a vector family's curve measured right
-    after a matrix product, and `cold`: a matrix family's kernels timed with their weights
-    evicted, where the calibration has them. A family the calibration lacks reads its FALLBACK
+    after a matrix product, and `cold` (first): the family's kernels timed with all but their
+    input evicted, where the calibration has them. A family the calibration lacks reads its FALLBACK
     (a calibration of old: a vector family's one rate)."""
     c = device.calibration
     while True:
         points = (
-            (after_product and c.get(f"{name}_after_curve"))
-            or (cold and c.get(f"{name}_cold"))
+            (cold and (c.get(f"{name}_cold") or c.get(f"{name}_cold_curve")))
+            or (after_product and c.get(f"{name}_after_curve"))
             or c.get(name)
             or c.get(f"{name}_curve")
         )

@@ -24,8 +24,9 @@ bound must not exceed any run); efficiencies and overheads are medians, the stat
   64 × 112², 96 × 28², 256 × 7² and 64 × 1², each rate over the vector rate against its FLOPs;
 - per-op overhead: an addition of two one-element tensors (dispatch and launch), and per-module
   overhead: a chain of 64 Linear(16, 16) layers on one row, per layer, less the per-op overhead;
-- every product again with its weights evicted from the caches (`{family}_cold`: a 32 MiB copy,
-  then its activation inputs read back in), and the last-level cache's size (`cache_bytes`);
+- every product and out-of-place vector kernel again with all but its input evicted from the
+  caches (`{family}_cold`, `{family}_cold_curve`: a 32 MiB copy, then its input read back in),
+  and the last-level cache's size (`cache_bytes`);
 A calibrated estimate of an op is max(FLOPs / (peak · efficiency), bytes / bandwidth) + the
 per-op overhead; a layer's is its ops' plus the module overhead of each call inside it.
 """
@@ -168,11 +169,12 @@ def _products(device: str) -> list[Probe]:
     return probes
 
 
-def _cold(products: list[Probe], device: str) -> list[Probe]:
-    """Each product again with its weights out of the caches, as in a network whose forward
-    touches more than the caches hold (a weight was last read a whole forward ago): before each
-    run a copy through COLD_BYTES evicts them, then the product's activation inputs are read
-    back in (a network's input was just written by the op before)."""
+def _cold(probes: list[Probe], device: str) -> list[Probe]:
+    """Each probe again with all but its input out of the caches, as in a network whose forward
+    touches more than the caches hold (a weight, or the memory an output is written to, was last
+    touched long before): before each run a copy through COLD_BYTES evicts them, then the
+    probe's activation inputs are read back in (a network's input was just written by the op
+    before)."""
     src = torch.zeros(COLD_BYTES // 4, device=device)
     dst = torch.empty_like(src)
 
@@ -183,7 +185,7 @@ def _cold(products: list[Probe], device: str) -> list[Probe]:
 
     return [
         Probe(f"{p.family}_cold", p.work, p.run, p.moved, lambda i=p.inputs: evict(i), p.inputs)
-        for p in products
+        for p in probes
         if p.family != "square"
     ]
 
@@ -231,13 +233,14 @@ def _vector(device: str) -> list[Probe]:
             Probe("empty", 0.0, lambda x=x, e=empty: e(x)),
         ]  # fmt: skip
         probes += [
-            Probe("pool", 9 * n / 4, lambda x=x: f.max_pool2d(x, 3, 2, 1)),
-            Probe("norm", bn, lambda x=x, m=m, v=v: f.batch_norm(x, m, v, m, v)),
-            Probe("layer_norm", ln, lambda r=rows, m=m, v=v: f.layer_norm(r, m.shape, m, v)),
-            Probe("pointwise", n, lambda x=x: torch.relu(x)),
-            Probe("inplace", n, lambda x=x: torch.relu_(x)),
-            Probe("transcendental", n, lambda x=x: f.gelu(x)),
-        ]
+            Probe("pool", 9 * n / 4, lambda x=x: f.max_pool2d(x, 3, 2, 1), inputs=(x,)),
+            Probe("norm", bn, lambda x=x, m=m, v=v: f.batch_norm(x, m, v, m, v), inputs=(x,)),
+            Probe("layer_norm", ln, lambda r=rows, m=m, v=v: f.layer_norm(r, m.shape, m, v),
+                  inputs=(rows,)),
+            Probe("pointwise", n, lambda x=x: torch.relu(x), inputs=(x,)),
+            Probe("inplace", n, lambda x=x: torch.relu_(x), inputs=(x,)),
+            Probe("transcendental", n, lambda x=x: f.gelu(x), inputs=(x,)),
+        ]  # fmt: skip
     return probes
 
 
@@ -284,6 +287,8 @@ def measure(device: str | None = None, rounds: int = ROUNDS) -> dict[str, Any]:
         calls = Probe("chain", 0.0, lambda: chain(row))
         products, vectors = _products(device), _vector(device)
         products += _cold(products, device)
+        # an in-place kernel writes into its input, which a network has just written: no cold run
+        vectors += _cold([p for p in vectors if p.inputs and p.family != "inplace"], device)
         bf16 = torch.randn(1024, 1024, device=device, dtype=torch.bfloat16)
         half = Probe("square_bf16", 2.0 * 1024**3, lambda: bf16 @ bf16)
         _rounds([tiny, calls, *products, half, *vectors], sync, rounds)
