@@ -95,3 +95,15 @@ def test_the_hooks_cost_is_measured_on_empty_layers():
 
     inside, per_call = hook_costs("cpu", lambda: None)
     assert abs(inside) < per_call < 1e-3
+
+
+def test_the_last_level_cache_is_the_largest_size_sysfs_lists(tmp_path):
+    """Sizes as Linux lists them per cache level: 32K (L1d), 32K (L1i), 1024K (L2), 32768K (L3):
+    the last level holds 32,768 · 1,024 bytes; a machine that lists none gets 0."""
+    from netcost.measure.calibrate import cache_bytes
+
+    for i, size in enumerate(("32K", "32K", "1024K", "32768K")):
+        (tmp_path / f"index{i}").mkdir()
+        (tmp_path / f"index{i}" / "size").write_text(size + "\n")
+    assert cache_bytes("cpu", tmp_path) == 32_768 * 1_024
+    assert cache_bytes("cpu", tmp_path / "none") == 0

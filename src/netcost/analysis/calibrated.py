@@ -7,16 +7,17 @@ overhead; a layer's is its ops' plus the module overhead of each call inside it.
   cores, fused recurrent layers): the efficiency of the calibrated kernels nearest the op in
   size and arithmetic intensity (log FLOPs, log FLOPs per byte): two kernels of equal FLOPs
   differ when one streams a large weight through a small map (a ResNet's last stage) and the
-  other a small weight over a large one (its first). When the forward's memory outgrows the
-  caches (its inference peak: parameters, buffers, inputs and the activations alive at once,
-  against the calibration's `cache_bytes`), each weight, and the memory each output is written
-  to, was last touched long before: every op reads its family's kernels timed with all but
-  their input evicted (`{family}_cold`, `{family}_cold_curve`); in-place point-wise ops, which
-  write into the input the op before has just written, have none and keep their curves.
+  other a small weight over a large one (its first).
 - Vector families (pooling, layer norm, other norms, transcendental, in-place and other
   point-wise ops): interpolated in log FLOPs. The first op after a matrix product reads the
   family's curve measured right after a product wrote its input (a product leaves caches and
   translation buffers to refill); a call that runs no op there pays the empty call's extra.
+- When the forward's memory outgrows the caches (its inference peak: parameters, buffers,
+  inputs and the activations alive at once, against the calibration's `cache_bytes`), each
+  weight, and the memory each output is written to, was last touched long before: every op
+  reads its family's kernels timed with all but their input evicted (`{family}_cold`,
+  `{family}_cold_curve`), ahead of the after-product curve; in-place point-wise ops, which
+  write into the input the op before has just written, have none and keep their curves.
 Below a family's smallest calibrated size, the smallest's time is held: a kernel takes no less
 than the smallest one timed.
 """
@@ -27,6 +28,7 @@ import itertools
 import math
 from typing import TYPE_CHECKING
 
+from netcost.analysis.timing import op_dtype, peak
 from netcost.cost import Cost
 from netcost.devices import Device
 
@@ -93,9 +95,9 @@ def efficiency(
     NEIGHBOURS nearest in (log₁₀ FLOPs, log₁₀ intensity), weighted by 1 / (distance + 0.05)²,
     their efficiencies averaged in logs. Below the smallest FLOPs, the smallest's time is held
     (efficiency × FLOPs ÷ its FLOPs). `after_product`: a vector family's curve measured right
-    after a matrix product, and `cold` (first): the family's kernels timed with all but their
-    input evicted, where the calibration has them. A family the calibration lacks reads its FALLBACK
-    (a calibration of old: a vector family's one rate)."""
+    after a matrix product, and `cold` (read first): the family's kernels timed with all but
+    their input evicted, where the calibration has them. A family the calibration lacks reads
+    its FALLBACK (a calibration of old: a vector family's one rate)."""
     c = device.calibration
     while True:
         points = (
@@ -160,8 +162,6 @@ def estimate(
 ) -> float:
     """A calibrated estimate: max(FLOPs / (peak · efficiency of the op's family at its size and
     intensity), bytes / bandwidth at this many bytes) + the per-op overhead."""
-    from netcost.analysis.timing import peak
-
     c = device.calibration
     flops = max(cost.flops, 2 * cost.macs)
     rate, _ = peak(device, cost.macs > 0, dtype, op, tf32_matmul)
@@ -178,12 +178,11 @@ def estimate(
 
 def layer_estimates(report: Report, device: Device, tf32_matmul: bool) -> dict[int, float]:
     """Each call's own estimate (its ops' and its call's overhead, children not included), by
-    module index; products cold when the forward's memory outgrows the caches. The calls
+    module index; every op reads its cold kernels when the forward's memory outgrows the caches.
+    The calls
     are walked in the order they began, to know which op follows a matrix product: a vector op
     there reads its family's after-product curve; a free op (a view) or a call that runs no op
     there pays the empty call's extra instead."""
-    from netcost.analysis.timing import op_dtype
-
     c = device.calibration
     per_call = float(c.get("module_overhead_s", 0.0))
     extra = max(float(c.get("module_overhead_after_s", per_call)) - per_call, 0.0)

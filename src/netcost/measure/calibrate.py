@@ -109,10 +109,9 @@ class Probe:
     inputs: tuple[torch.Tensor, ...] = ()  # its activation inputs (not its weights)
     samples: list[float] = field(default_factory=list)
 
-    @property
-    def point(self) -> list[float]:
-        """[work, ·, intensity] for a matrix family; the efficiency is filled in later."""
-        return [self.work, 0.0, self.work / self.moved] if self.moved else [self.work, 0.0]
+    def point(self, share: float) -> list[float]:
+        """[work, efficiency] — with its intensity (work ÷ bytes moved) where it moves any."""
+        return [self.work, share, self.work / self.moved] if self.moved else [self.work, share]
 
 
 def _products(device: str) -> list[Probe]:
@@ -244,13 +243,13 @@ def _vector(device: str) -> list[Probe]:
     return probes
 
 
-def cache_bytes(device: str) -> float:
+def cache_bytes(device: str, root: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> float:
     """The last-level cache's bytes: a GPU's L2, a CPU's largest cache as Linux's sysfs lists
-    it (`/sys/devices/system/cpu/cpu0/cache/index*/size`); 0 where neither says."""
+    it (`root`/index*/size: "32K", "1024K", "32768K"); 0 where neither says."""
     if device.startswith("cuda"):
         return float(getattr(torch.cuda.get_device_properties(0), "L2_cache_size", 0))
     sizes = [0.0]
-    for entry in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
+    for entry in root.glob("index*/size"):
         text = entry.read_text().strip()
         unit = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
         sizes.append(float(text.rstrip("KMG") or 0) * unit)
@@ -306,17 +305,15 @@ def measure(device: str | None = None, rounds: int = ROUNDS) -> dict[str, Any]:
     bandwidth = max(p.work / min(p.samples) for p in vectors if p.family == "copy")
     curves: dict[str, list[list[float]]] = {}
     median = {p: statistics.median(p.samples) for p in [*products, *vectors]}
-    for p in [*products, *vectors]:
-        if p.family in ("square", "empty", "empty_after"):
-            continue
-        spent = max(median[p] - overhead, 0.1 * median[p])
-        if p.family == "copy":
-            curves.setdefault("bandwidth", []).append([p.work, p.work / spent])
-            continue
-        point = p.point
-        point[1] = p.work / spent / (vector if p in vectors else peak)
-        key = p.family if p in products else f"{p.family}_curve"
-        curves.setdefault(key, []).append(point)
+    for group, unit, suffix in ((products, peak, ""), (vectors, vector, "_curve")):
+        for p in group:
+            if p.family in ("square", "empty", "empty_after"):
+                continue
+            spent = max(median[p] - overhead, 0.1 * median[p])
+            if p.family == "copy":
+                curves.setdefault("bandwidth", []).append([p.work, p.work / spent])
+                continue
+            curves.setdefault(p.family + suffix, []).append(p.point(p.work / spent / unit))
     per_layer = statistics.median(calls.samples) / 64
     module_overhead = max(per_layer - overhead, 0.0)  # a layer's call beyond its one op
     # an empty layer right after a product, against the same layer alone: the median extra
