@@ -366,3 +366,69 @@ def test_in_a_cold_forward_vector_ops_read_their_cold_curve_first():
         r = netcost.analyze(model, torch.randn(10, 100, device="meta"), device=device)
         relu = r.layers[1]
         assert r.time.estimates[relu.index] == pytest.approx(1000 / (1e12 * share), rel=1e-12)
+
+
+def test_in_a_cold_forward_in_place_ops_keep_their_warm_curves():
+    """Linear → SiLU(inplace=True) with a 1-byte cache: aten.silu_ writes into the input the
+    product has just written, so it reads the transcendental after-product curve (0.005 of the
+    vector peak), not the one timed after an eviction (0.002); out of place it reads that one."""
+    from netcost.devices import Device
+
+    flat = lambda e: [[1.0, e], [1e15, e]]  # noqa: E731
+    device = Device(
+        "hand", "by hand", "test", 10**12, 1e15, {"fp32": 1e12}, {"fp32": 1e12},
+        calibration={"overhead_s": 0.0, "module_overhead_s": 0.0, "cache_bytes": 1,
+                     "matmul": flat(0.5), "transcendental_curve": flat(0.01),
+                     "transcendental_after_curve": flat(0.005),
+                     "transcendental_cold_curve": flat(0.002)},
+    )  # fmt: skip
+    for inplace, op, share in (
+        (True, "aten.silu_.default", 0.005),
+        (False, "aten.silu.default", 0.002),
+    ):
+        model = nn.Sequential(nn.Linear(100, 100, bias=False), nn.SiLU(inplace=inplace)).to("meta")
+        r = netcost.analyze(model, torch.randn(10, 100, device="meta"), device=device)
+        silu = r.layers[1]
+        assert [o.op for o in silu.ops] == [op]
+        flops = silu.ops[0].cost.flops
+        assert r.time.estimates[silu.index] == pytest.approx(flops / (1e12 * share), rel=1e-12)
+
+
+def test_a_calibration_on_another_thread_count_says_so():
+    """A CPU calibration holds for the threads it ran on: analysed on as many, no note; on
+    another count, a note naming both."""
+    from netcost.devices import Device
+
+    now = torch.get_num_threads()
+    for threads, noted in ((now, False), (now + 1, True)):
+        device = Device(
+            "hand", "by hand", "test", 10**12, 1e12, {"fp32": 1e12}, {"fp32": 1e12},
+            calibration={"overhead_s": 0.0, "threads": float(threads)},
+        )  # fmt: skip
+        r = netcost.analyze(nn.ReLU(), torch.randn(10, device="meta"), device=device)
+        said = f"calibrated on {now + 1} threads and torch runs {now} here" in " ".join(
+            r.time.notes
+        )
+        assert said == noted
+
+
+def test_in_a_cold_forward_a_layer_without_a_kernel_pays_the_cold_empty_call():
+    """Linear → Dropout (eval: no kernel) → ReLU with a 1-byte cache: the dropout's call costs
+    the module overhead (1 µs) plus what an empty layer adds after the eviction (here 20 µs; 3
+    right after a product); with a cache large enough, 1 + 3 µs. The ReLU's call is unchanged."""
+    from netcost.devices import Device
+
+    flat = lambda e: [[1.0, e], [1e15, e]]  # noqa: E731
+    model = nn.Sequential(nn.Linear(100, 100, bias=False), nn.Dropout(), nn.ReLU()).eval()
+    for cache, dropout in ((1, 21e-6), (10**9, 4e-6)):
+        device = Device(
+            "hand", "by hand", "test", 10**12, 1e15, {"fp32": 1e12}, {"fp32": 1e12},
+            calibration={"overhead_s": 0.0, "module_overhead_s": 1e-6,
+                         "module_overhead_after_s": 4e-6, "module_overhead_cold_s": 21e-6,
+                         "cache_bytes": cache, "matmul": flat(0.5),
+                         "pointwise_curve": flat(0.01)},
+        )  # fmt: skip
+        r = netcost.analyze(model.to("meta"), torch.randn(10, 100, device="meta"), device=device)
+        leaves = [r.time.estimates[m.index] for m in r.layers]
+        assert leaves[1] == pytest.approx(dropout, rel=1e-12)
+        assert leaves[2] == pytest.approx(1e-6 + 1000 / (1e12 * 0.01), rel=1e-12)

@@ -7,17 +7,22 @@ overhead; a layer's is its ops' plus the module overhead of each call inside it.
   cores, fused recurrent layers): the efficiency of the calibrated kernels nearest the op in
   size and arithmetic intensity (log FLOPs, log FLOPs per byte): two kernels of equal FLOPs
   differ when one streams a large weight through a small map (a ResNet's last stage) and the
-  other a small weight over a large one (its first).
-- Vector families (pooling, layer norm, other norms, transcendental, in-place and other
-  point-wise ops): interpolated in log FLOPs. The first op after a matrix product reads the
+  other a small weight over a large one (its first). On a CPU a convolution reads the kernels
+  timed on its own path (PyTorch's im2col + BLAS, or oneDNN: measure/conv_path.py), where the
+  calibration timed the two apart.
+- Vector families (pooling, layer norm, other norms, reductions, transcendental, in-place and
+  other point-wise ops): interpolated in log FLOPs. The first op after a matrix product reads the
   family's curve measured right after a product wrote its input (a product leaves caches and
   translation buffers to refill); a call that runs no op there pays the empty call's extra.
 - When the forward's memory outgrows the caches (its inference peak: parameters, buffers,
   inputs and the activations alive at once, against the calibration's `cache_bytes`), each
   weight, and the memory each output is written to, was last touched long before: every op
   reads its family's kernels timed with all but their input evicted (`{family}_cold`,
-  `{family}_cold_curve`), ahead of the after-product curve; in-place point-wise ops, which
-  write into the input the op before has just written, have none and keep their curves.
+  `{family}_cold_curve`), ahead of the after-product curve; in-place ops (relu_, silu_, …), which
+  write into the input the op before has just written, have none and keep their curves. A
+  layer that runs no kernel (an eval-mode dropout, a view) pays, instead of its ops' cold
+  times, what an empty layer adds right after the eviction (`module_overhead_cold_s`): its
+  call's code and data were evicted too.
 Below a family's smallest calibrated size, the smallest's time is held: a kernel takes no less
 than the smallest one timed.
 """
@@ -31,12 +36,16 @@ from typing import TYPE_CHECKING
 from netcost.analysis.timing import op_dtype, peak
 from netcost.cost import Cost
 from netcost.devices import Device
+from netcost.measure.conv_path import conv_family, native_conv_of
 
 if TYPE_CHECKING:
     from netcost.report import OpRecord, Report
 
 #: A calibrated family's stand-in where a calibration lacks it (older files, other devices).
 FALLBACK = {
+    "conv_native": "conv",
+    "conv_1x1_native": "conv_1x1",
+    "conv_depthwise_native": "conv_depthwise",
     "conv_depthwise": "conv",
     "conv_1x1": "conv",
     "conv": "matmul",
@@ -47,6 +56,7 @@ FALLBACK = {
     "norm": "pointwise",
     "layer_norm": "norm",
     "transcendental": "pointwise",
+    "reduction": "pointwise",
 }
 
 #: op name part -> calibrated vector family (point-wise ops otherwise)
@@ -54,6 +64,7 @@ VECTOR_FAMILIES = (
     ("pool", "pool"),
     ("layer_norm", "layer_norm"),
     ("norm", "norm"),
+    *((f, "reduction") for f in ("mean", "sum", "amax", "amin")),
     *((f, "transcendental") for f in ("gelu", "silu", "sigmoid", "tanh", "exp", "erf", "softmax")),
 )
 
@@ -65,16 +76,19 @@ def family(op: str, matrix: bool, kernel: str | None = None) -> str:
     """The calibrated family an op's kernel belongs to. Matrix units: fused attention cores,
     fused recurrent layers, convolutions (depthwise, 1 × 1 — a matrix product of its own shape —
     or wider), other products. Vector units: pooling, layer norms (a mean and a variance per
-    row), other norms (batch norm at inference: a scale and a shift per channel), transcendental
+    row), other norms (batch norm at inference: a scale and a shift per channel), reductions
+    (mean, sum, amax, amin: a global average pool is a mean), transcendental
     point-wise ops (GELU, SiLU, …), in-place point-wise ops (relu_, add_: they allocate
-    nothing), other point-wise ops. `kernel`: "depthwise" or "1x1" for a convolution."""
+    nothing), other point-wise ops. `kernel`, for a convolution: "depthwise", "1x1" or
+    "dense", followed by " native" where it takes PyTorch's own path (measure/conv_path.py)."""
     if matrix:
         if "attention" in op:
             return "attention"
         if "rnn" in op:
             return "rnn"
         if "convolution" in op:
-            return {"depthwise": "conv_depthwise", "1x1": "conv_1x1"}.get(kernel or "", "conv")
+            kind, _, path = (kernel or "").partition(" ")
+            return conv_family(kind, path == "native")
         return "matmul"
     found = next((f for part, f in VECTOR_FAMILIES if part in op), "pointwise")
     return "inplace" if found == "pointwise" and _in_place(op) else found
@@ -178,14 +192,15 @@ def estimate(
 
 def layer_estimates(report: Report, device: Device, tf32_matmul: bool) -> dict[int, float]:
     """Each call's own estimate (its ops' and its call's overhead, children not included), by
-    module index; every op reads its cold kernels when the forward's memory outgrows the caches.
-    The calls
-    are walked in the order they began, to know which op follows a matrix product: a vector op
-    there reads its family's after-product curve; a free op (a view) or a call that runs no op
-    there pays the empty call's extra instead."""
+    module index. When the forward's memory outgrows the caches, every op reads its cold kernels
+    (in-place ones excepted) and a leaf call that runs no kernel (no op, or only views) pays the
+    empty call's extra after the eviction. The calls are walked in the order they began, to know
+    which op follows a matrix product: a vector op there reads its family's after-product curve;
+    a free op (a view) or a call that runs no op there pays the empty call's extra instead."""
     c = device.calibration
     per_call = float(c.get("module_overhead_s", 0.0))
     extra = max(float(c.get("module_overhead_after_s", per_call)) - per_call, 0.0)
+    extra_cold = max(float(c.get("module_overhead_cold_s", per_call)) - per_call, 0.0)
     t = report.total
     touched = (
         report.memory.peak_bytes  # memory a freed activation leaves is reused
@@ -193,23 +208,34 @@ def layer_estimates(report: Report, device: Device, tf32_matmul: bool) -> dict[i
         else t.param_bytes + t.buffer_bytes + t.cost.bytes_written
     )
     cold = 0 < float(c.get("cache_bytes", 0)) < touched
+    # a CPU calibration that timed PyTorch's own convolution path apart from oneDNN's
+    paths = any(k.startswith("conv") and "_native" in k for k in c)
     own: dict[int, float] = {}
     after = False  # the last op to run was a matrix product
     for m in report.modules:
         own[m.index] = per_call
-        if m.is_leaf and not m.ops and after:
+        if cold and m.is_leaf and all(_free(r) for r in m.ops):
+            own[m.index] += extra_cold  # no kernel of its own, whose cold time would hold it
+            after = False
+        elif m.is_leaf and not m.ops and after:
             own[m.index] += extra
             after = False
         for r in m.ops:
             matrix = r.cost.macs > 0
-            free = not matrix and not r.cost.flops and not r.cost.bytes_moved
-            own[m.index] += extra if after and free else 0.0
+            own[m.index] += extra if after and _free(r) and not cold else 0.0
             own[m.index] += estimate(
-                device, r.op, op_dtype(r), r.cost, tf32_matmul, _kernel(r),
-                after_product=after and not matrix, cold=cold,
+                device, r.op, op_dtype(r), r.cost, tf32_matmul, _kernel(r, paths),
+                after_product=after and not matrix, cold=cold and not _in_place(r.op),
             )  # fmt: skip
             after = matrix
     return own
+
+
+def _free(record: OpRecord) -> bool:
+    """A view or other op that computes and moves nothing (permute, expand, a no-op dropout's
+    alias)."""
+    c = record.cost
+    return not c.macs and not c.flops and not c.bytes_moved
 
 
 def _in_place(op: str) -> bool:
@@ -218,11 +244,16 @@ def _in_place(op: str) -> bool:
     return len(parts) > 1 and parts[1].endswith("_")
 
 
-def _kernel(record: OpRecord) -> str | None:
-    """A convolution's kernel kind: "depthwise" (grouped), "1x1" (its weight's spatial dims all
-    1), else None."""
+def _kernel(record: OpRecord, paths: bool = False) -> str | None:
+    """A convolution's kernel: "depthwise" (grouped), "1x1" (its weight's spatial dims all 1)
+    or "dense", followed by " native" where `paths` and PyTorch runs it through its own im2col
+    + BLAS path on this CPU; None for other ops."""
+    if "convolution" not in record.op:
+        return None
     groups = record.args.get("groups", 1)
-    if isinstance(groups, int) and groups > 1:
-        return "depthwise"
     shape = getattr(record.args.get("weight"), "shape", ())
-    return "1x1" if len(shape) > 2 and all(d == 1 for d in shape[2:]) else None
+    if isinstance(groups, int) and groups > 1:
+        kind = "depthwise"
+    else:
+        kind = "1x1" if len(shape) > 2 and all(d == 1 for d in shape[2:]) else "dense"
+    return kind + (" native" if paths and native_conv_of(record.args) else "")

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
 from netcost.analysis.tree import inclusive
 from netcost.cost import Cost
 from netcost.devices import Device, load
@@ -137,6 +139,19 @@ def op_dtype(record: OpRecord) -> str:
     return "float32"
 
 
+def _thread_note(device: Device) -> tuple[str, ...]:
+    """A CPU calibration holds for the thread count it ran on: a note where this process runs
+    torch on another."""
+    calibrated = int(float(device.calibration.get("threads", 0)))
+    now = torch.get_num_threads()
+    if not calibrated or calibrated == now:
+        return ()
+    return (
+        f"{device.key} was calibrated on {calibrated} threads and torch runs {now} here: its "
+        f"estimates are for {calibrated} (set torch's threads alike, or calibrate again)",
+    )
+
+
 def timing(report: Report, device: str | Device, *, tf32_matmul: bool = False) -> Timing:
     """The report's ops timed on `device` (a name of data/devices.toml, a TOML file, a Device)."""
     chosen = load(device)
@@ -175,7 +190,7 @@ def timing(report: Report, device: str | Device, *, tf32_matmul: bool = False) -
     notes = tuple(
         f"{chosen.key} gives no compute peak for {dtype}: those ops are timed by their bytes alone"
         for dtype in sorted(missing)
-    )
+    ) + _thread_note(chosen)
     root = next((m.index for m in report.modules if m.parent is None), 0)
     return Timing(
         chosen, tf32_matmul, layers, layers[root].seconds, phases, notes, estimates=estimates

@@ -11,19 +11,23 @@ bound must not exceed any run); efficiencies and overheads are medians, the stat
   BLAS's square products); the bf16 peak: a 1,024² square product;
 - efficiency by family and size, rate ÷ peak against FLOPs (an estimate interpolates in log
   FLOPs): linear layers' products (x·Wᵀ + b, as models run them), dense, 1 × 1 and depthwise
-  convolutions, fused attention cores; a rate is the FLOPs over (median time − the per-op
-  overhead), so that an estimate, which adds the overhead back, reproduces each probe;
+  convolutions, fused attention cores; on a CPU convolutions named by the path PyTorch gives
+  them (`_native`: its own im2col + BLAS; measure/conv_path.py); a rate is the FLOPs over
+  (median time − the per-op overhead), so that an estimate, which adds the overhead back,
+  reproduces each probe;
 - the fp32 vector rate: on a CPU the fp32 matrix peak (the same SIMD units); on a GPU additions
   on arrays that fit in cache;
 - memory bandwidth: copies from 256 KiB (in cache) to 256 MiB (memory), bytes read + written
   over time; the device's bandwidth is the fastest, and an estimate reads the curve at the op's
   bytes;
 - vector families: max pooling, batch norm, layer norm (over the channels of each position),
+  means over each channel's positions (reductions),
   ReLU (out of place, and in place for in-place point-wise ops) and GELU (for the
   transcendental point-wise ops: GELU, SiLU, sigmoid, tanh, exp, softmax) on activations of
   64 × 112², 96 × 28², 256 × 7² and 64 × 1², each rate over the vector rate against its FLOPs;
 - per-op overhead: an addition of two one-element tensors (dispatch and launch), and per-module
   overhead: a chain of 64 Linear(16, 16) layers on one row, per layer, less the per-op overhead;
+  what an empty layer adds right after a product and right after the caches' eviction;
 - every product and out-of-place vector kernel again with all but its input evicted from the
   caches (`{family}_cold`, `{family}_cold_curve`: a 32 MiB copy, then its input read back in),
   and the last-level cache's size (`cache_bytes`);
@@ -46,24 +50,30 @@ import torch
 
 from netcost.formulas.norm import normalisation_cost
 from netcost.formulas.rnn import CELL_FLOPS
+from netcost.measure.conv_path import conv_family, native_conv
 from netcost.measure.profile import describe, local_device, timings
 
 MATMUL_SIDES = (64, 128, 256, 512, 1024, 2048)
-#: (batch, in channels, side, out channels, kernel, stride): from a ResNet's stem to its last stage
+#: (batch, in channels, side, out channels, kernel, stride) of dense convolutions: from a
+#: ResNet's stem to its last stage
 CONVS = ((1, 3, 224, 64, 7, 2), (1, 64, 56, 64, 3, 1), (1, 128, 28, 128, 3, 1),
          (1, 256, 14, 256, 3, 1), (1, 512, 7, 512, 3, 1), (8, 64, 56, 64, 3, 1),
-         (1, 64, 56, 256, 1, 1),
-         # few channels and small maps, as small and mobile networks have
-         (1, 3, 224, 16, 3, 2), (64, 1, 28, 8, 3, 2), (1, 16, 56, 72, 1, 1),
-         (1, 24, 28, 96, 1, 1), (1, 96, 14, 40, 1, 1), (1, 16, 7, 16, 3, 1),
+         # few channels, as small and mobile networks have
+         (1, 3, 224, 16, 3, 2), (64, 1, 28, 8, 3, 2),
+         # small maps, which a CPU runs through PyTorch's own path (measure/conv_path.py)
+         (1, 16, 7, 16, 3, 1), (1, 32, 14, 32, 3, 1), (1, 64, 14, 64, 3, 1),
+         (1, 256, 7, 256, 3, 1),
          # a batch of small images (MNIST, CIFAR sizes)
          (64, 3, 32, 16, 3, 1), (64, 16, 16, 32, 3, 2))  # fmt: skip
 #: (batch, in channels, side, out channels) of 1 × 1 convolutions: a ResNet's bottleneck
-#: expansions and reductions, mobile networks' few-channel ones, and squeeze-and-excitation's
-#: on one pooled position
+#: expansions and reductions, mobile networks' few-channel ones on either of a CPU's paths, and
+#: squeeze-and-excitation's on one pooled position
 CONVS_1X1 = ((1, 64, 56, 256), (1, 256, 56, 64), (1, 128, 28, 512), (1, 512, 28, 128),
-             (1, 256, 14, 1024), (1, 1024, 14, 256), (1, 16, 56, 72), (1, 24, 28, 96),
-             (1, 96, 14, 40), (1, 64, 1, 16), (1, 256, 1, 64))  # fmt: skip
+             (1, 256, 14, 1024), (1, 1024, 14, 256), (1, 16, 56, 72), (1, 32, 56, 32),
+             (1, 32, 28, 128), (1, 128, 28, 32), (1, 128, 14, 32), (1, 512, 7, 128),
+             (1, 24, 28, 96), (1, 16, 28, 64), (1, 96, 14, 40), (1, 32, 14, 128),
+             (1, 64, 14, 512), (1, 128, 7, 32), (1, 384, 7, 384), (1, 256, 7, 1024),
+             (1, 64, 1, 16), (1, 256, 1, 64))  # fmt: skip
 #: (rows, inner, columns) of linear layers' products: a batch through an MLP, a transformer's
 #: tokens through its projections, a classifier's head, one row through small layers
 LINEARS = ((1, 2048, 1000), (8, 512, 1000), (64, 256, 256), (128, 768, 768), (197, 768, 2304),
@@ -128,29 +138,10 @@ def _products(device: str) -> list[Probe]:
         run = lambda x=x, w=w, b=bias: f.linear(x, w, b)  # noqa: E731
         moved = 4.0 * (rows * inner + cols * inner + cols + rows * cols)
         probes.append(Probe("matmul", 2.0 * rows * inner * cols, run, moved, inputs=(x,)))
-    for batch, cin, side, cout, k, stride in CONVS:
-        x = torch.randn(batch, cin, side, side, device=device)
-        w = torch.randn(cout, cin, k, k, device=device)
-        out = (side + 2 * (k // 2) - k) // stride + 1
-        run = lambda x=x, w=w, s=stride, p=k // 2: f.conv2d(x, w, None, s, p)  # noqa: E731
-        moved = 4.0 * (x.numel() + w.numel() + batch * cout * out * out)
-        work = 2.0 * batch * cout * out * out * cin * k * k
-        probes.append(Probe("conv", work, run, moved, inputs=(x,)))
-    for batch, cin, side, cout in CONVS_1X1:
-        x = torch.randn(batch, cin, side, side, device=device)
-        w = torch.randn(cout, cin, 1, 1, device=device)
-        run = lambda x=x, w=w: f.conv2d(x, w)  # noqa: E731
-        moved = 4.0 * (x.numel() + w.numel() + batch * cout * side * side)
-        work = 2.0 * batch * cout * side * side * cin
-        probes.append(Probe("conv_1x1", work, run, moved, inputs=(x,)))
-    for channels, side, k, stride in DEPTHWISE:
-        x = torch.randn(1, channels, side, side, device=device)
-        w = torch.randn(channels, 1, k, k, device=device)
-        out = (side + 2 * (k // 2) - k) // stride + 1
-        run = lambda x=x, w=w, s=stride, p=k // 2, g=channels: f.conv2d(x, w, None, s, p, 1, g)  # noqa: E731
-        moved = 4.0 * (x.numel() + w.numel() + channels * out * out)
-        work = 2.0 * channels * out * out * k * k
-        probes.append(Probe("conv_depthwise", work, run, moved, inputs=(x,)))
+    convs = [(*c, 1) for c in CONVS]
+    convs += [(batch, cin, side, cout, 1, 1, 1) for batch, cin, side, cout in CONVS_1X1]
+    convs += [(1, c, side, c, k, stride, c) for c, side, k, stride in DEPTHWISE]
+    probes += [_conv(device, *c) for c in convs]
     for batch, heads, tokens, width in ATTENTION:
         q, k, v = (torch.randn(batch, heads, tokens, width, device=device) for _ in range(3))
         run = lambda q=q, k=k, v=v: f.scaled_dot_product_attention(q, k, v)  # noqa: E731
@@ -166,6 +157,24 @@ def _products(device: str) -> list[Probe]:
         moved = 4.0 * (4 * hidden * (inputs + hidden) + steps * batch * (inputs + hidden))
         probes.append(Probe("rnn", flops, lambda m=lstm, x=x: m(x), moved, inputs=(x,)))
     return probes
+
+
+def _conv(
+    device: str, batch: int, cin: int, side: int, cout: int, k: int, stride: int, groups: int
+) -> Probe:
+    """A convolution (padding k // 2), in the family its kind and its path give: dense, 1 × 1 or
+    depthwise, `_native` where PyTorch runs it through its own im2col + BLAS path."""
+    f = torch.nn.functional
+    x = torch.randn(batch, cin, side, side, device=device)
+    w = torch.randn(cout, cin // groups, k, k, device=device)
+    out = (side + 2 * (k // 2) - k) // stride + 1
+    run = lambda x=x, w=w, s=stride, p=k // 2, g=groups: f.conv2d(x, w, None, s, p, 1, g)  # noqa: E731
+    moved = 4.0 * (x.numel() + w.numel() + batch * cout * out * out)
+    work = 2.0 * batch * cout * out * out * (cin // groups) * k * k
+    kind = "depthwise" if groups > 1 else "1x1" if k == 1 else "dense"
+    native = not device.startswith("cuda") and native_conv(x, w, (stride,) * 2, (k // 2,) * 2,
+                                                           groups=groups)  # fmt: skip
+    return Probe(conv_family(kind, native), work, run, moved, inputs=(x,))
 
 
 def _cold(probes: list[Probe], device: str) -> list[Probe]:
@@ -194,7 +203,8 @@ def _vector(device: str) -> list[Probe]:
     activations of a network's stem, middle, last stage and pooled position: pooling windows,
     normalisation, point-wise (out of place, and in place: no output to allocate) and
     transcendental (GELU, one FLOP an element) kernels; each again right after a product that
-    wrote its input (`{family}_after`), and an empty layer (nn.Identity) there and alone."""
+    wrote its input (`{family}_after`), and an empty layer (nn.Identity) there, alone, and (as
+    every probe with an input) after the caches' eviction."""
     f = torch.nn.functional
     empty = torch.nn.Identity()
     probes = []
@@ -228,8 +238,10 @@ def _vector(device: str) -> list[Probe]:
             Probe("pointwise_after", n, lambda d=made: torch.relu(d["x"]), 0, conv),
             Probe("inplace_after", n, lambda d=made: torch.relu_(d["x"]), 0, conv),
             Probe("transcendental_after", n, lambda d=made: f.gelu(d["r"]), 0, linear),
+            Probe("reduction_after", n + channels, lambda d=made: d["x"].mean((2, 3), True), 0,
+                  conv),
             Probe("empty_after", 0.0, lambda d=made, e=empty: e(d["x"]), 0, conv),
-            Probe("empty", 0.0, lambda x=x, e=empty: e(x)),
+            Probe("empty", 0.0, lambda x=x, e=empty: e(x), inputs=(x,)),
         ]  # fmt: skip
         probes += [
             Probe("pool", 9 * n / 4, lambda x=x: f.max_pool2d(x, 3, 2, 1), inputs=(x,)),
@@ -239,6 +251,8 @@ def _vector(device: str) -> list[Probe]:
             Probe("pointwise", n, lambda x=x: torch.relu(x), inputs=(x,)),
             Probe("inplace", n, lambda x=x: torch.relu_(x), inputs=(x,)),
             Probe("transcendental", n, lambda x=x: f.gelu(x), inputs=(x,)),
+            # a mean over each channel's positions (global average pooling): n adds, C divides
+            Probe("reduction", n + channels, lambda x=x: x.mean((2, 3), True), inputs=(x,)),
         ]  # fmt: skip
     return probes
 
@@ -307,7 +321,7 @@ def measure(device: str | None = None, rounds: int = ROUNDS) -> dict[str, Any]:
     median = {p: statistics.median(p.samples) for p in [*products, *vectors]}
     for group, unit, suffix in ((products, peak, ""), (vectors, vector, "_curve")):
         for p in group:
-            if p.family in ("square", "empty", "empty_after"):
+            if p.family in ("square", "empty", "empty_after", "empty_cold"):
                 continue
             spent = max(median[p] - overhead, 0.1 * median[p])
             if p.family == "copy":
@@ -316,14 +330,15 @@ def measure(device: str | None = None, rounds: int = ROUNDS) -> dict[str, Any]:
             curves.setdefault(p.family + suffix, []).append(p.point(p.work / spent / unit))
     per_layer = statistics.median(calls.samples) / 64
     module_overhead = max(per_layer - overhead, 0.0)  # a layer's call beyond its one op
-    # an empty layer right after a product, against the same layer alone: the median extra
-    extra = statistics.median(
-        median[a] - median[b]
-        for a, b in zip(
-            (p for p in vectors if p.family == "empty_after"),
-            (p for p in vectors if p.family == "empty"),
-            strict=True,
+    # an empty layer right after a product, and right after the caches' eviction, against the
+    # same layer alone: the median extras
+    alone = [p for p in vectors if p.family == "empty"]
+    extra, extra_cold = (
+        statistics.median(
+            median[a] - median[b]
+            for a, b in zip((p for p in vectors if p.family == f), alone, strict=True)
         )
+        for f in ("empty_after", "empty_cold")
     )
     memory = (
         torch.cuda.get_device_properties(0).total_memory
@@ -342,7 +357,9 @@ def measure(device: str | None = None, rounds: int = ROUNDS) -> dict[str, Any]:
             "overhead_s": overhead,
             "module_overhead_s": module_overhead,
             "module_overhead_after_s": module_overhead + max(extra, 0.0),
+            "module_overhead_cold_s": module_overhead + max(extra_cold, 0.0),
             "cache_bytes": cache_bytes(device),
+            **({} if device.startswith("cuda") else {"threads": torch.get_num_threads()}),
             **curves,
         },
     }
