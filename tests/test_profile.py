@@ -51,7 +51,16 @@ def test_calibration_writes_a_device_the_timing_reads(tmp_path, monkeypatch):
     c = values["calibration"]
     families = ("matmul", "conv", "conv_1x1", "conv_depthwise", "attention", "rnn")
     assert all(len(p) == 3 and p[1] > 0 and p[2] > 0 for f in families for p in c[f])
-    vectors = ("pool", "norm", "layer_norm", "reduction", "pointwise", "inplace", "transcendental")
+    vectors = (
+        "pool",
+        "norm",
+        "layer_norm",
+        "reduction",
+        "pointwise",
+        "inplace",
+        "transcendental",
+        "gelu",
+    )
     assert all(f"{f}_curve" in c and f"{f}_after_curve" in c for f in vectors)
     assert c["module_overhead_after_s"] >= c["module_overhead_s"] >= 0
     (tmp_path / "netcost").mkdir()

@@ -432,3 +432,25 @@ def test_in_a_cold_forward_a_layer_without_a_kernel_pays_the_cold_empty_call():
         leaves = [r.time.estimates[m.index] for m in r.layers]
         assert leaves[1] == pytest.approx(dropout, rel=1e-12)
         assert leaves[2] == pytest.approx(1e-6 + 1000 / (1e12 * 0.01), rel=1e-12)
+
+
+def test_gelu_other_transcendental_and_piecewise_linear_ops_read_their_own_curves():
+    """GELU (erf) reads its own curve (here 0.05 of the vector peak), SiLU and sigmoid the
+    transcendental one (0.1), hardsigmoid — piecewise linear despite its name — the point-wise
+    one (0.2); a calibration without a GELU curve gives GELU the transcendental one."""
+    from netcost.devices import Device
+
+    flat = lambda e: [[1.0, e], [1e15, e]]  # noqa: E731
+    curves = {"overhead_s": 0.0, "module_overhead_s": 0.0, "gelu_curve": flat(0.05),
+              "transcendental_curve": flat(0.1), "pointwise_curve": flat(0.2)}  # fmt: skip
+    x = torch.randn(100, 1000, device="meta")
+    cases = ((nn.GELU(), 0.05), (nn.SiLU(), 0.1), (nn.Sigmoid(), 0.1), (nn.Hardsigmoid(), 0.2))
+    without = {k: v for k, v in curves.items() if k != "gelu_curve"}
+    for calibration, gelu in ((curves, 0.05), (without, 0.1)):
+        device = Device("hand", "by hand", "test", 10**12, 1e15, {"fp32": 1e12}, {"fp32": 1e12},
+                        calibration=calibration)  # fmt: skip
+        for layer, share in cases:
+            share = gelu if isinstance(layer, nn.GELU) else share
+            r = netcost.analyze(layer, x, device=device)
+            (op,) = r.ops
+            assert r.time.estimates[0] == pytest.approx(op.cost.flops / (1e12 * share), rel=1e-12)

@@ -10,8 +10,9 @@ overhead; a layer's is its ops' plus the module overhead of each call inside it.
   other a small weight over a large one (its first). On a CPU a convolution reads the kernels
   timed on its own path (PyTorch's im2col + BLAS, or oneDNN: measure/conv_path.py), where the
   calibration timed the two apart.
-- Vector families (pooling, layer norm, other norms, reductions, transcendental, in-place and
-  other point-wise ops): interpolated in log FLOPs. The first op after a matrix product reads the
+- Vector families (pooling, layer norm, other norms, reductions, GELU, other transcendental,
+  in-place and other point-wise ops: hardsigmoid and hardtanh are piecewise linear,
+  point-wise): interpolated in log FLOPs. The first op after a matrix product reads the
   family's curve measured right after a product wrote its input (a product leaves caches and
   translation buffers to refill); a call that runs no op there pays the empty call's extra.
 - When the forward's memory outgrows the caches (its inference peak: parameters, buffers,
@@ -55,6 +56,7 @@ FALLBACK = {
     "pool": "pointwise",
     "norm": "pointwise",
     "layer_norm": "norm",
+    "gelu": "transcendental",
     "transcendental": "pointwise",
     "reduction": "pointwise",
 }
@@ -65,7 +67,8 @@ VECTOR_FAMILIES = (
     ("layer_norm", "layer_norm"),
     ("norm", "norm"),
     *((f, "reduction") for f in ("mean", "sum", "amax", "amin")),
-    *((f, "transcendental") for f in ("gelu", "silu", "sigmoid", "tanh", "exp", "erf", "softmax")),
+    ("gelu", "gelu"),
+    *((f, "transcendental") for f in ("silu", "sigmoid", "tanh", "exp", "erf", "softmax")),
 )
 
 #: how many calibrated kernels an estimate reads, nearest first
@@ -77,10 +80,11 @@ def family(op: str, matrix: bool, kernel: str | None = None) -> str:
     fused recurrent layers, convolutions (depthwise, 1 × 1 — a matrix product of its own shape —
     or wider), other products. Vector units: pooling, layer norms (a mean and a variance per
     row), other norms (batch norm at inference: a scale and a shift per channel), reductions
-    (mean, sum, amax, amin: a global average pool is a mean), transcendental
-    point-wise ops (GELU, SiLU, …), in-place point-wise ops (relu_, add_: they allocate
-    nothing), other point-wise ops. `kernel`, for a convolution: "depthwise", "1x1" or
-    "dense", followed by " native" where it takes PyTorch's own path (measure/conv_path.py)."""
+    (mean, sum, amax, amin: a global average pool is a mean), GELU (erf), other transcendental
+    point-wise ops (SiLU, sigmoid, tanh, …; not the piecewise-linear hardsigmoid or hardtanh),
+    in-place point-wise ops (relu_, add_: they allocate nothing), other point-wise ops.
+    `kernel`, for a convolution: "depthwise", "1x1" or "dense", followed by " native" where it
+    takes PyTorch's own path (measure/conv_path.py)."""
     if matrix:
         if "attention" in op:
             return "attention"
@@ -91,6 +95,8 @@ def family(op: str, matrix: bool, kernel: str | None = None) -> str:
             return conv_family(kind, path == "native")
         return "matmul"
     found = next((f for part, f in VECTOR_FAMILIES if part in op), "pointwise")
+    if found == "transcendental" and _name(op).startswith("hard"):
+        found = "pointwise"  # hardsigmoid, hardtanh: piecewise linear, a clamp and a scale
     return "inplace" if found == "pointwise" and _in_place(op) else found
 
 
@@ -238,10 +244,15 @@ def _free(record: OpRecord) -> bool:
     return not c.macs and not c.flops and not c.bytes_moved
 
 
+def _name(op: str) -> str:
+    """aten.relu_.default -> relu_"""
+    parts = op.split(".")
+    return parts[1] if len(parts) > 1 else op
+
+
 def _in_place(op: str) -> bool:
     """aten.relu_.default, aten.add_.Tensor: the op's name ends in an underscore."""
-    parts = op.split(".")
-    return len(parts) > 1 and parts[1].endswith("_")
+    return "." in op and _name(op).endswith("_")
 
 
 def _kernel(record: OpRecord, paths: bool = False) -> str | None:
