@@ -1,7 +1,8 @@
 """Predicted against measured time on this machine (issue 11): the calibrated estimate and the
 roofline bound on `--device local` against `--profile`, over models the calibration never saw.
 
-    python benchmarks/timing.py [PASSES] [--threads N]   # results kept in benchmarks/RESULTS.md
+    python benchmarks/timing.py [PASSES] [--threads N] [--save DIR]   # kept in RESULTS.md
+    python benchmarks/timing.py --load DIR [DIR ...]   # the table of passes kept before
 
 Each pass runs in a fresh process: it calibrates this machine (`netcost calibrate`, into a
 temporary file), then analyses and profiles every model. A shared machine's speed drifts by tens
@@ -121,6 +122,9 @@ def main() -> None:
     parser.add_argument("passes", nargs="?", type=int, default=PASSES)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
     parser.add_argument("--save", type=Path, help="keep each pass's JSON in this folder")
+    parser.add_argument(
+        "--load", type=Path, nargs="+", help="tabulate the passes kept in these folders, run none"
+    )
     parser.add_argument("--one-pass", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads:
@@ -128,16 +132,16 @@ def main() -> None:
     if args.one_pass:
         one_pass(args.one_pass)
         return
-    passes = []
+    passes = [json.loads(f.read_text()) for d in args.load or () for f in sorted(d.glob("*.json"))]
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.save or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        for k in range(args.passes):  # each pass a fresh process: its speed varies by process
+        for k in range(0 if args.load else args.passes):  # each a fresh process: speeds vary
             out = folder / f"pass{k}.json"
             threads = ["--threads", str(args.threads)] if args.threads else []
             subprocess.run([sys.executable, __file__, "--one-pass", str(out), *threads], check=True)
             passes.append(json.loads(out.read_text()))
-    print(f"{args.passes} passes on {passes[0]['device']}\n")
+    print(f"{len(passes)} passes on {passes[0]['device']}\n")
     print("| model | measured | calibrated | error | roofline bound | per-layer median error |"
           " bound > measured (layers > 100 µs) |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
@@ -157,7 +161,7 @@ def main() -> None:
     end = 100 * statistics.median(abs(r[0]) for r in rows)
     layer = 100 * statistics.median(r[1] for r in rows)
     print(
-        f"\nmedians over {args.passes} passes: end-to-end error {end:.1f} %, per-layer error "
+        f"\nmedians over {len(passes)} passes: end-to-end error {end:.1f} %, per-layer error "
         f"{layer:.0f} %, bound violations {sum(r[2] for r in rows)}"
     )
     print("\n| leaf type | layers | median estimate ÷ measured | within 25 % |")
