@@ -75,7 +75,7 @@ VECTOR_FAMILIES = (
 NEIGHBOURS = 3
 
 
-def family(op: str, matrix: bool, kernel: str | None = None) -> str:
+def family(op: str, matrix: bool, conv: str | None = None) -> str:
     """The calibrated family an op's kernel belongs to. Matrix units: fused attention cores,
     fused recurrent layers, convolutions (depthwise, 1 × 1 — a matrix product of its own shape —
     or wider), other products. Vector units: pooling, layer norms (a mean and a variance per
@@ -83,16 +83,14 @@ def family(op: str, matrix: bool, kernel: str | None = None) -> str:
     (mean, sum, amax, amin: a global average pool is a mean), GELU (erf), other transcendental
     point-wise ops (SiLU, sigmoid, tanh, …; not the piecewise-linear hardsigmoid or hardtanh),
     in-place point-wise ops (relu_, add_: they allocate nothing), other point-wise ops.
-    `kernel`, for a convolution: "depthwise", "1x1" or "dense", followed by " native" where it
-    takes PyTorch's own path (measure/conv_path.py)."""
+    `conv`: a convolution's own family, by its kind and CPU path (measure/conv_path.py)."""
     if matrix:
         if "attention" in op:
             return "attention"
         if "rnn" in op:
             return "rnn"
         if "convolution" in op:
-            kind, _, path = (kernel or "").partition(" ")
-            return conv_family(kind, path == "native")
+            return conv or "conv"
         return "matmul"
     found = next((f for part, f in VECTOR_FAMILIES if part in op), "pointwise")
     if found == "transcendental" and _name(op).startswith("hard"):
@@ -175,7 +173,7 @@ def estimate(
     dtype: str,
     cost: Cost,
     tf32_matmul: bool = False,
-    kernel: str | None = None,
+    conv: str | None = None,
     *,
     after_product: bool = False,
     cold: bool = False,
@@ -187,7 +185,7 @@ def estimate(
     rate, _ = peak(device, cost.macs > 0, dtype, op, tf32_matmul)
     if rate:
         intensity = flops / cost.bytes_moved if cost.bytes_moved else None
-        name = family(op, cost.macs > 0, kernel)
+        name = family(op, cost.macs > 0, conv)
         rate *= efficiency(device, name, flops, intensity, after_product=after_product, cold=cold)
     compute = flops / rate if rate else 0.0
     curve = c.get("bandwidth")
@@ -230,7 +228,7 @@ def layer_estimates(report: Report, device: Device, tf32_matmul: bool) -> dict[i
             matrix = r.cost.macs > 0
             own[m.index] += extra if after and _free(r) and not cold else 0.0
             own[m.index] += estimate(
-                device, r.op, op_dtype(r), r.cost, tf32_matmul, _kernel(r, paths),
+                device, r.op, op_dtype(r), r.cost, tf32_matmul, _conv_family(r, paths),
                 after_product=after and not matrix, cold=cold and not _in_place(r.op),
             )  # fmt: skip
             after = matrix
@@ -255,16 +253,12 @@ def _in_place(op: str) -> bool:
     return "." in op and _name(op).endswith("_")
 
 
-def _kernel(record: OpRecord, paths: bool = False) -> str | None:
-    """A convolution's kernel: "depthwise" (grouped), "1x1" (its weight's spatial dims all 1)
-    or "dense", followed by " native" where `paths` and PyTorch runs it through its own im2col
-    + BLAS path on this CPU; None for other ops."""
+def _conv_family(record: OpRecord, paths: bool) -> str | None:
+    """A convolution's calibrated family (measure/conv_path.py), its path asked of PyTorch only
+    where `paths` (the calibration timed the two apart); None for other ops."""
     if "convolution" not in record.op:
         return None
     groups = record.args.get("groups", 1)
     shape = getattr(record.args.get("weight"), "shape", ())
-    if isinstance(groups, int) and groups > 1:
-        kind = "depthwise"
-    else:
-        kind = "1x1" if len(shape) > 2 and all(d == 1 for d in shape[2:]) else "dense"
-    return kind + (" native" if paths and native_conv_of(record.args) else "")
+    native = paths and native_conv_of(record.args)
+    return conv_family(shape, groups if isinstance(groups, int) else 1, native)

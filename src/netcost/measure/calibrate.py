@@ -172,10 +172,8 @@ def _conv(
     run = lambda x=x, w=w, s=stride, p=k // 2, g=groups: f.conv2d(x, w, None, s, p, 1, g)  # noqa: E731
     moved = 4.0 * (x.numel() + w.numel() + batch * cout * out * out)
     work = 2.0 * batch * cout * out * out * (cin // groups) * k * k
-    kind = "depthwise" if groups > 1 else "1x1" if k == 1 else "dense"
-    native = not device.startswith("cuda") and native_conv(x, w, (stride,) * 2, (k // 2,) * 2,
-                                                           groups=groups)  # fmt: skip
-    return Probe(conv_family(kind, native), work, run, moved, inputs=(x,))
+    native = native_conv(x, w, (stride,) * 2, (k // 2,) * 2, groups=groups)
+    return Probe(conv_family(w.shape, groups, native), work, run, moved, inputs=(x,))
 
 
 def _cold(probes: list[Probe], device: str) -> list[Probe]:

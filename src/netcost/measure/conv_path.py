@@ -60,8 +60,13 @@ def native_conv_of(args: dict[str, Any]) -> bool:
     )  # fmt: skip
 
 
-def conv_family(kind: str | None, native: bool) -> str:
-    """A convolution's calibrated family: `conv` (dense), `conv_1x1` or `conv_depthwise` by its
-    kind, with `_native` where it takes PyTorch's own path."""
-    name = {"depthwise": "conv_depthwise", "1x1": "conv_1x1"}.get(kind or "", "conv")
+def conv_family(weight_shape: Sequence[int], groups: int, native: bool) -> str:
+    """A convolution's calibrated family: `conv_depthwise` (grouped), `conv_1x1` (its weight's
+    spatial dims all 1) or `conv` (dense), with `_native` where it takes PyTorch's own path."""
+    if groups > 1:
+        name = "conv_depthwise"
+    elif len(weight_shape) > 2 and all(d == 1 for d in weight_shape[2:]):
+        name = "conv_1x1"
+    else:
+        name = "conv"
     return name + ("_native" if native else "")
