@@ -13,6 +13,7 @@ from torch import nn
 from netcost.analysis import build_report
 from netcost.analysis.conventions import CONVENTIONS
 from netcost.analysis.memory import step_memory
+from netcost.analysis.timing import KERNEL_VIEWS
 from netcost.analysis.training_compute import step_compute, with_backward
 from netcost.capture import EXECUTIONS, capture
 from netcost.capture.precision import PRECISIONS, check_choice
@@ -29,6 +30,7 @@ Convention = Literal["netcost", "macs", "torch"]
 Execution = Literal["auto", "fake", "real"]
 Optimizer = Literal["sgd", "momentum", "adam", "adamw"]
 Precision = Literal["fp32", "bf16-mixed", "fp16-mixed", "bf16"]
+Kernels = Literal["eager", "fused"]
 
 
 def analyze(
@@ -46,6 +48,7 @@ def analyze(
     formulas: Mapping[Any, Callable[..., Cost]] | None = None,
     device: str | None = None,
     tf32_matmul: bool = False,
+    kernels: Kernels | None = None,
 ) -> Report:
     """What every layer of `model` costs for one call on `inputs`.
 
@@ -66,6 +69,9 @@ def analyze(
     device: time every op, layer and phase on this device (`netcost devices`, or a TOML file):
     roofline lower bounds (analysis/timing.py); `tf32_matmul` when fp32 matrix products may run
     as TF32. Same as `report.on(device)`.
+    kernels: how the ops run on `device` — "eager" (one kernel per op, as PyTorch eager runs the
+    model's code; the default on `local`) or "fused" (attention as one kernel, a KV cache
+    written in place, point-wise chains fused: as engines run it; the default on accelerators).
 
     The report is inference: the forward runs under no_grad whatever the caller's grad mode
     (PyTorch's inference kernels, and an exact memory peak); `train=True` adds the step.
@@ -93,7 +99,13 @@ def analyze(
         with local_formulas(formulas):
             compute = step_compute(step, convention)
         report = with_backward(replace(report, training=step_memory(step)), compute)
-    return report if chosen is None else report.on(chosen, tf32_matmul=tf32_matmul)
+    if kernels is not None:
+        check_choice("kernels", kernels, KERNEL_VIEWS)
+        if chosen is None:
+            raise NetcostError("kernels= chooses how ops run on a device: give device= too")
+    if chosen is None:
+        return report
+    return report.on(chosen, tf32_matmul=tf32_matmul, kernels=kernels)
 
 
 SHAPE_KEYS = ("num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",

@@ -53,6 +53,7 @@ class Generation(ShownAsText):
     expert_bytes_touched: int | None = None  # by one decode step, under balanced routing
     encoder_decoder: bool = False  # the prompt is encoded once; the decoder's cache starts at 1
     kv_cache_bytes_first: int | None = None  # the batch's, after the first decode step
+    kernels: str | None = None  # with a device: how its ops run ("eager" or "fused")
 
     @property
     def serving_peak_bytes(self) -> int | None:
@@ -103,7 +104,9 @@ class Generation(ShownAsText):
             "expert_bytes_touched_per_step": self.expert_bytes_touched,
             "serving_peak_bytes": self.serving_peak_bytes,
             "device": self.device,
+            "kernels": self.kernels,
             "times_s": dict(self.times) or None,
+            "estimate_s": None,
             "notes": list(self.notes),
         }
 
@@ -237,6 +240,7 @@ def generate(
     device: str | None = None,
     name: str | None = None,
     static_cache: bool | None = None,
+    kernels: str | None = None,
 ) -> Generation:
     """The cost of generating `new_tokens` after a `prompt_tokens` prompt, for `batch` sequences,
     through `model`'s own cache (a transformers causal LM or text encoder-decoder, or any module
@@ -244,7 +248,9 @@ def generate(
     roofline times. `static_cache` (default: the model's generation config says "static"): a
     causal LM's cache allocated for PROMPT + NEW − 1 positions up front (the last token is never
     fed), as `generate` allocates it;
-    every step then attends over all of them, masked."""
+    every step then attends over all of them, masked. `kernels`: "eager" or "fused" (the
+    default on accelerators: attention fused, the cache written in place and read once, and a
+    static cache's attention over its valid positions only; analysis/timing.py)."""
     from netcost.api import analyze
 
     if prompt_tokens < 1 or new_tokens < 1 or batch < 1:
@@ -259,14 +265,18 @@ def generate(
         raise NetcostError("a static cache is costed for causal LMs only, not encoder-decoders")
     wrapper = _TwoCalls(model, prompt_tokens + new_tokens - 1 if static_cache else None)
     begin = wrapper.start(prompt_tokens)
-    first_report = analyze(wrapper, wrapper.inputs(batch, prompt_tokens, begin), device=device)
+    first_report = analyze(wrapper, wrapper.inputs(batch, prompt_tokens, begin))
+    valid = (begin, begin + 1) if static_cache else None
+    first_report = _timed(first_report, device, kernels, valid)
     prefill, decode_first = _two_calls(first_report)
     first_bytes = last_bytes = CACHE_BYTES.pop(id(wrapper), None)
     last_report = first_report
     decode_last = decode_first
     if new_tokens > 2:
         fill = wrapper.inputs(batch, prompt_tokens, begin + new_tokens - 2)
-        last_report = analyze(wrapper, fill, device=device)
+        last_report = analyze(wrapper, fill)
+        valid = (begin + new_tokens - 2, begin + new_tokens - 1) if static_cache else None
+        last_report = _timed(last_report, device, kernels, valid)
         _, decode_last = _two_calls(last_report)
         last_bytes = CACHE_BYTES.pop(id(wrapper), None)
     steps = new_tokens - 1
@@ -316,7 +326,24 @@ def generate(
         expert_bytes_touched=touched,
         encoder_decoder=wrapper.seq2seq,
         kv_cache_bytes_first=first_bytes[1] if first_bytes else None,
+        kernels=first_report.time.kernels if first_report.time is not None else None,
     )
+
+
+def _timed(
+    report: Report, device: str | None, kernels: str | None, valid: tuple[int, int] | None
+) -> Report:
+    """The analysis timed on `device`; with a static cache, the (prompt, step) calls' valid key
+    positions, so that the fused view attends over those only."""
+    if device is None:
+        if kernels is not None:
+            raise NetcostError("kernels= chooses how ops run on a device: give device= too")
+        return report
+    caps = None
+    if valid is not None:
+        calls = [m.index for m in report.modules if m.path == "lm"]
+        caps = dict(zip(calls, valid, strict=False))
+    return report.on(device, kernels=kernels, valid_keys=caps)
 
 
 def _affine_sum(first: Cost, last: Cost, steps: int) -> Cost:

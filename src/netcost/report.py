@@ -31,6 +31,8 @@ class OpRecord:
     args: dict[str, Any]  # tensors as TensorSpec (shape, stride, dtype), other arguments as given
     output_shapes: tuple[Shape, ...]
     cost: Cost
+    index: int = -1  # its place in the run's op order
+    outputs: tuple[Any, ...] = ()  # its results as TensorSpec (tensor numbers: the dataflow)
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,7 @@ class Report:
     training_compute: Any = None  # analysis/training_compute.TrainingCompute, when asked for
     time: Any = None  # analysis/timing.Timing: roofline times on a device, when asked for
     config: dict[str, Any] | None = None  # a transformers model's shape keys (layers, heads, ...)
+    aliases: dict[int, int] | None = None  # a view's tensor number -> its base's (the dataflow)
 
     @property
     def complete(self) -> bool:
@@ -266,14 +269,25 @@ class Report:
 
         return render_explanations(explain(self, path))
 
-    def on(self, device: Any, *, tf32_matmul: bool = False) -> Report:
+    def on(
+        self,
+        device: Any,
+        *,
+        tf32_matmul: bool = False,
+        kernels: str | None = None,
+        valid_keys: dict[int, int] | None = None,
+    ) -> Report:
         """This report with its ops timed on `device` (a name `netcost devices` lists, a TOML
-        file or a Device): roofline lower bounds per op, layer and phase (analysis/timing.py)."""
+        file or a Device): roofline lower bounds per op, layer and phase (analysis/timing.py),
+        as `kernels` run them ("eager" or "fused"; default: fused on accelerators)."""
         from dataclasses import replace
 
         from netcost.analysis.timing import timing
 
-        return replace(self, time=timing(self, device, tf32_matmul=tf32_matmul))
+        found = timing(
+            self, device, tf32_matmul=tf32_matmul, kernels=kernels, valid_keys=valid_keys
+        )
+        return replace(self, time=found)
 
     def table(self, depth: int | None = None) -> str:
         from netcost.render.table import render_table

@@ -17,13 +17,19 @@ A layer's time is the sum of its ops' (its children's included); the model's is 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
+from netcost.analysis.fusion import FlatOp
+from netcost.analysis.fusion import kernels as fused_kernels
 from netcost.analysis.tree import inclusive
+from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.devices import Device, load
+from netcost.errors import NetcostError
 from netcost.report import OpRecord, Report
 from netcost.shown import ShownAsText
 
@@ -89,6 +95,10 @@ class Timing(ShownAsText):
     method: str = "roofline"
     #: with a calibrated device (`netcost calibrate`): each module's estimate, by module index
     estimates: tuple[float, ...] = ()
+    #: "eager" (every op one kernel, as PyTorch eager runs the code) or "fused" (as engines run
+    #: it: analysis/fusion.py)
+    kernels: str = "eager"
+    kernel_count: int = 0  # kernels the forward runs in that view
 
     @property
     def training_s(self) -> float | None:
@@ -96,7 +106,8 @@ class Timing(ShownAsText):
 
     def __repr__(self) -> str:
         return (
-            f"<Timing on {self.device.key}: inference {self.inference_s * 1e3:.4g} ms (roofline)>"
+            f"<Timing on {self.device.key}: inference {self.inference_s * 1e3:.4g} ms "
+            f"(roofline, {self.kernels} kernels)>"
         )
 
     def __str__(self) -> str:
@@ -152,23 +163,62 @@ def _thread_note(device: Device) -> tuple[str, ...]:
     )
 
 
-def timing(report: Report, device: str | Device, *, tf32_matmul: bool = False) -> Timing:
-    """The report's ops timed on `device` (a name of data/devices.toml, a TOML file, a Device)."""
+KERNEL_VIEWS = ("eager", "fused")
+
+
+def default_kernels(device: Device) -> str:
+    """Eager on a device calibrated on this machine (`local`: what --profile measures), fused
+    on every accelerator (as the engines people deploy on run a model)."""
+    return "eager" if device.calibration else "fused"
+
+
+def timing(
+    report: Report,
+    device: str | Device,
+    *,
+    tf32_matmul: bool = False,
+    kernels: str | None = None,
+    valid_keys: Mapping[int, int] | None = None,
+) -> Timing:
+    """The report's ops timed on `device` (a name of data/devices.toml, a TOML file, a Device),
+    as `kernels` run them: "eager" (one kernel per op) or "fused" (analysis/fusion.py; the
+    default on accelerators). `valid_keys`: module index -> key positions valid in attention
+    under that call (a static cache longer than the context; fused view only)."""
     chosen = load(device)
+    view = kernels or default_kernels(chosen)
+    if view not in KERNEL_VIEWS:
+        raise NetcostError(f"kernels must be one of {', '.join(KERNEL_VIEWS)}, not {view!r}")
     missing: set[str] = set()
     own: dict[int, LayerTime] = {}
-    for m in report.modules:
-        seconds = compute = 0.0
-        flops = moved = 0
-        for record in m.ops:
-            t = op_time(chosen, record.op, op_dtype(record), record.cost, tf32_matmul)
-            seconds += t.seconds
-            compute += t.seconds if t.bound == "compute" else 0.0
-            flops += max(record.cost.flops, 2 * record.cost.macs)
-            moved += record.cost.bytes_moved
-            if t.unit == "none":
-                missing.add(op_dtype(record))
-        own[m.index] = LayerTime(seconds, compute, flops, moved)
+    count = 0
+    if view == "eager":
+        for m in report.modules:
+            seconds = compute = 0.0
+            flops = moved = 0
+            for record in m.ops:
+                t = op_time(chosen, record.op, op_dtype(record), record.cost, tf32_matmul)
+                seconds += t.seconds
+                compute += t.seconds if t.bound == "compute" else 0.0
+                flops += max(record.cost.flops, 2 * record.cost.macs)
+                moved += record.cost.bytes_moved
+                count += 1
+                if t.unit == "none":
+                    missing.add(op_dtype(record))
+            own[m.index] = LayerTime(seconds, compute, flops, moved)
+    else:
+        flat = [
+            FlatOp(r.op, r.family, r.args, r.outputs, r.cost, m.index)
+            for m, r in sorted(
+                ((m, r) for m in report.modules for r in m.ops), key=lambda mr: mr[1].index
+            )
+        ]
+        cap = _caps(report, valid_keys) if valid_keys else None
+        own, count, lacking = fused_layer_times(
+            flat, report.aliases or {}, chosen, tf32_matmul, cap
+        )
+        missing |= lacking
+        for m in report.modules:
+            own.setdefault(m.index, LayerTime(0.0, 0.0, 0, 0))
     summed = inclusive(report.modules, own)
     layers = tuple(summed[i] for i in sorted(summed))
     estimates: tuple[float, ...] = ()
@@ -193,5 +243,76 @@ def timing(report: Report, device: str | Device, *, tf32_matmul: bool = False) -
     ) + _thread_note(chosen)
     root = next((m.index for m in report.modules if m.parent is None), 0)
     return Timing(
-        chosen, tf32_matmul, layers, layers[root].seconds, phases, notes, estimates=estimates
-    )
+        chosen, tf32_matmul, layers, layers[root].seconds, phases, notes, estimates=estimates,
+        kernels=view, kernel_count=count,
+    )  # fmt: skip
+
+
+def _caps(report: Report, valid_keys: Mapping[int, int]) -> Callable[[int], int | None]:
+    """valid_keys by module index, inherited by every call under one that has it."""
+    parents = {m.index: m.parent for m in report.modules}
+
+    def cap(owner: int) -> int | None:
+        at: int | None = owner
+        while at is not None:
+            if at in valid_keys:
+                return valid_keys[at]
+            at = parents.get(at)
+        return None
+
+    return cap
+
+
+def fused_layer_times(
+    flat: list[FlatOp],
+    aliases: Mapping[int, int],
+    device: Device,
+    tf32_matmul: bool,
+    valid_keys: Callable[[int], int | None] | None = None,
+) -> tuple[dict[int, LayerTime], int, set[str]]:
+    """The fused view's floor per owner (module call or phase): each kernel takes max(its ops'
+    arithmetic at their units' peaks × the share of it the kernel does, its bytes / bandwidth),
+    shared among its ops' owners in proportion to each op's own eager roofline time (FLOPs,
+    when every op's is zero). Returns times by owner, the kernel count, dtypes with no peak."""
+    own: dict[int, LayerTime] = {}
+    missing: set[str] = set()
+    found = fused_kernels(flat, aliases, valid_keys)
+    for kernel in found:
+        members = [flat[p] for p in kernel.members]
+        times = [op_time(device, o.op, _first_dtype(o.args), o.cost, tf32_matmul) for o in members]
+        for o, t in zip(members, times, strict=True):
+            if t.unit == "none":
+                missing.add(_first_dtype(o.args))
+        flops = [max(o.cost.flops, 2 * o.cost.macs) for o in members]
+        if kernel.arithmetic is not None:
+            done = op_time(device, "aten.attention", kernel.dtype, kernel.arithmetic, tf32_matmul)
+            compute = done.compute_s
+            total = max(kernel.arithmetic.flops, 2 * kernel.arithmetic.macs)
+            flops = [round(total * f / max(sum(flops), 1)) for f in flops]
+        else:
+            compute = sum(t.compute_s for t in times)
+        memory = kernel.bytes_moved / device.bandwidth
+        seconds = max(compute, memory)
+        weights = [t.seconds for t in times]
+        if not sum(weights):
+            weights = [1.0] * len(members)
+        total_weight = sum(weights)
+        for o, w, f in zip(members, weights, flops, strict=True):
+            share = w / total_weight
+            part = LayerTime(
+                seconds * share,
+                seconds * share if compute >= memory else 0.0,
+                f,
+                int(kernel.bytes_moved * share),
+            )
+            own[o.owner] = own[o.owner] + part if o.owner in own else part
+    return own, len(found), missing
+
+
+def _first_dtype(args: Mapping[str, Any]) -> str:
+    for value in args.values():
+        if isinstance(value, tuple) and value:
+            value = value[0]
+        if isinstance(value, TensorSpec):
+            return value.dtype
+    return "float32"

@@ -10,14 +10,18 @@ def _have(names: str) -> list[object]:
     return [getattr(aten, n) for n in names.split() if has(n)]
 
 
+#: ops whose results are views of their first tensor argument: the same data, other metadata
+VIEWS = (
+    "view _unsafe_view _reshape_alias as_strided permute transpose t expand squeeze unsqueeze"
+    " select slice split split_with_sizes unbind unsafe_split unsafe_split_with_sizes"
+    " chunk narrow diagonal alias detach view_as_real view_as_complex unfold"
+    " _unsafe_view_copy lift_fresh transpose_ t_ squeeze_ unsqueeze_ as_strided_ detach_"
+    " _conj _neg_view"
+)
+VIEW_PACKETS = frozenset(f"aten.{name}" for name in VIEWS.split())
+
 free(
-    *_have(
-        "view _unsafe_view _reshape_alias as_strided permute transpose t expand squeeze unsqueeze"
-        " select slice split split_with_sizes unbind unsafe_split unsafe_split_with_sizes"
-        " chunk narrow diagonal alias detach view_as_real view_as_complex unfold"
-        " _unsafe_view_copy lift_fresh transpose_ t_ squeeze_ unsqueeze_ as_strided_ detach_"
-        " _conj _neg_view"
-    ),
+    *_have(VIEWS),
     reason="changes metadata only (a view of the same storage), moves no data",
 )
 free(

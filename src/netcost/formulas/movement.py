@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from math import prod
 from typing import Any
 
 from netcost.capture.trace import TensorSpec
@@ -12,16 +13,15 @@ from netcost.formulas._shapes import first, numel
 from netcost.ops import aten, has
 
 COPIES = """
-clone copy_ _to_copy _copy_from _copy_from_and_resize cat stack hstack vstack
+clone _to_copy _copy_from _copy_from_and_resize cat stack hstack vstack
 constant_pad_nd reflection_pad1d reflection_pad2d reflection_pad3d
 replication_pad1d replication_pad2d replication_pad3d
-index_select gather index _unsafe_index index_put index_put_ _index_put_impl_
-flip roll repeat slice_scatter select_scatter diagonal_scatter as_strided_scatter
+index_select gather index _unsafe_index index_put
+flip roll repeat select_scatter diagonal_scatter as_strided_scatter
 narrow_copy im2col pixel_shuffle pixel_unshuffle channel_shuffle native_channel_shuffle
-tril triu masked_scatter masked_scatter_ scatter scatter_ index_fill index_fill_
-index_copy index_copy_
+tril triu masked_scatter scatter index_fill index_copy
 lift_fresh_copy _local_scalar_dense
-zeros ones full fill fill_ zero_ zeros_like ones_like full_like new_zeros new_ones new_full
+zeros ones full fill zeros_like ones_like full_like new_zeros new_ones new_full
 arange linspace logspace scalar_tensor eye
 rand randn randint rand_like randn_like randint_like normal uniform_ normal_ bernoulli
 bernoulli_ random_ exponential_ randperm one_hot
@@ -39,16 +39,7 @@ def copy(*, out: Any, **_: object) -> Cost:
     return Cost()
 
 
-@formula(
-    aten.scatter_add,
-    aten.scatter_add_,
-    aten.scatter_reduce,
-    aten.scatter_reduce_,
-    aten.index_add,
-    aten.index_add_,
-    aten.col2im,
-    family="movement",
-)
+@formula(aten.scatter_add, aten.scatter_reduce, aten.index_add, aten.col2im, family="movement")
 def scatter_accumulate(*, out: Any, **args: Any) -> Cost:
     """Accumulating scatters: one add per source element."""
     src = args.get("src", args.get("source", args.get("self")))
@@ -85,3 +76,130 @@ def embedding_bag(*, out: Any, **args: Any) -> Cost:
     weighted = gathered if isinstance(args.get("per_sample_weights"), TensorSpec) else 0
     mean = numel(first(out)) if args.get("mode", 0) == 1 else 0
     return Cost.elementwise(gathered + weighted + mean)
+
+
+# In-place partial writes: what they touch, not their destination's size (a decode step's token
+# written into a 256 MiB KV cache moves the token, not the cache).
+
+
+def _spec(value: Any) -> TensorSpec | None:
+    return value if isinstance(value, TensorSpec) else None
+
+
+def _updated(args: dict[str, Any]) -> int:
+    """Elements of `self` an in-place partial write updates:
+    - copy_: all of `self`, which is the view written to (a slice of a cache: the slice);
+    - index_copy_ / index_add_: the source's, one slice of `self` per index;
+    - index_fill_: len(index) · numel(self) / self.shape[dim];
+    - scatter_ / scatter_add_ / scatter_reduce_: one per element of `index`;
+    - index_put_: the indexed elements, as advanced indexing selects them: the broadcast of
+      the integer indices times the boolean masks' elements (all kept, the keep-all scenario)
+      times the dims no index names;
+    - masked_scatter_: every element of `self` (the keep-all scenario: a mask all true)."""
+    self_ = args["self"]
+    name = args["_op"]
+    if name in ("copy_", "masked_scatter_"):
+        return numel(self_)
+    if name in ("index_copy_", "index_add_"):
+        return numel(args["source"])
+    if name == "index_fill_":
+        dim = args["dim"] % len(self_.shape)
+        return numel(args["index"]) * numel(self_) // max(self_.shape[dim], 1)
+    if name in ("scatter_", "scatter_add_", "scatter_reduce_"):
+        return numel(args["index"])
+    # index_put_ / _index_put_impl_
+    dims = 0
+    selected = 1
+    integer_shapes: list[tuple[int, ...]] = []
+    named: set[int] = set()
+    for index in args["indices"] or ():
+        if index is None:
+            dims += 1
+            continue
+        if index.dtype == "bool":
+            named.update(range(dims, dims + len(index.shape)))
+            selected *= numel(index)
+            dims += len(index.shape)
+        else:
+            named.add(dims)
+            integer_shapes.append(index.shape)
+            dims += 1
+    if integer_shapes:
+        import torch
+
+        selected *= prod(torch.broadcast_shapes(*integer_shapes))
+    rest = prod(n for d, n in enumerate(self_.shape) if d not in named)
+    return selected * rest
+
+
+#: in-place partial writes that accumulate into what they update (read it, then write it)
+_ACCUMULATE = frozenset({"index_add_", "scatter_add_", "scatter_reduce_"})
+
+
+def _touched(args: dict[str, Any], outputs: tuple[TensorSpec, ...]) -> tuple[int, int]:
+    """Bytes of an in-place partial write: the updated elements written (and read too where the
+    op accumulates: index_add_, scatter_add_, scatter_reduce_, index_put_ with accumulate), the
+    new values read (a broadcast or scalar source only once per distinct element; never more
+    than the updated elements), and the indices or mask read."""
+    self_ = args["self"]
+    updated = _updated(args)
+    written = updated * self_.itemsize
+    read = 0
+    for key in ("index", "mask"):
+        t = _spec(args.get(key))
+        read += t.nbytes if t is not None else 0
+    for index in args.get("indices") or ():
+        read += index.nbytes if isinstance(index, TensorSpec) else 0
+    for key in ("src", "source", "values"):
+        t = _spec(args.get(key))
+        if t is not None:
+            read += min(t.distinct_elements, updated) * t.itemsize
+    if args["_op"] in _ACCUMULATE or args.get("accumulate"):
+        read += written
+    return read, written
+
+
+def _in_place(name: str) -> Any:
+    """The moves rule of one in-place op, told its name (overloads share a packet)."""
+
+    def moves(args: dict[str, Any], outputs: tuple[TensorSpec, ...]) -> tuple[int, int]:
+        return _touched({**args, "_op": name}, outputs)
+
+    return moves
+
+
+for _name in ("copy_", "index_copy_", "index_fill_", "masked_scatter_", "scatter_"):
+    if has(_name):
+        formula(getattr(aten, _name), family="movement", moves=_in_place(_name))(copy)
+for _name in ("index_put_", "_index_put_impl_"):
+    if has(_name):
+        formula(getattr(aten, _name), family="movement", moves=_in_place("index_put_"))(copy)
+for _name in ("index_add_", "scatter_add_", "scatter_reduce_"):
+    if has(_name):
+        formula(getattr(aten, _name), family="movement", moves=_in_place(_name))(scatter_accumulate)
+
+
+def _fill_moves(args: dict[str, Any], outputs: tuple[TensorSpec, ...]) -> tuple[int, int]:
+    """A fill writes every element of what it fills (a view: the view) and reads nothing but a
+    tensor value's one element."""
+    value = _spec(args.get("value"))
+    return (value.nbytes if value is not None else 0), args["self"].nbytes
+
+
+@formula(aten.fill_, aten.zero_, family="movement", moves=_fill_moves)
+def fill_in_place(*, out: Any, **_: object) -> Cost:
+    """Fills in place: no arithmetic; writes what they fill, reads no destination."""
+    return Cost()
+
+
+def _slice_scatter_moves(args: dict[str, Any], outputs: tuple[TensorSpec, ...]) -> tuple[int, int]:
+    """slice_scatter returns a new tensor: `self` outside the slice and `src` inside it are read
+    (the slice's old values are not), and the whole result is written."""
+    self_, src = args["self"], args["src"]
+    return (self_.nbytes - src.distinct_elements * self_.itemsize) + src.nbytes, outputs[0].nbytes
+
+
+@formula(aten.slice_scatter, family="movement", moves=_slice_scatter_moves)
+def slice_scatter(*, out: Any, **_: object) -> Cost:
+    """A copy of `self` with `src` written into one slice: no arithmetic."""
+    return Cost()

@@ -1,0 +1,335 @@
+"""The fused view: a trace's ops grouped into the kernels an engine runs (TensorRT-LLM, vLLM,
+FlashAttention, torch.compile), read from the trace's dataflow. One pass, four rules:
+
+1. **Attention is one kernel** from Q, K and V to its output, whatever the code wrote: an SDPA op,
+   or an eager chain score product → point-wise ops (scale, mask, casts) → softmax → point-wise
+   ops (casts, dropout) → weighted sum. No score matrix crosses memory: the kernel reads Q, K and
+   V once and writes its output. K and V are read where they come from, through the copies the
+   code makes of them (`repeat_kv`'s expansion, casts, `contiguous`): a grouped-query model's
+   KV heads, not their repeats. A square mask (L = S > 1 queries and keys) is taken as causal,
+   so the floor counts L·(L + 1)/2 of the L·S pairs, as an engine's causal kernel does.
+2. **A KV cache is written in place**: a two-input `cat` feeding attention's K or V (transformers'
+   `DynamicCache` appends with `cat([past, new])`) writes only its second input into the cache;
+   attention then reads the cache once. Partial writes (`index_copy_` into a static cache, a
+   slice's `copy_`) and look-ups (embeddings) are kernels of their own at the bytes they touch.
+   With `valid_keys`, attention over a cache allocated longer than the context (a static cache)
+   reads and computes only the valid positions.
+3. **Point-wise, normalisation, reduction and copy ops fuse with their neighbours** (Inductor's
+   rule): such an op joins the kernel that produced one of its inputs (the latest), a matrix
+   product's included (its epilogue); otherwise it opens a kernel of its own. An intermediate
+   read only inside its kernel never leaves it.
+4. **Matrix products are kernels of their own** (convolutions, GEMMs, recurrent layers).
+
+A kernel reads each distinct tensor from outside it once, and writes each tensor it makes that
+an op outside it reads later (or that nothing reads: the model's outputs). Its floor time is
+max(its arithmetic at the peaks of the units that run it, its bytes at full bandwidth): no
+implementation of the same kernels can beat it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+from netcost.capture.trace import TensorSpec
+from netcost.cost import Cost
+from netcost.formulas.attention import attention_cost
+
+#: ops whose K or V result is a copy of their one tensor input (walked through to the source)
+COPIES_OF_KV = frozenset({"aten.clone", "aten.contiguous", "aten._to_copy", "aten.expand_copy",
+                          "aten.repeat_interleave", "aten.alias_copy"})  # fmt: skip
+SOFTMAX = frozenset({"aten._softmax", "aten._safe_softmax", "aten.softmax"})
+#: ops that touch part of a tensor (rule 2): their own kernels, at their own bytes
+ACCESS = frozenset({
+    "aten.copy_", "aten.index_copy_", "aten.index_put_", "aten._index_put_impl_",
+    "aten.scatter_", "aten.scatter_add_", "aten.scatter_reduce_", "aten.index_add_",
+    "aten.index_fill_", "aten.masked_scatter_", "aten.fill_", "aten.zero_", "aten.embedding",
+    "aten._embedding_bag", "aten._embedding_bag_forward_only",
+})  # fmt: skip
+#: the chain between an eager attention's score product and its softmax, or after the softmax
+_CHAIN_STEPS = 6
+
+
+@dataclass(frozen=True)
+class FlatOp:
+    """One costed op of a trace, in execution order: `owner` is its module call (inference) or
+    its phase (a training step)."""
+
+    op: str  # "aten.bmm.default"
+    family: str
+    args: dict[str, Any]
+    outputs: tuple[TensorSpec, ...]
+    cost: Cost
+    owner: int
+
+    @property
+    def packet(self) -> str:
+        return self.op.rsplit(".", 1)[0] if self.op.count(".") >= 2 else self.op
+
+    @property
+    def inputs(self) -> list[TensorSpec]:
+        return list(_specs(self.args.values()))
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One kernel of the fused view: the ops it runs (positions in the flat list), the bytes it
+    moves, and for attention the arithmetic it does (whatever its ops did: an engine's kernel
+    does the same work for an eager chain and an SDPA call) at the dtype of its queries."""
+
+    kind: str  # "attention", "matrix", "vector" (a fused point-wise region), "access"
+    members: tuple[int, ...]
+    bytes_read: int
+    bytes_written: int
+    arithmetic: Cost | None = None  # None: its ops' own
+    dtype: str = ""  # the dtype `arithmetic` runs at
+
+    @property
+    def bytes_moved(self) -> int:
+        return self.bytes_read + self.bytes_written
+
+
+def _specs(values: Iterable[Any]) -> Iterable[TensorSpec]:
+    for v in values:
+        if isinstance(v, TensorSpec):
+            yield v
+        elif isinstance(v, tuple):
+            yield from _specs(v)
+
+
+class _Flow:
+    """Who writes and who reads each tensor (by its root: a view is its base's)."""
+
+    def __init__(self, ops: list[FlatOp], aliases: Mapping[int, int]) -> None:
+        self.ops = ops
+        self.aliases = aliases
+        self.writers: dict[int, list[int]] = defaultdict(list)
+        self.readers: dict[int, list[int]] = defaultdict(list)
+        self._unknown = 0
+        self.input_roots: list[list[int]] = []
+        for p, o in enumerate(ops):
+            roots = [self.root(t) for t in o.inputs]
+            self.input_roots.append(roots)
+            for r in dict.fromkeys(roots):
+                self.readers[r].append(p)
+            for t in o.outputs:
+                self.writers[self.root(t)].append(p)
+
+    def root(self, t: TensorSpec) -> int:
+        if t.tid < 0:  # not followed: a tensor of its own each time
+            self._unknown -= 1
+            return self._unknown
+        return self.aliases.get(t.tid, t.tid)
+
+    def producer(self, t: TensorSpec | int, before: int) -> int | None:
+        """The last op before position `before` that wrote `t`."""
+        r = t if isinstance(t, int) else self.root(t)
+        writes = self.writers.get(r, [])
+        i = bisect_left(writes, before)
+        return writes[i - 1] if i else None
+
+
+def kernels(
+    ops: list[FlatOp],
+    aliases: Mapping[int, int],
+    valid_keys: Callable[[int], int | None] | None = None,
+) -> list[Kernel]:
+    """The fused view of `ops` (execution order). `aliases` maps a view's tensor number to its
+    base's; `valid_keys(owner)` the key positions valid in an op's call (None: all)."""
+    flow = _Flow(ops, aliases)
+    taken: dict[int, int] = {}  # position -> kernel number
+    found: list[Kernel] = []
+
+    def add(kernel: Kernel) -> None:
+        for p in kernel.members:
+            taken[p] = len(found)
+        found.append(kernel)
+
+    appends: set[int] = set()
+    for kernel in _attention(flow, valid_keys, appends):
+        if not any(p in taken for p in kernel.members):
+            add(kernel)
+    for p in sorted(appends):
+        if p not in taken:
+            new = ops[p].inputs[-1]
+            add(Kernel("access", (p,), new.nbytes, new.distinct_elements * new.itemsize))
+    groups: dict[int, list[int]] = {}
+    kinds: dict[int, str] = {}
+    for p, o in enumerate(ops):
+        if p in taken:
+            continue
+        if o.cost.macs > 0 or o.packet in ACCESS:
+            kind = "matrix" if o.cost.macs > 0 else "access"
+            if kind == "access":
+                add(Kernel(kind, (p,), o.cost.bytes_read, o.cost.bytes_written))
+                continue
+            groups[p], kinds[p] = [p], kind
+            taken[p] = -1 - p  # a region keyed by its first op
+            continue
+        near = [flow.producer(r, p) for r in flow.input_roots[p] if flow.producer(r, p) is not None]
+        regions = [taken[q] for q in near if q is not None and taken.get(q, 0) < 0]
+        if regions:
+            key = max(regions, key=lambda k: -k)  # the latest region (first op latest)
+            groups[-1 - key].append(p)
+            taken[p] = key
+        else:
+            groups[p], kinds[p] = [p], "vector"
+            taken[p] = -1 - p
+    for first, members in groups.items():
+        read, written = _region_bytes(flow, members)
+        found.append(Kernel(kinds[first], tuple(members), read, written))
+    return sorted(found, key=lambda k: min(k.members))
+
+
+def _region_bytes(flow: _Flow, members: list[int]) -> tuple[int, int]:
+    """A region reads each tensor from outside it once and writes each tensor it makes that is
+    read after it by another op, or by none."""
+    inside = set(members)
+    first_write: dict[int, int] = {}
+    read: dict[int, int] = {}
+    made: dict[int, int] = {}
+    for p in members:
+        o = flow.ops[p]
+        for t, r in zip(o.inputs, flow.input_roots[p], strict=True):
+            if r not in first_write:
+                read[r] = max(read.get(r, 0), t.nbytes)
+        for t in o.outputs:
+            r = flow.root(t)
+            first_write.setdefault(r, p)
+            made[r] = max(made.get(r, 0), t.nbytes)
+    written = 0
+    for r, size in made.items():
+        readers = flow.readers.get(r, [])
+        outside = [q for q in readers if q not in inside and q > first_write[r]]
+        if outside or not any(q in inside and q > first_write[r] for q in readers):
+            written += size
+    return sum(read.values()), written
+
+
+def _attention(
+    flow: _Flow, valid_keys: Callable[[int], int | None] | None, appends: set[int]
+) -> Iterable[Kernel]:
+    """Rule 1: SDPA ops and eager score → softmax → weighted-sum chains."""
+    ops = flow.ops
+    for p, o in enumerate(ops):
+        if o.family == "attention" and "scaled_dot_product" in o.op:
+            q, k, v = o.args["query"], o.args["key"], o.args["value"]
+            mask = o.args.get("attn_mask", o.args.get("attn_bias"))
+            masked = isinstance(mask, TensorSpec) or bool(o.args.get("is_causal", False))
+            yield _attention_kernel(flow, [p], q, k, v, o.outputs[0], p, masked,
+                                    valid_keys, appends)  # fmt: skip
+        elif o.packet in SOFTMAX:
+            chain = _eager_chain(flow, p)
+            if chain is not None:
+                yield _attention_kernel(flow, *chain, valid_keys, appends)
+
+
+def _eager_chain(flow: _Flow, softmax: int) -> tuple[Any, ...] | None:
+    """(members, Q, K, V, output, first op, masked) of an eager attention around `softmax`;
+    masked: a mask as large as the scores' last two dims was applied to them."""
+    ops = flow.ops
+    scores = ops[softmax].inputs[0]
+    members = [softmax]
+    x, at = scores, softmax
+    mask_square = False
+    for _ in range(_CHAIN_STEPS):
+        q = flow.producer(x, at)
+        if q is None:
+            return None
+        if ops[q].cost.macs > 0:
+            break
+        same = [t for t in ops[q].inputs if t.numel == scores.numel]
+        others = [t for t in ops[q].inputs if t.numel != scores.numel and len(t.shape) >= 2]
+        mask_square |= any(t.shape[-2:] == scores.shape[-2:] for t in others)
+        if not same or ops[q].packet in ACCESS:
+            return None
+        members.append(q)
+        x, at = same[0], q
+    else:
+        return None
+    product = ops[q]
+    if product.family != "matmul":
+        return None
+    pair = product.inputs[-2:]
+    if len(pair) != 2:
+        return None
+    members.append(q)
+    y, at = ops[softmax].outputs[0], softmax
+    for _ in range(_CHAIN_STEPS):
+        later = [c for c in flow.readers.get(flow.root(y), []) if c > at]
+        if len(later) != 1:
+            return None
+        c = later[0]
+        if ops[c].cost.macs > 0:
+            inputs = ops[c].inputs
+            if ops[c].family != "matmul" or flow.root(inputs[-2]) != flow.root(y):
+                return None
+            members.append(c)
+            mask_square |= any(
+                t.shape[-2:] == scores.shape[-2:] and t.numel != scores.numel
+                for m in members
+                for t in ops[m].inputs
+            )
+            return (members, pair[0], pair[1], inputs[-1], ops[c].outputs[0], q, mask_square)
+        if not ops[c].outputs or ops[c].packet in ACCESS:
+            return None
+        members.append(c)
+        y, at = ops[c].outputs[0], c
+    return None
+
+
+def _source(flow: _Flow, t: TensorSpec, before: int, members: list[int], appends: set[int]):
+    """Where attention's K or V comes from: through copies of it back to the tensor an engine
+    keeps (a cache, a projection's output); a two-input cat there is a cache append."""
+    for _ in range(_CHAIN_STEPS):
+        q = flow.producer(t, before)
+        if q is None:
+            return t
+        o = flow.ops[q]
+        if o.packet in COPIES_OF_KV and len(o.inputs) == 1:
+            members.append(q)
+            t, before = o.inputs[0], q
+            continue
+        tensors = o.args.get("tensors")
+        if o.packet == "aten.cat" and isinstance(tensors, tuple) and len(tensors) == 2:
+            appends.add(q)
+        return o.outputs[0] if o.packet == "aten.cat" else t
+    return t
+
+
+def _attention_kernel(
+    flow: _Flow,
+    members: list[int],
+    q: TensorSpec,
+    k: TensorSpec,
+    v: TensorSpec,
+    out: TensorSpec,
+    first: int,
+    masked: bool,
+    valid_keys: Callable[[int], int | None] | None,
+    appends: set[int],
+) -> Kernel:
+    members = list(members)
+    before = min(members)
+    k_src = _source(flow, k, before, members, appends)
+    v_src = _source(flow, v, before, members, appends)
+    length = q.shape[-2] if len(q.shape) >= 2 else 1
+    keys = k.shape[-1] if flow.ops[first].family == "matmul" else k.shape[-2]
+    share = 1.0
+    cap = valid_keys(flow.ops[first].owner) if valid_keys else None
+    if cap is not None and 0 < cap < keys:
+        share = cap / keys
+    valid = round(keys * share)
+    heads = prod(q.shape[:-2]) if len(q.shape) > 2 else 1
+    causal = masked and length == valid > 1  # a square mask: taken as causal
+    arithmetic = attention_cost(
+        (heads, length, q.shape[-1]), (heads, valid, q.shape[-1]), (heads, valid, v.shape[-1]),
+        is_causal=causal,
+    )  # fmt: skip
+    read = q.nbytes + int((k_src.nbytes + v_src.nbytes) * share)
+    members_ = tuple(sorted(set(members)))
+    return Kernel("attention", members_, read, out.nbytes, arithmetic, q.dtype)
