@@ -35,6 +35,12 @@ CNN = "examples:simple_cnn"
         ("--tokens-per-second 9", "--tokens-per-second needs --train"),
         ("--train --mfu 0.4", "--mfu needs --train-tokens"),
         ("--static-cache", "--static-cache needs --generate"),
+        ("--kernels fused", "--kernels needs --device"),
+        (
+            "--device h100-sxm --kernels tiled",
+            "argument --kernels: invalid choice: 'tiled' (choose from 'eager', 'fused') "
+            "(see netcost --help)",
+        ),
         (
             "--train --gpus 2 --sharding zero3 --explain",
             "--train does not apply to --explain: it shows the forward only",

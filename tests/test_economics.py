@@ -47,3 +47,47 @@ def test_the_memory_view_shows_them():
     assert "Training FLOPs per token (forward + backward, 64 tokens a step)" in text
     assert "MFU of the measured step:" in text
     assert "1,000,000,000 tokens on 1 device at 40 % MFU:" in text
+
+
+def test_figures_that_no_step_can_reach_are_refused():
+    import pytest
+
+    from netcost.errors import NetcostError
+
+    r = report()
+    flops = r.training_compute.forward.flops + r.training_compute.backward.flops
+    fastest = flops / 66.9e12  # the step at exactly the fp32 peak: MFU 100 %
+    assert economics(r, step_time=fastest).mfu == pytest.approx(1.0)
+    with pytest.raises(NetcostError, match=r"MFU of 200 % .* fp32; dtype=bfloat16"):
+        economics(r, step_time=fastest / 2)
+    for kwargs, message in [
+        ({"step_time": -1.0}, "--step-time must be positive, not -1"),
+        ({"step_time": 0.0}, "--step-time must be positive, not 0"),
+        ({"tokens_per_second": -3.0}, "--tokens-per-second must be positive"),
+        ({"train_tokens": -5}, "--train-tokens must be positive, not -5"),
+        ({"train_tokens": 10**9, "mfu": 40.0}, r"--mfu must be in \(0, 1\]"),
+        ({"train_tokens": 10**9, "mfu": 0.0}, r"--mfu must be in \(0, 1\]"),
+    ]:
+        with pytest.raises(NetcostError, match=message):
+            economics(r, **kwargs)
+    untimed = netcost.analyze(
+        resolve(TINY).model,
+        {"input_ids": netcost.api.shape_only(*parse_input("2x32:int64"))},
+        train=True,
+    )
+    with pytest.raises(NetcostError, match="--step-time needs --device"):
+        economics(untimed, step_time=1.0)
+
+
+def test_hf_causal_lms_train_with_their_lm_head_and_json_has_the_economics():
+    import json
+
+    flags = "-i 2x32:int64 --train --device h100-sxm --step-time 0.5 --format json"
+    data = json.loads(run([TINY, *flags.split()]))
+    e = data["training"]["economics"]
+    # the base model's N (as above) plus the LM head's 64 · 100 weights
+    n = 2 * (4 * 64 * 64 + 3 * 64 * 128 + 2 * 64) + 64 + 64 * 100
+    assert e["six_n"] == 6 * n
+    flops = data["training"]["forward"]["flops"] + data["training"]["backward"]["flops"]
+    assert e["flops_per_token"] == flops // 64
+    assert e["mfu"] == flops / 0.5 / 66.9e12

@@ -13,12 +13,12 @@ from torch import nn
 from netcost.analysis import build_report
 from netcost.analysis.conventions import CONVENTIONS
 from netcost.analysis.memory import step_memory
-from netcost.analysis.timing import KERNEL_VIEWS
 from netcost.analysis.training_compute import step_compute, with_backward
 from netcost.capture import EXECUTIONS, capture
 from netcost.capture.precision import PRECISIONS, check_choice
 from netcost.capture.training import OPTIMIZERS, capture_step
 from netcost.cost import Cost
+from netcost.devices import KERNEL_VIEWS
 from netcost.devices import load as load_device
 from netcost.errors import NetcostError
 from netcost.formulas import local_formulas

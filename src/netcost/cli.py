@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from netcost import __version__
+from netcost.devices import KERNEL_VIEWS
 from netcost.errors import NetcostError
 
 if TYPE_CHECKING:
@@ -234,6 +235,13 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         help="with --device: fp32 matrix products run as TF32 (torch.backends.cuda.matmul."
         "allow_tf32); convolutions always do, as cuDNN's default",
     )
+    p.add_argument(
+        "--kernels",
+        choices=KERNEL_VIEWS,
+        help="with --device: how the ops run — eager (one kernel per op, as PyTorch eager runs "
+        "the code; the default on local) or fused (attention one kernel, the KV cache written "
+        "in place, point-wise chains fused, as engines run it; the default on accelerators)",
+    )
     p.add_argument("-o", "--output", type=Path, help="write the result to this file")
     p.add_argument("--width", type=int, help="columns of the text tables (default: the terminal's)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -305,12 +313,11 @@ def run(argv: list[str] | None = None) -> str:
     view = check(args)
     from netcost.api import analyze
     from netcost.inputs import parse_input
-    from netcost.sources import resolve
 
     is_spec = hasattr(args, "batch")  # `netcost spec`
     if view == "generate":
         return _generate(args)
-    resolved = _resolve_spec(args) if is_spec else resolve(args.model)
+    resolved = _resolve_spec(args) if is_spec else _resolve_model(args)
     specs = tuple(args.input) if args.input else resolved.inputs
     if not specs:
         raise NetcostError(f"{args.model}: give its input shape, e.g. --input 1x3x224x224")
@@ -331,6 +338,7 @@ def run(argv: list[str] | None = None) -> str:
                 precision=args.precision,
                 device=args.device,
                 tf32_matmul=args.tf32_matmul,
+                kernels=args.kernels,
             )
         return _noted(report, resolved)
 
@@ -367,24 +375,44 @@ def run(argv: list[str] | None = None) -> str:
         from netcost.analysis.sharding import per_gpu as split
 
         per_gpu = split(report, args.gpus, args.sharding or "ddp")
+    from netcost.analysis.economics import economics
+
+    found = economics(
+        report,
+        step_time=args.step_time,
+        tokens_per_second=args.tokens_per_second,
+        train_tokens=int(args.train_tokens) if args.train_tokens is not None else None,
+        devices=args.gpus or 1,
+        mfu=args.mfu,
+    )
     if args.format == "json":
         from netcost.render.json import render_json
 
-        return render_json(report, per_gpu) + "\n"
+        return render_json(report, per_gpu, found) + "\n"
     if view == "memory":
-        from netcost.analysis.economics import economics
         from netcost.render.memory import render_memory
 
-        found = economics(
-            report,
-            step_time=args.step_time,
-            tokens_per_second=args.tokens_per_second,
-            train_tokens=int(args.train_tokens) if args.train_tokens else None,
-            devices=args.gpus or 1,
-            mfu=args.mfu,
-        )
         return render_memory(report, per_gpu, found)
     return render(report, args.format, args.depth, _width(args))
+
+
+def _resolve_model(args: argparse.Namespace) -> Resolved:
+    """The model to analyse: an hf: causal LM under --train with its LM head (as --generate
+    builds it: the logits are part of every step), its default inputs the base model's."""
+    from dataclasses import replace
+
+    from netcost.sources import is_causal_lm, resolve
+
+    if not (args.train and is_causal_lm(args.model)):
+        return resolve(args.model)
+    with_head = resolve(args.model, causal_lm=True)
+    if args.input:
+        return with_head
+    base = resolve(args.model)
+    return replace(
+        with_head, inputs=base.inputs, kwarg_names=base.kwarg_names, values=base.values,
+        notes=base.notes,
+    )  # fmt: skip
 
 
 def _generate(args: argparse.Namespace) -> str:
@@ -425,6 +453,7 @@ def _generate(args: argparse.Namespace) -> str:
         device=args.device,
         name=args.model,
         static_cache=args.static_cache,
+        kernels=args.kernels,
     )
     if args.format == "json":
         import json

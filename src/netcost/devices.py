@@ -19,6 +19,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+#: how a device runs a model's ops: one kernel per op (PyTorch eager) or as engines fuse them
+KERNEL_VIEWS = ("eager", "fused")
 DTYPES = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8")
 TERA, GIGA = 10**12, 10**9
 

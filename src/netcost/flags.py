@@ -46,6 +46,7 @@ NEEDS = {
     "--train-tokens": ("--train", "train"),
     "--mfu": ("--train-tokens", "train_tokens"),
     "--static-cache": ("--generate", "generate"),
+    "--kernels": ("--device", "device"),
 }
 
 

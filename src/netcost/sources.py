@@ -322,6 +322,21 @@ def _runs(resolved: Resolved) -> bool:
     return True
 
 
+def is_causal_lm(source: str) -> bool:
+    """Whether `source` is an hf: model type that AutoModelForCausalLM builds (its LM head
+    then belongs to every training step, as to every generation step)."""
+    if not source.startswith("hf:"):
+        return False
+    transformers = require("transformers", "hf")
+    model_type = source.removeprefix("hf:").partition(":")[0]
+    if model_type not in transformers.CONFIG_MAPPING:
+        return False
+    config_class = transformers.CONFIG_MAPPING[model_type]
+    return config_class in transformers.MODEL_FOR_CAUSAL_LM_MAPPING and not getattr(
+        config_class(), "is_encoder_decoder", False
+    )
+
+
 def _causal_lm(source: str) -> Resolved:
     """hf:MODEL_TYPE[:k=v,...] built with its language-model head (AutoModelForCausalLM, or
     AutoModelForSeq2SeqLM for an encoder-decoder), for generation: the logits are part of every

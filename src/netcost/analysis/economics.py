@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netcost.errors import NetcostError
 from netcost.report import Report
 
 
@@ -41,9 +42,25 @@ def economics(
     devices: int = 1,
     mfu: float | None = None,
 ) -> Economics | None:
-    """None unless the report has a training step and a token input (int64 ids)."""
+    """None unless the report has a training step and a token input (int64 ids). A measured
+    figure needs a device and token ids, and must be positive (`mfu` in (0, 1]); one that
+    implies an MFU above 100 % of the device's peak is refused, with its likely cause."""
+    _check_positive(step_time=step_time, tokens_per_second=tokens_per_second,
+                    train_tokens=train_tokens)  # fmt: skip
+    if mfu is not None and not 0 < mfu <= 1:
+        raise NetcostError(f"--mfu must be in (0, 1] (0.4 for 40 %), not {mfu:g}")
     compute = report.training_compute
     ids = next((t for t in report.inputs if t.dtype == "int64"), None)
+    given = [name for name, value in (("--step-time", step_time),
+             ("--tokens-per-second", tokens_per_second), ("--train-tokens", train_tokens))
+             if value is not None]  # fmt: skip
+    if given and compute is not None and report.time is None:
+        raise NetcostError(f"{given[0]} needs --device: the MFU is measured against its peak")
+    if given and compute is not None and ids is None:
+        raise NetcostError(
+            f"{given[0]} needs token ids (an int64 input, e.g. -i 4x2048:int64): MFU and run "
+            "length are per token"
+        )
     if compute is None or ids is None:
         return None
     tokens = 1
@@ -69,6 +86,18 @@ def economics(
         peak = peak or None
     measured = step_time or (tokens / tokens_per_second if tokens_per_second else None)
     achieved = model_flops / measured / peak if measured and peak else None
+    if achieved is not None and achieved > 1:
+        dtype = _matrix_dtype(report)
+        cause = (
+            "the model is analysed in fp32; dtype=bfloat16 or --precision bf16-mixed?"
+            if dtype == "float32"
+            else "is the time one whole step's, and the token input the step's whole batch?"
+        )
+        raise NetcostError(
+            f"a measured {measured:g} s per step of {tokens:,} tokens implies an MFU of "
+            f"{100 * achieved:.0f} % of {report.time.device.key}'s dense {dtype} peak "
+            f"({peak / 1e12:g} TFLOP/s), which no step can reach: {cause}"
+        )
     run_mfu = mfu if mfu is not None else achieved
     run_seconds = None
     if train_tokens and peak and run_mfu:
@@ -77,6 +106,29 @@ def economics(
         tokens, model_flops // tokens, 6 * n, with_attention, peak, achieved, run_seconds,
         train_tokens, devices, run_mfu,
     )  # fmt: skip
+
+
+def _check_positive(**values: float | None) -> None:
+    for name, value in values.items():
+        if value is not None and not value > 0:
+            flag = "--" + name.replace("_", "-")
+            raise NetcostError(f"{flag} must be positive, not {value:g}")
+
+
+def to_dict(e: Economics) -> dict[str, object]:
+    """JSON's training.economics."""
+    return {
+        "tokens_per_step": e.tokens,
+        "flops_per_token": e.flops_per_token,
+        "six_n": e.six_n,
+        "six_n_with_attention": e.with_attention,
+        "peak_flops": e.peak,
+        "mfu": e.mfu,
+        "run_tokens": e.run_tokens,
+        "run_devices": e.devices,
+        "run_mfu": e.run_mfu,
+        "run_seconds": e.run_seconds,
+    }
 
 
 def _matrix_dtype(report: Report) -> str:

@@ -93,6 +93,13 @@ class Kernel:
         return self.bytes_read + self.bytes_written
 
 
+def flat_ops(report: Any) -> list[FlatOp]:
+    """A report's costed ops in execution order, each owned by its module call's index."""
+    pairs = [(m.index, r) for m in report.modules for r in m.ops]
+    pairs.sort(key=lambda pair: pair[1].index)
+    return [FlatOp(r.op, r.family, r.args, r.outputs, r.cost, owner) for owner, r in pairs]
+
+
 def _specs(values: Iterable[Any]) -> Iterable[TensorSpec]:
     for v in values:
         if isinstance(v, TensorSpec):

@@ -23,12 +23,12 @@ from typing import Any
 
 import torch
 
-from netcost.analysis.fusion import FlatOp
+from netcost.analysis.fusion import FlatOp, flat_ops
 from netcost.analysis.fusion import kernels as fused_kernels
 from netcost.analysis.tree import inclusive
 from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
-from netcost.devices import Device, load
+from netcost.devices import KERNEL_VIEWS, Device, load
 from netcost.errors import NetcostError
 from netcost.report import OpRecord, Report
 from netcost.shown import ShownAsText
@@ -163,9 +163,6 @@ def _thread_note(device: Device) -> tuple[str, ...]:
     )
 
 
-KERNEL_VIEWS = ("eager", "fused")
-
-
 def default_kernels(device: Device) -> str:
     """Eager on a device calibrated on this machine (`local`: what --profile measures), fused
     on every accelerator (as the engines people deploy on run a model)."""
@@ -206,12 +203,7 @@ def timing(
                     missing.add(op_dtype(record))
             own[m.index] = LayerTime(seconds, compute, flops, moved)
     else:
-        flat = [
-            FlatOp(r.op, r.family, r.args, r.outputs, r.cost, m.index)
-            for m, r in sorted(
-                ((m, r) for m in report.modules for r in m.ops), key=lambda mr: mr[1].index
-            )
-        ]
+        flat = flat_ops(report)
         cap = _caps(report, valid_keys) if valid_keys else None
         own, count, lacking = fused_layer_times(
             flat, report.aliases or {}, chosen, tf32_matmul, cap

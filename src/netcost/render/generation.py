@@ -63,5 +63,9 @@ def render_generation(g: Generation) -> str:
                 else ""
             )
         )
+        if g.kernels:
+            from netcost.render.timing import KERNEL_WORDS
+
+            lines.append(f"Kernels: {KERNEL_WORDS[g.kernels]}")
     lines += [f"! {note}" for note in g.notes]
     return "\n".join(lines) + "\n"

@@ -41,7 +41,8 @@ def _timed(report: Report, m: Layer) -> dict[str, Any]:
     if t is None:
         return {}
     layer = t.layers[m.index]
-    return {"time_s": layer.seconds, "bound": layer.bound if layer.seconds else None}
+    estimate = {"estimate_s": t.estimates[m.index]} if t.estimates else {}
+    return {"time_s": layer.seconds, "bound": layer.bound if layer.seconds else None} | estimate
 
 
 def _time(report: Report) -> dict[str, Any] | None:
@@ -54,10 +55,21 @@ def _time(report: Report) -> dict[str, Any] | None:
         "inference_s": t.inference_s,
         "training_s": t.training_s,
         "phases_s": dict(t.phases) or None,
+        "kernels": t.kernels,
+        "kernel_count": t.kernel_count,
+        "estimate": _estimate(t),
         "tf32_matmul": t.tf32_matmul,
         "source": t.device.source,
         "notes": list(t.notes),
     }
+
+
+def _estimate(t: Any) -> dict[str, Any] | None:
+    """The calibrated estimate beside the bound, with the bound's keys; None without one."""
+    if not t.estimates:
+        return None
+    root = max(range(len(t.layers)), key=lambda i: t.layers[i].seconds)
+    return {"inference_s": t.estimates[root], "training_s": None, "phases_s": None}
 
 
 def _macs(c: Cost) -> dict[str, int]:
@@ -185,8 +197,12 @@ def _breakdown(parts: tuple[tuple[str, int], ...]) -> dict[str, int]:
     return {name.replace(" ", "_") + "_bytes": n for name, n in parts}
 
 
-def render_json(report: Report, per_gpu: PerGpu | None = None) -> str:
+def render_json(report: Report, per_gpu: PerGpu | None = None, economics: Any = None) -> str:
     data = report_to_dict(report)
+    if economics is not None and data.get("training") is not None:
+        from netcost.analysis.economics import to_dict
+
+        data["training"]["economics"] = to_dict(economics)
     if per_gpu is not None:
         data["memory"]["per_gpu"] = {
             "gpus": per_gpu.gpus,

@@ -19,6 +19,14 @@ def seconds(s: float) -> str:
     return f"{s * 1e9:.3g} ns"
 
 
+#: what each kernel view means, said beside every time shown in it
+KERNEL_WORDS = {
+    "fused": "fused, as engines run the model (attention one kernel with no score matrix in "
+    "memory, the KV cache written in place and read once, point-wise chains fused)",
+    "eager": "eager, one kernel per op, as PyTorch eager runs the model's code",
+}
+
+
 def timing_lines(t: Timing, report: Report | None = None) -> list[str]:
     d = t.device
     root = max(t.layers, key=lambda layer: layer.seconds) if t.layers else None
@@ -28,7 +36,9 @@ def timing_lines(t: Timing, report: Report | None = None) -> list[str]:
     lines = [
         f"Time on {d.key} ({d.name}), roofline lower bound: {seconds(t.inference_s)} for "
         f"inference = {rate / 1e12:.4g} TFLOP/s; {100 * memory_share:.0f} % of it in "
-        f"memory-bound ops (dense datasheet peaks, `netcost devices`; fp32 products as {tf32})"
+        f"memory-bound ops (dense datasheet peaks, `netcost devices`; fp32 products as {tf32})",
+        f"Kernels: {KERNEL_WORDS[t.kernels]} ({fmt.count(t.kernel_count)} kernels; "
+        f"--kernels {'eager' if t.kernels == 'fused' else 'fused'} for the other view)",
     ]
     if t.phases:
         parts = " + ".join(f"{name} {seconds(s)}" for name, s in t.phases)
