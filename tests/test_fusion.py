@@ -138,7 +138,6 @@ def test_a_cache_append_writes_the_new_token_and_attention_reads_the_cache_once(
 def test_repeated_kv_heads_are_read_as_the_kv_heads():
     # 8 query heads share 2 KV heads: the code expands (a view, stride 0) and copies (clone)
     b, kv, rep, s, d = 1, 2, 4, 50, 32
-    k = t(0, b, kv, s, d)
     expanded = TensorSpec((b, kv, rep, s, d), (kv * s * d, s * d, 0, d, 1), "float32", 4, 1)
     v = t(5, b, kv * rep, s, d)
     q, out = t(6, b, kv * rep, s, d), t(7, b, kv * rep, s, d)

@@ -4,7 +4,6 @@ indices, never their destination's full size (a KV cache's token, not the cache)
 from __future__ import annotations
 
 import torch
-
 from tests.test_formulas_more import op_cost
 
 F32 = 4

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from netcost import __version__
-from netcost.devices import KERNEL_VIEWS
+from netcost.devices import KERNEL_VIEWS, KV_DTYPES, WEIGHT_DTYPES
 from netcost.errors import NetcostError
 
 if TYPE_CHECKING:
@@ -221,6 +221,15 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         default=None,
         help="with --generate: a static KV cache, allocated for PROMPT + NEW − 1 positions up "
         "front and attended whole at every step (default: the model's generation config)",
+    )
+    p.add_argument(
+        "--weight-dtype",
+        choices=WEIGHT_DTYPES,
+        help="with --generate: serve the matrix weights at this width (fp8: W8A8 on fp8 units; "
+        "int8/int4: weight-only)",
+    )
+    p.add_argument(
+        "--kv-dtype", choices=KV_DTYPES, help="with --generate: the KV cache at this width"
     )
     p.add_argument(
         "--profile",
@@ -443,6 +452,8 @@ def _generate(args: argparse.Namespace) -> str:
                 budget,
                 device=args.device,
                 static_cache=args.static_cache,
+                weight_dtype=args.weight_dtype,
+                kv_dtype=args.kv_dtype,
             )
         )
     found = generate(
@@ -454,6 +465,8 @@ def _generate(args: argparse.Namespace) -> str:
         name=args.model,
         static_cache=args.static_cache,
         kernels=args.kernels,
+        weight_dtype=args.weight_dtype,
+        kv_dtype=args.kv_dtype,
     )
     if args.format == "json":
         import json

@@ -21,6 +21,9 @@ else:  # pragma: no cover
 
 #: how a device runs a model's ops: one kernel per op (PyTorch eager) or as engines fuse them
 KERNEL_VIEWS = ("eager", "fused")
+#: the widths quantised serving stores weights and the KV cache at
+WEIGHT_DTYPES = ("bf16", "fp16", "fp8", "int8", "int4")
+KV_DTYPES = ("bf16", "fp16", "fp8")
 DTYPES = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8")
 TERA, GIGA = 10**12, 10**9
 

@@ -47,6 +47,8 @@ NEEDS = {
     "--mfu": ("--train-tokens", "train_tokens"),
     "--static-cache": ("--generate", "generate"),
     "--kernels": ("--device", "device"),
+    "--weight-dtype": ("--generate", "generate"),
+    "--kv-dtype": ("--generate", "generate"),
 }
 
 

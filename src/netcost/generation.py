@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from netcost.analysis.fusion import Serving
 from netcost.cost import Cost
 from netcost.errors import NetcostError
 from netcost.report import Report
@@ -54,6 +55,8 @@ class Generation(ShownAsText):
     encoder_decoder: bool = False  # the prompt is encoded once; the decoder's cache starts at 1
     kv_cache_bytes_first: int | None = None  # the batch's, after the first decode step
     kernels: str | None = None  # with a device: how its ops run ("eager" or "fused")
+    weight_dtype: str | None = None  # quantised serving: matrix weights' width (None: model's)
+    kv_dtype: str | None = None  # the KV cache's width (None: the model's)
 
     @property
     def serving_peak_bytes(self) -> int | None:
@@ -105,6 +108,8 @@ class Generation(ShownAsText):
             "serving_peak_bytes": self.serving_peak_bytes,
             "device": self.device,
             "kernels": self.kernels,
+            "weight_dtype": self.weight_dtype,
+            "kv_dtype": self.kv_dtype,
             "times_s": dict(self.times) or None,
             "estimate_s": None,
             "notes": list(self.notes),
@@ -241,6 +246,8 @@ def generate(
     name: str | None = None,
     static_cache: bool | None = None,
     kernels: str | None = None,
+    weight_dtype: str | None = None,
+    kv_dtype: str | None = None,
 ) -> Generation:
     """The cost of generating `new_tokens` after a `prompt_tokens` prompt, for `batch` sequences,
     through `model`'s own cache (a transformers causal LM or text encoder-decoder, or any module
@@ -250,11 +257,18 @@ def generate(
     fed), as `generate` allocates it;
     every step then attends over all of them, masked. `kernels`: "eager" or "fused" (the
     default on accelerators: attention fused, the cache written in place and read once, and a
-    static cache's attention over its valid positions only; analysis/timing.py)."""
+    static cache's attention over its valid positions only; analysis/timing.py).
+    `weight_dtype` ("bf16", "fp16", "fp8", "int8", "int4") and `kv_dtype` ("bf16", "fp16",
+    "fp8"): quantised serving — every matrix product's weight (the LM head's too) and the KV
+    cache stored at that width (embedding tables and norms stay at the model's); fp8 weights
+    run their products on fp8 units (W8A8), int8 and int4 ones at the activations' rate
+    (weight-only); an fp8 cache's attention on fp8 units. The weights', the cache's and the
+    serving peak's bytes follow, and with a device the fused view's times."""
     from netcost.api import analyze
 
     if prompt_tokens < 1 or new_tokens < 1 or batch < 1:
         raise NetcostError("generation needs a prompt of 1 token or more, 1 new token or more")
+    serving = _serving(weight_dtype, kv_dtype, device, kernels)
     if static_cache is None:
         configured = getattr(
             getattr(model, "generation_config", None), "cache_implementation", None
@@ -267,7 +281,7 @@ def generate(
     begin = wrapper.start(prompt_tokens)
     first_report = analyze(wrapper, wrapper.inputs(batch, prompt_tokens, begin))
     valid = (begin, begin + 1) if static_cache else None
-    first_report = _timed(first_report, device, kernels, valid)
+    first_report = _timed(first_report, device, kernels, valid, serving)
     prefill, decode_first = _two_calls(first_report)
     first_bytes = last_bytes = CACHE_BYTES.pop(id(wrapper), None)
     last_report = first_report
@@ -276,7 +290,7 @@ def generate(
         fill = wrapper.inputs(batch, prompt_tokens, begin + new_tokens - 2)
         last_report = analyze(wrapper, fill)
         valid = (begin + new_tokens - 2, begin + new_tokens - 1) if static_cache else None
-        last_report = _timed(last_report, device, kernels, valid)
+        last_report = _timed(last_report, device, kernels, valid, serving)
         _, decode_last = _two_calls(last_report)
         last_bytes = CACHE_BYTES.pop(id(wrapper), None)
     steps = new_tokens - 1
@@ -305,6 +319,14 @@ def generate(
     if device is not None:
         times = _times(first_report, last_report, steps, batch)
     memory = first_report.memory
+    weight_bytes = first_report.total.param_bytes
+    prefill_peak = memory.peak_bytes if memory is not None else None
+    kv_first = first_bytes[1] if first_bytes else None
+    if serving is not None:
+        weight_bytes, prefill_peak, per_token, end, kv_first = _narrowed(
+            model, first_report, serving, weight_bytes, prefill_peak, (per_token, end, kv_first),
+            notes,
+        )  # fmt: skip
     return Generation(
         model=name or type(model).__name__,
         prompt_tokens=prompt_tokens,
@@ -317,21 +339,95 @@ def generate(
         kv_cache_bytes_per_token=per_token,
         kv_cache_bytes=end,
         params=first_report.total.params,
-        weight_bytes=first_report.total.param_bytes,
-        prefill_peak_bytes=memory.peak_bytes if memory is not None else None,
+        weight_bytes=weight_bytes,
+        prefill_peak_bytes=prefill_peak,
         notes=tuple(notes),
         times=times,
         device=first_report.time.device.key if first_report.time is not None else None,
         active_params=active,
         expert_bytes_touched=touched,
         encoder_decoder=wrapper.seq2seq,
-        kv_cache_bytes_first=first_bytes[1] if first_bytes else None,
+        kv_cache_bytes_first=kv_first,
         kernels=first_report.time.kernels if first_report.time is not None else None,
+        weight_dtype=weight_dtype,
+        kv_dtype=kv_dtype,
     )
 
 
+def _serving(
+    weight_dtype: str | None, kv_dtype: str | None, device: str | None, kernels: str | None
+) -> Serving | None:
+    """The quantised-serving widths, checked (one-line errors)."""
+    from netcost.capture.precision import check_choice
+    from netcost.devices import KV_DTYPES, WEIGHT_DTYPES
+
+    if weight_dtype is None and kv_dtype is None:
+        return None
+    if weight_dtype is not None:
+        check_choice("weight dtype", weight_dtype, WEIGHT_DTYPES)
+    if kv_dtype is not None:
+        check_choice("KV dtype", kv_dtype, KV_DTYPES)
+    if device is not None and kernels == "eager":
+        raise NetcostError(
+            "quantised serving is timed as engines run it: --kernels fused (the default)"
+        )
+    return Serving(weight_dtype, kv_dtype)
+
+
+def _narrowed(
+    model: nn.Module,
+    report: Report,
+    serving: Serving,
+    weight_bytes: int,
+    prefill_peak: int | None,
+    kv: tuple[int | None, int | None, int | None],
+    notes: list[str],
+) -> tuple[int, int | None, int | None, int | None, int | None]:
+    """Weights, the prefill's peak and the KV cache's bytes at the serving widths: each matrix
+    product's weight (as the fused view finds them) at `serving.weight`'s width, the cache's
+    bytes scaled by `serving.kv`'s width over the model's."""
+    from netcost.analysis.fusion import WIDTHS, flat_ops, weight_specs
+    from netcost.text import binary_size
+
+    said = []
+    change = 0
+    if serving.weight:
+        specs = weight_specs(flat_ops(report), report.aliases or {}).values()
+        before = sum(t.numel * t.itemsize for t in specs)
+        after = int(sum(t.numel for t in specs) * WIDTHS[serving.weight])
+        change = after - before
+        said.append(
+            f"matrix weights at {serving.weight} ({binary_size(after)} of the "
+            f"{binary_size(before)} they take at the model's width; "
+            + ("products on fp8 units" if serving.weight == "fp8" else "weight-only: products at "
+               "the activations' rate, dequantisation not counted" if serving.weight in
+               ("int8", "int4") else "products at that dtype")
+            + ")"
+        )  # fmt: skip
+    per_token, end, first = kv
+    if serving.kv:
+        width = WIDTHS[serving.kv]
+        model_width = next(model.parameters()).element_size()
+        scale = width / model_width
+
+        def scaled(n: int | None) -> int | None:
+            return None if n is None else int(n * scale)
+
+        per_token, end, first = scaled(per_token), scaled(end), scaled(first)
+        said.append(f"KV cache at {serving.kv} ({width:g} byte{'s' * (width != 1)} an element)")
+    notes.append(
+        "quantised serving: " + "; ".join(said) + "; the model itself ran at its own width"
+    )
+    peak = None if prefill_peak is None else prefill_peak + change
+    return weight_bytes + change, peak, per_token, end, first
+
+
 def _timed(
-    report: Report, device: str | None, kernels: str | None, valid: tuple[int, int] | None
+    report: Report,
+    device: str | None,
+    kernels: str | None,
+    valid: tuple[int, int] | None,
+    serving: Serving | None = None,
 ) -> Report:
     """The analysis timed on `device`; with a static cache, the (prompt, step) calls' valid key
     positions, so that the fused view attends over those only."""
@@ -343,7 +439,7 @@ def _timed(
     if valid is not None:
         calls = [m.index for m in report.modules if m.path == "lm"]
         caps = dict(zip(calls, valid, strict=False))
-    return report.on(device, kernels=kernels, valid_keys=caps)
+    return report.on(device, kernels=kernels, valid_keys=caps, serving=serving)
 
 
 def _affine_sum(first: Cost, last: Cost, steps: int) -> Cost:
@@ -531,6 +627,8 @@ def serving_plan(
     *,
     device: str | None = None,
     static_cache: bool | None = None,
+    weight_dtype: str | None = None,
+    kv_dtype: str | None = None,
 ) -> ServingPlan:
     """The largest batch whose serving peak (weights, the prefill's activations, the KV cache at
     its end) fits `budget` (default: `device`'s memory), found by planning.largest_batch; with a
@@ -547,7 +645,10 @@ def serving_plan(
         budget = chosen.memory_bytes
 
     def at(batch: int) -> Any:
-        g = generate(model, prompt_tokens, new_tokens, batch, static_cache=static_cache)
+        g = generate(
+            model, prompt_tokens, new_tokens, batch, static_cache=static_cache,
+            weight_dtype=weight_dtype, kv_dtype=kv_dtype,
+        )  # fmt: skip
         if g.serving_peak_bytes is None:
             raise NetcostError("serving memory unknown: " + "; ".join(g.notes))
         return SimpleNamespace(memory=SimpleNamespace(peak_bytes=g.serving_peak_bytes))

@@ -276,6 +276,7 @@ class Report:
         tf32_matmul: bool = False,
         kernels: str | None = None,
         valid_keys: dict[int, int] | None = None,
+        serving: Any = None,
     ) -> Report:
         """This report with its ops timed on `device` (a name `netcost devices` lists, a TOML
         file or a Device): roofline lower bounds per op, layer and phase (analysis/timing.py),
@@ -285,8 +286,9 @@ class Report:
         from netcost.analysis.timing import timing
 
         found = timing(
-            self, device, tf32_matmul=tf32_matmul, kernels=kernels, valid_keys=valid_keys
-        )
+            self, device, tf32_matmul=tf32_matmul, kernels=kernels, valid_keys=valid_keys,
+            serving=serving,
+        )  # fmt: skip
         return replace(self, time=found)
 
     def table(self, depth: int | None = None) -> str:

@@ -31,7 +31,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import prod
 from typing import Any
 
@@ -54,6 +54,22 @@ ACCESS = frozenset({
 _CHAIN_STEPS = 6
 
 
+#: bytes per element of the serving widths (--weight-dtype, --kv-dtype), and the dtype each names
+WIDTHS = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
+WIDTH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp8": "float8_e4m3fn", "int8": "int8",
+                "int4": "int4"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Quantised serving: every matrix product's weight (an LM head's too) stored at `weight`'s
+    width — fp8 products on fp8 units (W8A8), int8/int4 weight-only at the activations' rate —
+    and the KV cache at `kv`'s; None keeps the model's own."""
+
+    weight: str | None = None
+    kv: str | None = None
+
+
 @dataclass(frozen=True)
 class FlatOp:
     """One costed op of a trace, in execution order: `owner` is its module call (inference) or
@@ -65,6 +81,7 @@ class FlatOp:
     outputs: tuple[TensorSpec, ...]
     cost: Cost
     owner: int
+    dtype: str = ""  # the dtype its arithmetic runs at, where not its first tensor's
 
     @property
     def packet(self) -> str:
@@ -114,6 +131,8 @@ class _Flow:
     def __init__(self, ops: list[FlatOp], aliases: Mapping[int, int]) -> None:
         self.ops = ops
         self.aliases = aliases
+        self.kv_width: float | None = None
+        self.kv_roots: set[int] = set()  # tensors attention reads as K or V (a cache)
         self.writers: dict[int, list[int]] = defaultdict(list)
         self.readers: dict[int, list[int]] = defaultdict(list)
         self._unknown = 0
@@ -132,6 +151,10 @@ class _Flow:
             return self._unknown
         return self.aliases.get(t.tid, t.tid)
 
+    def kv_bytes(self, t: TensorSpec, size: float) -> int:
+        """`size` bytes of K or V (of `t`'s dtype) at the KV cache's width."""
+        return int(size if self.kv_width is None else size * self.kv_width / t.itemsize)
+
     def producer(self, t: TensorSpec | int, before: int) -> int | None:
         """The last op before position `before` that wrote `t`."""
         r = t if isinstance(t, int) else self.root(t)
@@ -140,14 +163,60 @@ class _Flow:
         return writes[i - 1] if i else None
 
 
+def quantised(ops: list[FlatOp], aliases: Mapping[int, int], weight: str) -> list[FlatOp]:
+    """`ops` with every matrix product's weight at `weight`'s width: a floating-point operand of
+    two dims that no op wrote (a parameter, or a view of one). fp8 products then run at fp8."""
+    width, dtype = WIDTHS[weight], WIDTH_DTYPES[weight]
+    weights = set(weight_specs(ops, aliases))
+    out = []
+    for o in ops:
+        if o.cost.macs == 0 or o.family != "matmul":
+            out.append(o)
+            continue
+
+        def narrow(value: Any) -> Any:
+            is_weight = isinstance(value, TensorSpec) and value.tid >= 0 and len(value.shape) == 2
+            if is_weight and aliases.get(value.tid, value.tid) in weights:
+                return replace(value, dtype=dtype, itemsize=width)  # type: ignore[arg-type]
+            return value
+
+        args = {k: narrow(v) for k, v in o.args.items()}
+        runs = dtype if args != o.args and weight == "fp8" else o.dtype
+        out.append(replace(o, args=args, dtype=runs))
+    return out
+
+
+def weight_specs(ops: list[FlatOp], aliases: Mapping[int, int]) -> dict[int, TensorSpec]:
+    """The weights `quantised` narrows, by tensor: each matrix product's floating-point operand
+    of two dims that no op wrote."""
+    written = {aliases.get(t.tid, t.tid) for o in ops for t in o.outputs if t.tid >= 0}
+    found: dict[int, TensorSpec] = {}
+    for o in ops:
+        if o.cost.macs == 0 or o.family != "matmul":
+            continue
+        for t in o.inputs:
+            root = aliases.get(t.tid, t.tid)
+            if (
+                len(t.shape) == 2
+                and t.dtype.startswith(("float", "bfloat"))
+                and t.tid >= 0
+                and root not in written
+            ):
+                found[root] = t
+    return found
+
+
 def kernels(
     ops: list[FlatOp],
     aliases: Mapping[int, int],
     valid_keys: Callable[[int], int | None] | None = None,
+    kv_width: float | None = None,
 ) -> list[Kernel]:
     """The fused view of `ops` (execution order). `aliases` maps a view's tensor number to its
-    base's; `valid_keys(owner)` the key positions valid in an op's call (None: all)."""
+    base's; `valid_keys(owner)` the key positions valid in an op's call (None: all);
+    `kv_width`: the KV cache's bytes per element (None: the model's)."""
     flow = _Flow(ops, aliases)
+    flow.kv_width = kv_width
     taken: dict[int, int] = {}  # position -> kernel number
     found: list[Kernel] = []
 
@@ -163,7 +232,12 @@ def kernels(
     for p in sorted(appends):
         if p not in taken:
             new = ops[p].inputs[-1]
-            add(Kernel("access", (p,), new.nbytes, new.distinct_elements * new.itemsize))
+            size = flow.kv_bytes(new, new.nbytes)
+            add(
+                Kernel(
+                    "access", (p,), size, flow.kv_bytes(new, new.distinct_elements * new.itemsize)
+                )
+            )
     groups: dict[int, list[int]] = {}
     kinds: dict[int, str] = {}
     for p, o in enumerate(ops):
@@ -172,7 +246,11 @@ def kernels(
         if o.cost.macs > 0 or o.packet in ACCESS:
             kind = "matrix" if o.cost.macs > 0 else "access"
             if kind == "access":
-                add(Kernel(kind, (p,), o.cost.bytes_read, o.cost.bytes_written))
+                read, written = o.cost.bytes_read, o.cost.bytes_written
+                target = o.args.get("self")
+                if isinstance(target, TensorSpec) and flow.root(target) in flow.kv_roots:
+                    read, written = flow.kv_bytes(target, read), flow.kv_bytes(target, written)
+                add(Kernel(kind, (p,), read, written))
                 continue
             groups[p], kinds[p] = [p], kind
             taken[p] = -1 - p  # a region keyed by its first op
@@ -324,6 +402,7 @@ def _attention_kernel(
     before = min(members)
     k_src = _source(flow, k, before, members, appends)
     v_src = _source(flow, v, before, members, appends)
+    flow.kv_roots |= {flow.root(k_src), flow.root(v_src)}
     length = q.shape[-2] if len(q.shape) >= 2 else 1
     keys = k.shape[-1] if flow.ops[first].family == "matmul" else k.shape[-2]
     share = 1.0
@@ -337,6 +416,9 @@ def _attention_kernel(
         (heads, length, q.shape[-1]), (heads, valid, q.shape[-1]), (heads, valid, v.shape[-1]),
         is_causal=causal,
     )  # fmt: skip
-    read = q.nbytes + int((k_src.nbytes + v_src.nbytes) * share)
+    kv = flow.kv_bytes(k_src, k_src.nbytes) + flow.kv_bytes(v_src, v_src.nbytes)
+    read = q.nbytes + int(kv * share)
     members_ = tuple(sorted(set(members)))
-    return Kernel("attention", members_, read, out.nbytes, arithmetic, q.dtype)
+    fp8 = flow.kv_width is not None and flow.kv_width < 2  # an fp8 cache: fp8 attention kernels
+    dtype = WIDTH_DTYPES["fp8"] if fp8 else q.dtype
+    return Kernel("attention", members_, read, out.nbytes, arithmetic, dtype)

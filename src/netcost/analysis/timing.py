@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from netcost.analysis.fusion import FlatOp, flat_ops
+from netcost.analysis.fusion import WIDTHS, FlatOp, Serving, flat_ops, quantised
 from netcost.analysis.fusion import kernels as fused_kernels
 from netcost.analysis.tree import inclusive
 from netcost.capture.trace import TensorSpec
@@ -176,15 +176,21 @@ def timing(
     tf32_matmul: bool = False,
     kernels: str | None = None,
     valid_keys: Mapping[int, int] | None = None,
+    serving: Serving | None = None,
 ) -> Timing:
     """The report's ops timed on `device` (a name of data/devices.toml, a TOML file, a Device),
     as `kernels` run them: "eager" (one kernel per op) or "fused" (analysis/fusion.py; the
     default on accelerators). `valid_keys`: module index -> key positions valid in attention
-    under that call (a static cache longer than the context; fused view only)."""
+    under that call (a static cache longer than the context; fused view only). `serving`:
+    weights and KV cache at quantised widths (fused view only)."""
     chosen = load(device)
     view = kernels or default_kernels(chosen)
     if view not in KERNEL_VIEWS:
         raise NetcostError(f"kernels must be one of {', '.join(KERNEL_VIEWS)}, not {view!r}")
+    if serving is not None and (serving.weight or serving.kv) and view != "fused":
+        raise NetcostError(
+            "quantised serving (weight or KV dtype) is timed as engines run it: kernels='fused'"
+        )
     missing: set[str] = set()
     own: dict[int, LayerTime] = {}
     count = 0
@@ -204,10 +210,12 @@ def timing(
             own[m.index] = LayerTime(seconds, compute, flops, moved)
     else:
         flat = flat_ops(report)
+        aliases = report.aliases or {}
+        if serving is not None and serving.weight:
+            flat = quantised(flat, aliases, serving.weight)
         cap = _caps(report, valid_keys) if valid_keys else None
-        own, count, lacking = fused_layer_times(
-            flat, report.aliases or {}, chosen, tf32_matmul, cap
-        )
+        kv = WIDTHS[serving.kv] if serving is not None and serving.kv else None
+        own, count, lacking = fused_layer_times(flat, aliases, chosen, tf32_matmul, cap, kv)
         missing |= lacking
         for m in report.modules:
             own.setdefault(m.index, LayerTime(0.0, 0.0, 0, 0))
@@ -261,6 +269,7 @@ def fused_layer_times(
     device: Device,
     tf32_matmul: bool,
     valid_keys: Callable[[int], int | None] | None = None,
+    kv_width: float | None = None,
 ) -> tuple[dict[int, LayerTime], int, set[str]]:
     """The fused view's floor per owner (module call or phase): each kernel takes max(its ops'
     arithmetic at their units' peaks × the share of it the kernel does, its bytes / bandwidth),
@@ -268,13 +277,17 @@ def fused_layer_times(
     when every op's is zero). Returns times by owner, the kernel count, dtypes with no peak."""
     own: dict[int, LayerTime] = {}
     missing: set[str] = set()
-    found = fused_kernels(flat, aliases, valid_keys)
+    found = fused_kernels(flat, aliases, valid_keys, kv_width)
     for kernel in found:
         members = [flat[p] for p in kernel.members]
-        times = [op_time(device, o.op, _first_dtype(o.args), o.cost, tf32_matmul) for o in members]
-        for o, t in zip(members, times, strict=True):
+        dtypes = [o.dtype or _first_dtype(o.args) for o in members]
+        times = [
+            op_time(device, o.op, dtype, o.cost, tf32_matmul)
+            for o, dtype in zip(members, dtypes, strict=True)
+        ]
+        for dtype, t in zip(dtypes, times, strict=True):
             if t.unit == "none":
-                missing.add(_first_dtype(o.args))
+                missing.add(dtype)
         flops = [max(o.cost.flops, 2 * o.cost.macs) for o in members]
         if kernel.arithmetic is not None:
             done = op_time(device, "aten.attention", kernel.dtype, kernel.arithmetic, tf32_matmul)
