@@ -223,3 +223,19 @@ def test_timing_a_fused_mlp_by_hand():
     )
     assert fused.to_dict()["time"]["kernels"] == "fused"
     assert "Kernels: fused, as engines run the model" in str(fused.time)
+
+
+def test_a_training_steps_phases_never_share_a_kernel():
+    x = t(0, 100)
+    forward = op("aten.relu.default", "pointwise", t(1, 100), self=x)
+    backward = replace(
+        op("aten.threshold_backward.default", "backward", t(2, 100), grad_output=t(1, 100),
+           self=x, threshold=0),
+        owner=1,
+    )  # fmt: skip
+    assert len(kernels([forward, backward], {})) == 1
+    split = kernels([forward, backward], {}, across_owners=False)
+    assert [k.members for k in split] == [(0,), (1,)]
+    # the forward's result crosses memory: written by one, read by the other
+    assert (split[0].bytes_read, split[0].bytes_written) == (100 * F32, 100 * F32)
+    assert (split[1].bytes_read, split[1].bytes_written) == (200 * F32, 100 * F32)

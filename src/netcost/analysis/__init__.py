@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from netcost.analysis import conventions
 from netcost.analysis.conv_arithmetic import warnings_for
 from netcost.analysis.experts import active_params
+from netcost.analysis.fusion import view_aliases
 from netcost.analysis.memory import inference_memory, live_after_layers
 from netcost.analysis.receptive_field import layer_fields
 from netcost.analysis.scenario import scenario_diagnostics
-from netcost.capture.trace import OpEvent, TensorSpec, Trace
+from netcost.capture.trace import Trace
 from netcost.cost import Cost
 from netcost.formulas import FormulaError, lookup
-from netcost.formulas.free import VIEW_PACKETS
 from netcost.report import (
     Diagnostic,
     Layer,
@@ -107,31 +106,6 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
         memory=inference_memory(trace),
         aliases=view_aliases(trace.events),
     )
-
-
-def view_aliases(events: list[OpEvent]) -> dict[int, int]:
-    """Each view's tensor number mapped to its base's (views of views to the first base): the
-    dataflow the fused view follows (analysis/fusion.py)."""
-    aliases: dict[int, int] = {}
-    for event in events:
-        if event.packet not in VIEW_PACKETS:
-            continue
-        base = next((t for t in _specs(event.args.values())), None)
-        if base is None or base.tid < 0:
-            continue
-        root = aliases.get(base.tid, base.tid)
-        for out in event.outputs:
-            if out.tid >= 0 and out.tid != base.tid:
-                aliases[out.tid] = root
-    return aliases
-
-
-def _specs(values: Any) -> Any:
-    for v in values:
-        if isinstance(v, TensorSpec):
-            yield v
-        elif isinstance(v, tuple):
-            yield from _specs(v)
 
 
 def _tree(

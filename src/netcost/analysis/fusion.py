@@ -35,9 +35,10 @@ from dataclasses import dataclass, replace
 from math import prod
 from typing import Any
 
-from netcost.capture.trace import TensorSpec
+from netcost.capture.trace import OpEvent, TensorSpec
 from netcost.cost import Cost
 from netcost.formulas.attention import attention_cost
+from netcost.formulas.free import VIEW_PACKETS
 
 #: ops whose K or V result is a copy of their one tensor input (walked through to the source)
 COPIES_OF_KV = frozenset({"aten.clone", "aten.contiguous", "aten._to_copy", "aten.expand_copy",
@@ -115,6 +116,23 @@ def flat_ops(report: Any) -> list[FlatOp]:
     pairs = [(m.index, r) for m in report.modules for r in m.ops]
     pairs.sort(key=lambda pair: pair[1].index)
     return [FlatOp(r.op, r.family, r.args, r.outputs, r.cost, owner) for owner, r in pairs]
+
+
+def view_aliases(events: list[OpEvent]) -> dict[int, int]:
+    """Each view's tensor number mapped to its base's (views of views to the first base): the
+    dataflow the fused view follows (analysis/fusion.py)."""
+    aliases: dict[int, int] = {}
+    for event in events:
+        if event.packet not in VIEW_PACKETS:
+            continue
+        base = next((t for t in _specs(event.args.values())), None)
+        if base is None or base.tid < 0:
+            continue
+        root = aliases.get(base.tid, base.tid)
+        for out in event.outputs:
+            if out.tid >= 0 and out.tid != base.tid:
+                aliases[out.tid] = root
+    return aliases
 
 
 def _specs(values: Iterable[Any]) -> Iterable[TensorSpec]:
@@ -211,10 +229,12 @@ def kernels(
     aliases: Mapping[int, int],
     valid_keys: Callable[[int], int | None] | None = None,
     kv_width: float | None = None,
+    across_owners: bool = True,
 ) -> list[Kernel]:
     """The fused view of `ops` (execution order). `aliases` maps a view's tensor number to its
     base's; `valid_keys(owner)` the key positions valid in an op's call (None: all);
-    `kv_width`: the KV cache's bytes per element (None: the model's)."""
+    `kv_width`: the KV cache's bytes per element (None: the model's); `across_owners` False:
+    point-wise ops join only kernels of their own owner (a training step's phase)."""
     flow = _Flow(ops, aliases)
     flow.kv_width = kv_width
     taken: dict[int, int] = {}  # position -> kernel number
@@ -256,7 +276,13 @@ def kernels(
             taken[p] = -1 - p  # a region keyed by its first op
             continue
         near = [flow.producer(r, p) for r in flow.input_roots[p] if flow.producer(r, p) is not None]
-        regions = [taken[q] for q in near if q is not None and taken.get(q, 0) < 0]
+        regions = [
+            taken[q]
+            for q in near
+            if q is not None
+            and taken.get(q, 0) < 0
+            and (across_owners or ops[-1 - taken[q]].owner == o.owner)
+        ]
         if regions:
             key = max(regions, key=lambda k: -k)  # the latest region (first op latest)
             groups[-1 - key].append(p)

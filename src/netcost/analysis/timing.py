@@ -229,7 +229,19 @@ def timing(
         estimates = tuple(sums[i] for i in sorted(sums))
     phases: tuple[tuple[str, float], ...] = ()
     compute_ops = getattr(report.training_compute, "ops", ())
-    if compute_ops:
+    flow = getattr(report.training_compute, "flow", ())
+    if view == "fused" and flow:
+        from netcost.analysis.training_compute import PHASES
+
+        by_phase, _, lacking = fused_layer_times(
+            list(flow), report.training_compute.aliases or {}, chosen, tf32_matmul,
+            across_owners=False,
+        )  # fmt: skip
+        missing |= lacking
+        phases = tuple(
+            (name, by_phase[i].seconds if i in by_phase else 0.0) for i, name in enumerate(PHASES)
+        )
+    elif compute_ops:
         totals = {"forward": 0.0, "backward": 0.0, "optimizer": 0.0}
         for phase, op, dtype, cost in compute_ops:
             t = op_time(chosen, op, dtype, cost, tf32_matmul)
@@ -270,14 +282,16 @@ def fused_layer_times(
     tf32_matmul: bool,
     valid_keys: Callable[[int], int | None] | None = None,
     kv_width: float | None = None,
+    across_owners: bool = True,
 ) -> tuple[dict[int, LayerTime], int, set[str]]:
     """The fused view's floor per owner (module call or phase): each kernel takes max(its ops'
     arithmetic at their units' peaks × the share of it the kernel does, its bytes / bandwidth),
     shared among its ops' owners in proportion to each op's own eager roofline time (FLOPs,
-    when every op's is zero). Returns times by owner, the kernel count, dtypes with no peak."""
+    when every op's is zero). Returns times by owner, the kernel count, dtypes with no peak.
+    `across_owners` False: a kernel never spans two owners (a training step's phases)."""
     own: dict[int, LayerTime] = {}
     missing: set[str] = set()
-    found = fused_kernels(flat, aliases, valid_keys, kv_width)
+    found = fused_kernels(flat, aliases, valid_keys, kv_width, across_owners)
     for kernel in found:
         members = [flat[p] for p in kernel.members]
         dtypes = [o.dtype or _first_dtype(o.args) for o in members]

@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 
 from netcost.analysis import conventions
+from netcost.analysis.fusion import FlatOp, view_aliases
 from netcost.analysis.tree import inclusive
 from netcost.capture.trace import StepTrace, TensorSpec
 from netcost.cost import Cost
@@ -30,6 +31,9 @@ class TrainingCompute(ShownAsText):
     uncounted: tuple[tuple[str, int], ...]  # (op, calls) not costed: totals a lower bound
     failed: tuple[tuple[str, str], ...] = ()  # (op, why) for those whose formula failed
     ops: tuple[tuple[str, str, str, Cost], ...] = ()  # (phase, op, dtype, cost): for timing
+    #: the costed ops with their tensors, owned by their phase's index in PHASES (the fused view)
+    flow: tuple[FlatOp, ...] = ()
+    aliases: dict[int, int] | None = None  # a view's tensor number -> its base's
 
     @property
     def total(self) -> Cost:
@@ -58,6 +62,7 @@ def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompu
     uncounted: dict[str, int] = defaultdict(int)
     failed: dict[str, str] = {}
     ops: list[tuple[str, str, str, Cost]] = []
+    flow: list[FlatOp] = []
     for event in trace.events:
         phase = _phase(trace, event.index)
         entry = lookup(event.op, event.packet)
@@ -72,6 +77,9 @@ def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompu
         phases[phase] += cost
         if not entry.is_free:
             ops.append((phase, event.op, _dtype(event.args), cost))
+            flow.append(
+                FlatOp(event.op, entry.family, event.args, event.outputs, cost, PHASES.index(phase))
+            )
         if phase == "backward":  # the loss's own backward belongs to the model itself
             call = trace.calls[event.call] if 0 <= event.call < len(trace.calls) else None
             by_call[(call.path, call.call_number) if call else ("", 0)] += cost
@@ -83,6 +91,8 @@ def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompu
         uncounted=tuple(uncounted.items()),
         failed=tuple(failed.items()),
         ops=tuple(ops),
+        flow=tuple(flow),
+        aliases=view_aliases(trace.events),
     )
 
 

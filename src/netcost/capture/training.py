@@ -22,7 +22,7 @@ from netcost.capture.recorder import (
     op_event,
     quiet_fake_tensor_log,
 )
-from netcost.capture.specs import tensors_in
+from netcost.capture.specs import tensor_ids, tensors_in
 from netcost.capture.state import buffers_bytes, fake_like, named_state, param_table, stand_ins
 from netcost.capture.trace import ModuleCall, StepTrace
 from netcost.capture.untouched import Untouched
@@ -114,6 +114,7 @@ def capture_step(
         torch.inference_mode(False),
         torch.enable_grad(),
         quiet_fake_tensor_log(),
+        tensor_ids(),  # tensor numbers: the step's dataflow, for the fused view
     ):
         model.train()
         return _step(model, args, kwargs, optimizer, precision, loss)
