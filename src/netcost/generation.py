@@ -57,6 +57,8 @@ class Generation(ShownAsText):
     kernels: str | None = None  # with a device: how its ops run ("eager" or "fused")
     weight_dtype: str | None = None  # quantised serving: matrix weights' width (None: model's)
     kv_dtype: str | None = None  # the KV cache's width (None: the model's)
+    estimate: dict[str, float] = field(default_factory=dict)  # the calibrated estimate, as times
+    estimate_source: str = ""  # what the estimate read
 
     @property
     def serving_peak_bytes(self) -> int | None:
@@ -111,7 +113,7 @@ class Generation(ShownAsText):
             "weight_dtype": self.weight_dtype,
             "kv_dtype": self.kv_dtype,
             "times_s": dict(self.times) or None,
-            "estimate_s": None,
+            "estimate_s": dict(self.estimate) or None,
             "notes": list(self.notes),
         }
 
@@ -316,8 +318,11 @@ def generate(
             "bytes do not grow, and every step attends over all of them (masked)"
         )
     times: dict[str, float] = {}
+    estimate: dict[str, float] = {}
     if device is not None:
         times = _times(first_report, last_report, steps, batch)
+        if first_report.time.estimates and last_report.time.estimates:
+            estimate = _times(first_report, last_report, steps, batch, estimate=True)
     memory = first_report.memory
     weight_bytes = first_report.total.param_bytes
     prefill_peak = memory.peak_bytes if memory is not None else None
@@ -351,6 +356,8 @@ def generate(
         kernels=first_report.time.kernels if first_report.time is not None else None,
         weight_dtype=weight_dtype,
         kv_dtype=kv_dtype,
+        estimate=estimate,
+        estimate_source=first_report.time.estimate_source if first_report.time else "",
     )
 
 
@@ -555,15 +562,22 @@ def _kv_bytes(
     return per_token, end
 
 
-def _times(first: Report, last: Report, steps: int, batch: int) -> dict[str, float]:
-    """Roofline seconds: the prefill (time to first token), the first and last decode steps and
-    the decode steps' sum (affine, as the costs), and tokens per second over the decode."""
+def _times(
+    first: Report, last: Report, steps: int, batch: int, estimate: bool = False
+) -> dict[str, float]:
+    """Roofline seconds (or, with `estimate`, the calibrated estimate's): the prefill (time to
+    first token), the first and last decode steps and the decode steps' sum (affine, as the
+    costs), and tokens per second over the decode."""
     t_first, t_last = first.time, last.time
+
+    def at(t: Any, index: int) -> float:
+        return t.estimates[index] if estimate else t.layers[index].seconds
+
     calls_first = [m for m in first.modules if m.path == "lm"]
     calls_last = [m for m in last.modules if m.path == "lm"]
-    prefill = t_first.layers[calls_first[0].index].seconds
-    step_first = t_first.layers[calls_first[1].index].seconds
-    step_last = t_last.layers[calls_last[1].index].seconds
+    prefill = at(t_first, calls_first[0].index)
+    step_first = at(t_first, calls_first[1].index)
+    step_last = at(t_last, calls_last[1].index)
     decode = steps * (step_first + step_last) / 2
     times = {
         "time_to_first_token_s": prefill,

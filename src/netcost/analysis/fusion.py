@@ -105,6 +105,8 @@ class Kernel:
     bytes_written: int
     arithmetic: Cost | None = None  # None: its ops' own
     dtype: str = ""  # the dtype `arithmetic` runs at
+    #: attention's (batch, heads, KV heads, queries, valid keys, head size, KV bytes an element)
+    attention: tuple[int, int, int, int, int, int, float] | None = None
 
     @property
     def bytes_moved(self) -> int:
@@ -447,4 +449,12 @@ def _attention_kernel(
     members_ = tuple(sorted(set(members)))
     fp8 = flow.kv_width is not None and flow.kv_width < 2  # an fp8 cache: fp8 attention kernels
     dtype = WIDTH_DTYPES["fp8"] if fp8 else q.dtype
-    return Kernel("attention", members_, read, out.nbytes, arithmetic, dtype)
+    if len(q.shape) == 4:
+        batch, heads = q.shape[0], q.shape[1]
+    else:  # an eager chain's (batch · heads, L, E)
+        batch, heads = 1, heads
+    kv_heads = k_src.numel // max(batch * keys * q.shape[-1], 1) if k_src.numel else heads
+    kv_heads = kv_heads if 0 < kv_heads <= heads else heads
+    width = flow.kv_width or float(k_src.itemsize)
+    shape = (batch, heads, kv_heads, length, valid, q.shape[-1], width)
+    return Kernel("attention", members_, read, out.nbytes, arithmetic, dtype, shape)

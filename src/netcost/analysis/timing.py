@@ -30,6 +30,7 @@ from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.devices import KERNEL_VIEWS, Device, load
 from netcost.errors import NetcostError
+from netcost.gpu_tables import tables as gpu_tables
 from netcost.report import OpRecord, Report
 from netcost.shown import ShownAsText
 
@@ -99,10 +100,21 @@ class Timing(ShownAsText):
     #: it: analysis/fusion.py)
     kernels: str = "eager"
     kernel_count: int = 0  # kernels the forward runs in that view
+    phase_estimates: tuple[tuple[str, float], ...] = ()  # the training step's, with an estimate
+    #: what the estimate read, kernels by table ("" for a local calibration)
+    estimate_source: str = ""
 
     @property
     def training_s(self) -> float | None:
         return sum(s for _, s in self.phases) if self.phases else None
+
+    @property
+    def estimate_s(self) -> float | None:
+        """The calibrated estimate of the whole forward (None: no estimate on this device)."""
+        if not self.estimates:
+            return None
+        root = max(range(len(self.layers)), key=lambda i: self.layers[i].seconds)
+        return self.estimates[root]
 
     def __repr__(self) -> str:
         return (
@@ -194,6 +206,9 @@ def timing(
     missing: set[str] = set()
     own: dict[int, LayerTime] = {}
     count = 0
+    estimates: tuple[float, ...] = ()
+    estimate_notes: list[str] = []
+    measured = gpu_tables(chosen.key) if view == "fused" else None
     if view == "eager":
         for m in report.modules:
             seconds = compute = 0.0
@@ -215,32 +230,42 @@ def timing(
             flat = quantised(flat, aliases, serving.weight)
         cap = _caps(report, valid_keys) if valid_keys else None
         kv = WIDTHS[serving.kv] if serving is not None and serving.kv else None
-        own, count, lacking = fused_layer_times(flat, aliases, chosen, tf32_matmul, cap, kv)
-        missing |= lacking
+        fused = fused_layer_times(flat, aliases, chosen, tf32_matmul, cap, kv, tables=measured)
+        own, count = fused.own, fused.count
+        missing |= fused.missing
         for m in report.modules:
             own.setdefault(m.index, LayerTime(0.0, 0.0, 0, 0))
+        if fused.estimates is not None:
+            sums = inclusive(report.modules, {m.index: fused.estimates.get(m.index, 0.0)
+                                              for m in report.modules})  # fmt: skip
+            estimates = tuple(sums[i] for i in sorted(sums))
+            estimate_notes.append(fused.sources.note(measured.source))  # type: ignore[union-attr]
     summed = inclusive(report.modules, own)
     layers = tuple(summed[i] for i in sorted(summed))
-    estimates: tuple[float, ...] = ()
     if chosen.calibration:
         from netcost.analysis.calibrated import layer_estimates
 
         sums = inclusive(report.modules, layer_estimates(report, chosen, tf32_matmul))
         estimates = tuple(sums[i] for i in sorted(sums))
     phases: tuple[tuple[str, float], ...] = ()
+    phase_estimates: tuple[tuple[str, float], ...] = ()
     compute_ops = getattr(report.training_compute, "ops", ())
     flow = getattr(report.training_compute, "flow", ())
     if view == "fused" and flow:
         from netcost.analysis.training_compute import PHASES
 
-        by_phase, _, lacking = fused_layer_times(
+        step = fused_layer_times(
             list(flow), report.training_compute.aliases or {}, chosen, tf32_matmul,
-            across_owners=False,
+            across_owners=False, tables=measured,
         )  # fmt: skip
-        missing |= lacking
+        missing |= step.missing
         phases = tuple(
-            (name, by_phase[i].seconds if i in by_phase else 0.0) for i, name in enumerate(PHASES)
+            (name, step.own[i].seconds if i in step.own else 0.0) for i, name in enumerate(PHASES)
         )
+        if step.estimates is not None:
+            phase_estimates = tuple(
+                (name, step.estimates.get(i, 0.0)) for i, name in enumerate(PHASES)
+            )
     elif compute_ops:
         totals = {"forward": 0.0, "backward": 0.0, "optimizer": 0.0}
         for phase, op, dtype, cost in compute_ops:
@@ -256,7 +281,8 @@ def timing(
     root = next((m.index for m in report.modules if m.parent is None), 0)
     return Timing(
         chosen, tf32_matmul, layers, layers[root].seconds, phases, notes, estimates=estimates,
-        kernels=view, kernel_count=count,
+        kernels=view, kernel_count=count, phase_estimates=phase_estimates,
+        estimate_source="; ".join(estimate_notes),
     )  # fmt: skip
 
 
@@ -275,6 +301,18 @@ def _caps(report: Report, valid_keys: Mapping[int, int]) -> Callable[[int], int 
     return cap
 
 
+@dataclass
+class Fused:
+    """The fused view's floors by owner (module call or phase), its kernel count, dtypes the
+    device gives no peak for, and with measured tables the estimate by owner and its sources."""
+
+    own: dict[int, LayerTime]
+    count: int
+    missing: set[str]
+    estimates: dict[int, float] | None = None
+    sources: Any = None  # gpu_estimate.Sources
+
+
 def fused_layer_times(
     flat: list[FlatOp],
     aliases: Mapping[int, int],
@@ -283,13 +321,18 @@ def fused_layer_times(
     valid_keys: Callable[[int], int | None] | None = None,
     kv_width: float | None = None,
     across_owners: bool = True,
-) -> tuple[dict[int, LayerTime], int, set[str]]:
+    tables: Any = None,
+) -> Fused:
     """The fused view's floor per owner (module call or phase): each kernel takes max(its ops'
-    arithmetic at their units' peaks × the share of it the kernel does, its bytes / bandwidth),
-    shared among its ops' owners in proportion to each op's own eager roofline time (FLOPs,
-    when every op's is zero). Returns times by owner, the kernel count, dtypes with no peak.
-    `across_owners` False: a kernel never spans two owners (a training step's phases)."""
+    arithmetic at their units' peaks, its bytes / bandwidth) — attention its own arithmetic —,
+    shared among its ops' owners in proportion to each op's own eager roofline time (equally,
+    when every op's is zero). `across_owners` False: a kernel never spans two owners (a
+    training step's phases). With `tables` (gpu_tables.Tables), each kernel's estimate too."""
+    from netcost.analysis.gpu_estimate import Sources, kernel_estimate
+
     own: dict[int, LayerTime] = {}
+    estimates: dict[int, float] | None = {} if tables is not None else None
+    sources = Sources()
     missing: set[str] = set()
     found = fused_kernels(flat, aliases, valid_keys, kv_width, across_owners)
     for kernel in found:
@@ -312,6 +355,11 @@ def fused_layer_times(
             compute = sum(t.compute_s for t in times)
         memory = kernel.bytes_moved / device.bandwidth
         seconds = max(compute, memory)
+        estimate = (
+            kernel_estimate(kernel, members, dtypes, seconds, tables, sources)
+            if tables is not None
+            else 0.0
+        )
         weights = [t.seconds for t in times]
         if not sum(weights):
             weights = [1.0] * len(members)
@@ -325,7 +373,9 @@ def fused_layer_times(
                 int(kernel.bytes_moved * share),
             )
             own[o.owner] = own[o.owner] + part if o.owner in own else part
-    return own, len(found), missing
+            if estimates is not None:
+                estimates[o.owner] = estimates.get(o.owner, 0.0) + estimate * share
+    return Fused(own, len(found), missing, estimates, sources if tables is not None else None)
 
 
 def _first_dtype(args: Mapping[str, Any]) -> str:

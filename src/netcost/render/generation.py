@@ -63,6 +63,20 @@ def render_generation(g: Generation) -> str:
                 else ""
             )
         )
+        if g.estimate:
+            e = g.estimate
+            lines.append(
+                f"Calibrated estimate on {g.device}: time to first token "
+                f"{seconds(e['time_to_first_token_s'])}; per output token "
+                f"{seconds(e['time_per_output_token_first_s'])} first, "
+                f"{seconds(e['time_per_output_token_last_s'])} last"
+                + (
+                    f"; {e['decode_tokens_per_s']:,.0f} tokens/s over the decode"
+                    if "decode_tokens_per_s" in e
+                    else ""
+                )
+                + f" ({g.estimate_source})"
+            )
         if g.kernels:
             from netcost.render.timing import KERNEL_WORDS
 

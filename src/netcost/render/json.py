@@ -66,10 +66,15 @@ def _time(report: Report) -> dict[str, Any] | None:
 
 def _estimate(t: Any) -> dict[str, Any] | None:
     """The calibrated estimate beside the bound, with the bound's keys; None without one."""
-    if not t.estimates:
+    if t.estimate_s is None:
         return None
-    root = max(range(len(t.layers)), key=lambda i: t.layers[i].seconds)
-    return {"inference_s": t.estimates[root], "training_s": None, "phases_s": None}
+    phases = dict(t.phase_estimates) or None
+    return {
+        "inference_s": t.estimate_s,
+        "training_s": sum(phases.values()) if phases else None,
+        "phases_s": phases,
+        "source": t.estimate_source or "netcost calibrate (this machine)",
+    }
 
 
 def _macs(c: Cost) -> dict[str, int]:

@@ -14,11 +14,15 @@ OPTIONAL = ("Trainable", "RF/jump", "Bytes moved", "FLOPs", "Type")
 
 
 TIME_COLUMNS = ("Time", "% time", "Bound")
+ESTIMATE_COLUMN = "Estimate"
 
 
 def columns(report: Report) -> tuple[str, ...]:
-    """The columns of this report's tables: the time columns when it was timed on a device."""
-    return COLUMNS + (TIME_COLUMNS if report.time is not None else ())
+    """The columns of this report's tables: the time columns when it was timed on a device,
+    and the estimate beside the bound where there is one."""
+    if report.time is None:
+        return COLUMNS
+    return COLUMNS + TIME_COLUMNS + ((ESTIMATE_COLUMN,) if report.time.estimates else ())
 
 
 def row(m: Layer, report: Report, *, indent: bool) -> tuple[str, ...]:
@@ -31,8 +35,11 @@ def row(m: Layer, report: Report, *, indent: bool) -> tuple[str, ...]:
 
     layer = t.layers[m.index]
     share = f"{100 * layer.seconds / t.inference_s:.1f}" if t.inference_s else "-"
+    estimate = (
+        (seconds(t.estimates[m.index]) if t.estimates[m.index] else "0",) if t.estimates else ()
+    )
     return (*base, seconds(layer.seconds) if layer.seconds else "0", share,
-            layer.bound if layer.seconds else "-")  # fmt: skip
+            layer.bound if layer.seconds else "-", *estimate)  # fmt: skip
 
 
 def visible(report: Report, depth: int | None) -> list[Layer]:
@@ -73,6 +80,8 @@ def sort_values(m: Layer, report: Report | None = None) -> tuple[int | float | N
     if report is not None and report.time is not None:
         seconds = report.time.layers[m.index].seconds
         values += (seconds, seconds, None)
+        if report.time.estimates:
+            values += (report.time.estimates[m.index],)
     return values
 
 

@@ -40,9 +40,18 @@ def timing_lines(t: Timing, report: Report | None = None) -> list[str]:
         f"Kernels: {KERNEL_WORDS[t.kernels]} ({fmt.count(t.kernel_count)} kernels; "
         f"--kernels {'eager' if t.kernels == 'fused' else 'fused'} for the other view)",
     ]
+    if t.estimate_s is not None and t.estimate_source:
+        lines.append(
+            f"Calibrated estimate on {d.key}: {seconds(t.estimate_s)} for inference "
+            f"({t.estimate_source})"
+        )
     if t.phases:
         parts = " + ".join(f"{name} {seconds(s)}" for name, s in t.phases)
-        lines.append(f"Training step on {d.key}: {parts} = {seconds(t.training_s or 0.0)}")
+        lines.append(f"Training step on {d.key} (bound): {parts} = {seconds(t.training_s or 0.0)}")
+    if t.phase_estimates:
+        parts = " + ".join(f"{name} {seconds(s)}" for name, s in t.phase_estimates)
+        total = sum(s for _, s in t.phase_estimates)
+        lines.append(f"Training step on {d.key} (estimate): {parts} = {seconds(total)}")
     if report is not None:
         lines += _fits(t, report)
     lines += [f"! {note}" for note in t.notes]

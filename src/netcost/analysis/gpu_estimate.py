@@ -1,0 +1,96 @@
+"""The calibrated estimate on a named GPU: each kernel of the fused view timed from measured
+kernel tables (netcost/gpu_tables.py), never below its floor.
+
+- a matrix kernel whose product is a GEMM (mm, addmm, bmm, baddbmm; a batched product as one of
+  batch · M rows) at bf16, fp16 or fp8: the GEMM table at its M, N, K;
+- an attention kernel in bf16, fp16 or fp8: the decode table for one query per sequence (at its batch, cached
+  positions, heads, KV heads, head size and KV dtype), the prefill table for a square causal
+  one (the prompt attending to itself);
+- every other kernel (point-wise regions, cache writes, look-ups): its bytes at the bandwidth the
+  tables reached, plus the tables' launch cost;
+- what no table answers (convolutions, fp32 products, attention of other shapes): its floor, and
+  the estimate says how many kernels that was.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from netcost.analysis.fusion import FlatOp, Kernel
+from netcost.capture.trace import TensorSpec
+from netcost.gpu_tables import GEMM_DTYPES, Tables
+
+#: products read from the GEMM table: op packet -> the argument names of its (M×K, K×N) operands
+GEMMS = {
+    "aten.mm": ("self", "mat2"),
+    "aten.addmm": ("mat1", "mat2"),
+    "aten.bmm": ("self", "mat2"),
+    "aten.baddbmm": ("batch1", "batch2"),
+}
+
+
+@dataclass
+class Sources:
+    """How many kernels each table answered, and how many it answered past its range."""
+
+    used: Counter[str] = field(default_factory=Counter)
+    extrapolated: Counter[str] = field(default_factory=Counter)
+
+    def note(self, source: str) -> str:
+        parts = []
+        for name, n in sorted(self.used.items(), key=lambda kv: -kv[1]):
+            past = self.extrapolated.get(name, 0)
+            parts.append(f"{n} {name}" + (f" ({past} past its measured range)" if past else ""))
+        return f"estimate from {source}: kernels by {', '.join(parts)}"
+
+
+def gemm_dims(o: FlatOp) -> tuple[int, int, int] | None:
+    """(M, N, K) of a GEMM op, a batched one's batches folded into M."""
+    names = GEMMS.get(o.packet)
+    if names is None:
+        return None
+    a, b = o.args.get(names[0]), o.args.get(names[1])
+    if not (isinstance(a, TensorSpec) and isinstance(b, TensorSpec)) or len(a.shape) < 2:
+        return None
+    rows = 1
+    for n in a.shape[:-1]:
+        rows *= n
+    return rows, b.shape[-1], a.shape[-1]
+
+
+def kernel_estimate(
+    kernel: Kernel, members: list[FlatOp], dtypes: list[str], floor: float, tables: Tables,
+    sources: Sources,
+) -> float:  # fmt: skip
+    """Seconds of one kernel from the tables (its floor where they have no answer)."""
+    found: tuple[float, bool] | None = None
+    source = "the bound (no table)"
+    if kernel.kind == "attention" and kernel.attention is not None and kernel.dtype in GEMM_DTYPES:
+        batch, heads, kv_heads, queries, keys, head_dim, width = kernel.attention
+        kv_dtype = "fp8" if width < 2 else "bfloat16"
+        if queries == 1 and tables.generation is not None and keys > 1:
+            found = tables.generation.latency(batch, keys - 1, heads, kv_heads, head_dim, kv_dtype)
+            source = "the decode attention table"
+        elif queries == keys and tables.context is not None:
+            found = tables.context.latency(batch, queries, heads, kv_heads, head_dim, kv_dtype)
+            source = "the prefill attention table"
+    elif kernel.kind == "matrix":
+        product = next(
+            ((o, d) for o, d in zip(members, dtypes, strict=True) if o.cost.macs), None
+        )  # fmt: skip
+        dims = gemm_dims(product[0]) if product else None
+        table = tables.gemm.get(GEMM_DTYPES.get(product[1], "")) if product else None
+        if dims is not None and table is not None:
+            found = table.latency(*dims)
+            source = f"the {GEMM_DTYPES[product[1]]} GEMM table"  # type: ignore[index]
+    else:
+        found = (kernel.bytes_moved / tables.bandwidth + tables.launch_s, False)
+        source = "the tables' bandwidth"
+    if found is None:
+        source = "the bound (no table)"
+        found = (floor, False)
+    sources.used[source] += 1
+    if found[1]:
+        sources.extrapolated[source] += 1
+    return max(found[0], floor)
