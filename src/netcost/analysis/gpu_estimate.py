@@ -3,9 +3,9 @@ kernel tables (netcost/gpu_tables.py), never below its floor.
 
 - a matrix kernel whose product is a GEMM (mm, addmm, bmm, baddbmm; a batched product as one of
   batch · M rows) at bf16, fp16 or fp8: the GEMM table at its M, N, K;
-- an attention kernel in bf16, fp16 or fp8: the decode table for one query per sequence (at its batch, cached
-  positions, heads, KV heads, head size and KV dtype), the prefill table for a square causal
-  one (the prompt attending to itself);
+- an attention kernel in bf16, fp16 or fp8: the decode table for one query per sequence (at its
+  batch, cached positions, heads, KV heads, head size and KV dtype), the prefill table for a
+  square causal one (the prompt attending to itself);
 - every other kernel (point-wise regions, cache writes, look-ups): its bytes at the bandwidth the
   tables reached, plus the tables' launch cost;
 - what no table answers (convolutions, fp32 products, attention of other shapes): its floor, and
