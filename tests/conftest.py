@@ -23,3 +23,11 @@ def T(*shape: int, dtype: torch.dtype = torch.float32) -> TensorSpec:
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _no_measured_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Analyses in tests read no measured GPU tables, installed or not (the optional extra
+    netcost[gpu]): outputs are the same on every machine. Tests of the tables call
+    netcost.gpu_tables directly."""
+    monkeypatch.setattr("netcost.analysis.timing.gpu_tables", lambda device: None)

@@ -1,0 +1,90 @@
+"""Leave-one-out accuracy of netcost's interpolation in aiconfigurator-core's measured tables
+(issue 20 C; target: median error ≤ 5 % for GEMMs and attention).
+
+    pip install 'netcost[gpu]'; python benchmarks/gpu_tables_loo.py [DEVICE ...]
+
+Each measured point is predicted from the table without it, the way netcost reads the tables:
+- GEMM, M held out: from the measured M on either side (same N, K);
+- GEMM, N held out: from the table without that N column (the N on either side, scaled);
+- attention, length held out: from the table without that length (prompt length for prefill,
+  cached positions for decode), at every batch;
+- attention, batch held out: the same along the batch.
+Only interior points are held out (an edge has one neighbour: that is extrapolation, reported by
+netcost as such). Prints the median and 90th-percentile |predicted − measured| / measured.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+
+from netcost.gpu_tables import SYSTEMS, AttentionTable, Curve, GemmTable, tables
+
+
+def _summary(errors: list[float]) -> str:
+    if not errors:
+        return "no interior points"
+    errors = sorted(errors)
+    p90 = errors[int(0.9 * (len(errors) - 1))]
+    median = statistics.median(errors)
+    return f"{len(errors):>7,} points  median {100 * median:5.1f} %  p90 {100 * p90:5.1f} %"
+
+
+def gemm_m(table: GemmTable) -> list[float]:
+    errors = []
+    for curve in table.curves.values():
+        for i in range(1, len(curve.xs) - 1):
+            rest = Curve(curve.xs[:i] + curve.xs[i + 1 :], curve.ys[:i] + curve.ys[i + 1 :])
+            predicted, _ = rest.at(curve.xs[i])
+            errors.append(abs(predicted - curve.ys[i]) / curve.ys[i])
+    return errors
+
+
+def gemm_n(table: GemmTable, stride: int = 4) -> list[float]:
+    errors = []
+    for n in table.ns[1:-1]:
+        rest = GemmTable({key: c for key, c in table.curves.items() if key[0] != n})
+        for (cn, k), curve in table.curves.items():
+            if cn != n:
+                continue
+            for m, seconds in list(zip(curve.xs, curve.ys, strict=True))[::stride]:
+                predicted, _ = rest.latency(int(m), n, k)
+                errors.append(abs(predicted - seconds) / seconds)
+    return errors
+
+
+def attention(table: AttentionTable, axis: int) -> list[float]:
+    """Hold out each interior length (axis 1) or batch (axis 0) of every grid."""
+    errors = []
+    for key, grid in table.grids.items():
+        values = sorted({point[axis] for point in grid})
+        for held in values[1:-1]:
+            rest = AttentionTable({key: {p: s for p, s in grid.items() if p[axis] != held}})
+            for point, seconds in grid.items():
+                if point[axis] != held:
+                    continue
+                found = rest.latency(point[0], point[1], key[0], key[1], key[2], key[3])
+                if found is not None:
+                    errors.append(abs(found[0] - seconds) / seconds)
+    return errors
+
+
+def main(devices: list[str]) -> None:
+    for device in devices or list(SYSTEMS):
+        t = tables(device)
+        if t is None:
+            print(f"{device}: no tables (not in aiconfigurator-core, or it is not installed)")
+            continue
+        print(f"{device}: {t.source}")
+        for dtype, table in t.gemm.items():
+            print(f"  GEMM {dtype:<8} M held out  {_summary(gemm_m(table))}")
+            print(f"  GEMM {dtype:<8} N held out  {_summary(gemm_n(table))}")
+        for name, table in (("prefill", t.context), ("decode", t.generation)):
+            if table is None:
+                continue
+            print(f"  {name:<7} attention length held out  {_summary(attention(table, 1))}")
+            print(f"  {name:<7} attention batch held out   {_summary(attention(table, 0))}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

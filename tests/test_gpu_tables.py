@@ -1,0 +1,105 @@
+"""Reading measured kernel tables (netcost/gpu_tables.py) and the estimate built on them
+(analysis/gpu_estimate.py), on small hand-made tables: every number by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from conftest import T
+from netcost.analysis.fusion import FlatOp, Kernel
+from netcost.analysis.gpu_estimate import Sources, gemm_dims, kernel_estimate
+from netcost.cost import Cost
+from netcost.gpu_tables import AttentionTable, Curve, GemmTable, Tables, available, tables
+
+
+def test_a_curve_is_linear_between_points_proportional_past_them_and_held_below():
+    curve = Curve((8.0, 16.0, 64.0), (1.0, 2.0, 5.0))
+    assert curve.at(16) == (2.0, False)
+    assert curve.at(40) == (2.0 + (40 - 16) / (64 - 16) * (5.0 - 2.0), False)
+    assert curve.at(128) == (5.0 * 128 / 64, True)  # past the largest: ∝ M, extrapolated
+    assert curve.at(2) == (1.0, True)  # below the smallest: held
+
+
+def test_a_gemm_between_grid_points_scales_its_corners_and_blends_in_log_space():
+    # two N columns, one K: latency 1 s and 4 s at M = 1
+    table = GemmTable({(100, 10): Curve((1.0,), (1.0,)), (400, 10): Curve((1.0,), (4.0,))})
+    assert table.latency(1, 100, 10) == (1.0, False)
+    # N = 200 sits halfway in log between 100 and 400; both corners scaled to N = 200 give
+    # 1 · 200/100 = 2 and 4 · 200/400 = 2
+    seconds, outside = table.latency(1, 200, 10)
+    assert seconds == pytest.approx(2.0) and not outside
+    # a corner that runs faster per column weighs in geometrically: 1·2 and 3·0.5 → √(2·1.5)
+    table = GemmTable({(100, 10): Curve((1.0,), (1.0,)), (400, 10): Curve((1.0,), (3.0,))})
+    assert table.latency(1, 200, 10)[0] == pytest.approx(math.sqrt(2 * 1.5))
+    assert table.latency(1, 800, 10) == (pytest.approx(3.0 * 800 / 400), True)
+
+
+def test_attention_is_bilinear_in_log_batch_and_length_scaled_by_heads():
+    grid = {(1, 100): 1.0, (4, 100): 4.0, (1, 400): 2.0, (4, 400): 8.0}
+    table = AttentionTable({(32, 8, 128, "bfloat16"): grid})
+    assert table.latency(2, 200, 32, 8, 128, "bfloat16") == (pytest.approx(math.sqrt(8)), False)
+    # 64 query heads against the table's 32 (same grouping, 4 per KV head): twice the work
+    doubled, scaled = table.latency(1, 100, 64, 16, 128, "bfloat16")
+    assert doubled == pytest.approx(2.0) and scaled
+    assert table.latency(1, 100, 32, 8, 64, "bfloat16") is None  # no head size 64
+    assert table.latency(8, 100, 32, 8, 128, "bfloat16") == (pytest.approx(8.0), True)
+
+
+def test_kernels_read_their_tables_never_below_their_floor():
+    gemm = GemmTable({(256, 64): Curve((1.0, 8.0), (2e-6, 3e-6))})
+    attention = AttentionTable({(8, 2, 64, "bfloat16"): {(1, 99): 5e-6, (2, 99): 6e-6}})
+    t = Tables("test", "hand-made tables", {"bfloat16": gemm}, None, attention, 1e12, 1e-6)
+    sources = Sources()
+    mm = FlatOp("aten.mm.default", "matmul", {"self": T(8, 64), "mat2": T(64, 256)},
+                (T(8, 256),), Cost(macs=8 * 64 * 256), 0)  # fmt: skip
+    assert gemm_dims(mm) == (8, 256, 64)
+    matrix = Kernel("matrix", (0,), 0, 0)
+    assert kernel_estimate(matrix, [mm], ["bfloat16"], 1e-9, t, sources) == pytest.approx(3e-6)
+    assert kernel_estimate(matrix, [mm], ["bfloat16"], 1e-3, t, sources) == 1e-3  # the floor
+    decode = Kernel("attention", (0,), 0, 0, Cost(), "bfloat16", (2, 8, 2, 1, 100, 64, 2.0))
+    assert kernel_estimate(decode, [mm], ["bfloat16"], 0.0, t, sources) == pytest.approx(6e-6)
+    vector = Kernel("vector", (0,), 3000, 1000)
+    assert kernel_estimate(vector, [mm], ["bfloat16"], 0.0, t, sources) == 4000 / 1e12 + 1e-6
+    assert kernel_estimate(matrix, [mm], ["float32"], 2e-6, t, sources) == 2e-6  # no table
+    assert sources.used["the bound (no table)"] == 1
+    assert "2 the bfloat16 GEMM table" in sources.note("hand-made tables")
+
+
+@pytest.mark.skipif(not available(), reason="aiconfigurator-core (netcost[gpu]) not installed")
+def test_the_installed_tables_answer_a_measured_point_exactly():
+    h100 = tables("h100-sxm")
+    assert h100 is not None and "aiconfigurator-core 0.12.0" in h100.source
+    (n, k), curve = next(iter(h100.gemm["bfloat16"].curves.items()))
+    m, seconds = curve.xs[3], curve.ys[3]
+    assert h100.gemm["bfloat16"].latency(int(m), n, k) == (pytest.approx(seconds), False)
+    assert tables("t4") is None  # not among the package's systems
+
+
+def test_an_analysis_shows_the_estimate_beside_the_bound(monkeypatch):
+    """Linear(64→256) → GELU → Linear(256→10) at batch 8 in bf16: two kernels, each a GEMM the
+    hand-made table holds at M = 8."""
+    import json
+
+    import torch
+    from torch import nn
+
+    import netcost
+    from netcost.render.json import render_json
+
+    gemm = GemmTable({(256, 64): Curve((8.0,), (1e-5,)), (10, 256): Curve((8.0,), (2e-5,))})
+    hand = Tables("test", "hand-made tables", {"bfloat16": gemm}, None, None, 1e12, 1e-6)
+    monkeypatch.setattr("netcost.analysis.timing.gpu_tables", lambda device: hand)
+    model = nn.Sequential(nn.Linear(64, 256), nn.GELU(), nn.Linear(256, 10)).to(torch.bfloat16)
+    report = netcost.analyze(model, torch.randn(8, 64, dtype=torch.bfloat16), device="h100-sxm")
+    assert report.time.estimate_s == pytest.approx(1e-5 + 2e-5)
+    first, gelu, second = (report.time.estimates[m.index] for m in report.layers)
+    assert first + gelu == pytest.approx(1e-5)  # the GELU is the first product's epilogue
+    assert second == pytest.approx(2e-5)
+    time = json.loads(render_json(report))["time"]
+    assert time["estimate"]["inference_s"] == pytest.approx(3e-5)
+    assert time["estimate"]["source"].startswith("estimate from hand-made tables: kernels by 2")
+    text = report.table()
+    assert "Estimate" in text
+    assert "Calibrated estimate on h100-sxm: 30 µs for inference" in str(report.time)
