@@ -9,9 +9,12 @@ Sources, each row with its configuration:
    package installs it, never copied here): serving measured at a fixed concurrency, one GPU
    (tp = pp = 1, aggregated), fp8 dense models netcost can build from their configs. Each row
    gives mean TTFT and TPOT at concurrency C:
-   - TPOT against a decode step's time at batch C, averaged over the steps from PROMPT + 1 to
+   - TPOT against a decode step's time at batch B, averaged over the steps from PROMPT + 1 to
      PROMPT + NEW − 1 cached positions (fp8 weights and an fp8 KV cache: the lower of the
-     cache widths an engine may use, so that the bound holds either way);
+     cache widths an engine may use, so that the bound holds either way). B is C, or fewer
+     where C sequences at their mean context (PROMPT + NEW / 2) do not fit the KV cache an
+     engine allocates: 90 % of the memory the weights leave (TensorRT-LLM's default
+     kv_cache_free_gpu_mem_fraction), as netcost sizes weights and cache;
    - TTFT against the prefill of one request (batch 1): the only prefill every request must
      wait for; the measured TTFT also holds queueing behind other requests, so the estimate is
      expected to be low there.
@@ -134,6 +137,21 @@ def _extended(name: str, pick: Any, *args: Any) -> float | None:
     return one + (MODELS[name][1]["num_hidden_layers"] - 1) * (two - one)
 
 
+def _fitting(name: str, prompt: int, new: int, device: str) -> int:
+    """Sequences at their mean context that fit 90 % of the memory the weights leave."""
+    from netcost.devices import load
+
+    layers = MODELS[name][1]["num_hidden_layers"]
+
+    def at(layers_: int) -> Any:
+        return _generation(name, layers_, prompt, 2, 1, device)
+
+    weights = _extended(name, lambda g: g.weight_bytes, prompt, 2, 1, device)
+    per_token = at(1).kv_cache_bytes_per_token * layers
+    free = 0.9 * (load(device).memory_bytes - weights)
+    return max(1, int(free // (per_token * (prompt + new / 2))))
+
+
 def silicon_rows(limit: int | None) -> list[Row]:
     from importlib import resources
 
@@ -159,9 +177,12 @@ def silicon_rows(limit: int | None) -> list[Row]:
             def tpot_estimate(g: Any) -> float | None:
                 return g.estimate["decode_s"] / (g.new_tokens - 1) if g.estimate else None
 
-            bound = _extended(name, tpot, prompt, new, batch, device)
-            estimate = _extended(name, tpot_estimate, prompt, new, batch, device)
-            kind = "decode b<=8" if batch <= 8 else "decode b>=16"
+            running = min(batch, _fitting(name, prompt, new, device))
+            bound = _extended(name, tpot, prompt, new, running, device)
+            estimate = _extended(name, tpot_estimate, prompt, new, running, device)
+            kind = "decode b<=8" if running <= 8 else "decode b>=16"
+            if running < batch:
+                config += f" ({running} fit the KV cache)"
             rows.append(Row(source, name, device, engine, config, kind,
                             float(r["silicon_tpot_ms"]) / 1e3, bound, estimate))  # fmt: skip
 
@@ -228,7 +249,10 @@ def training_rows() -> list[Row]:
 
 
 def _ms(s: float | None) -> str:
-    return "–" if s is None else f"{s * 1e3:,.3g}"
+    if s is None:
+        return "–"
+    ms = s * 1e3
+    return f"{ms:,.0f}" if ms >= 100 else f"{ms:.3g}"
 
 
 def report(rows: list[Row]) -> str:

@@ -360,7 +360,14 @@ def fused_layer_times(
             if tables is not None
             else 0.0
         )
-        weights = [t.seconds for t in times]
+        # a compute-bound kernel's time goes to its ops by their arithmetic, a memory-bound
+        # one's by their bytes (attention: its ops by their eager roofline time)
+        if kernel.arithmetic is not None:
+            weights = [t.seconds for t in times]
+        elif compute >= memory:
+            weights = [t.compute_s for t in times]
+        else:
+            weights = [t.memory_s for t in times]
         if not sum(weights):
             weights = [1.0] * len(members)
         total_weight = sum(weights)
