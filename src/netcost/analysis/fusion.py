@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from math import prod
 from typing import Any
 
-from netcost.capture.trace import OpEvent, TensorSpec
+from netcost.capture.trace import OpEvent, TensorSpec, specs_in
 from netcost.cost import Cost
 from netcost.formulas.attention import attention_cost
 from netcost.formulas.free import VIEW_PACKETS
@@ -90,7 +90,7 @@ class FlatOp:
 
     @property
     def inputs(self) -> list[TensorSpec]:
-        return list(_specs(self.args.values()))
+        return list(specs_in(self.args.values()))
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def view_aliases(events: list[OpEvent]) -> dict[int, int]:
     for event in events:
         if event.packet not in VIEW_PACKETS:
             continue
-        base = next((t for t in _specs(event.args.values())), None)
+        base = next((t for t in specs_in(event.args.values())), None)
         if base is None or base.tid < 0:
             continue
         root = aliases.get(base.tid, base.tid)
@@ -135,14 +135,6 @@ def view_aliases(events: list[OpEvent]) -> dict[int, int]:
             if out.tid >= 0 and out.tid != base.tid:
                 aliases[out.tid] = root
     return aliases
-
-
-def _specs(values: Iterable[Any]) -> Iterable[TensorSpec]:
-    for v in values:
-        if isinstance(v, TensorSpec):
-            yield v
-        elif isinstance(v, tuple):
-            yield from _specs(v)
 
 
 class _Flow:
@@ -187,7 +179,7 @@ def quantised(ops: list[FlatOp], aliases: Mapping[int, int], weight: str) -> lis
     """`ops` with every matrix product's weight at `weight`'s width: a floating-point operand of
     two dims that no op wrote (a parameter, or a view of one). fp8 products then run at fp8."""
     width, dtype = WIDTHS[weight], WIDTH_DTYPES[weight]
-    weights = set(weight_specs(ops, aliases))
+    weights = set(weightspecs_in(ops, aliases))
     out = []
     for o in ops:
         if o.cost.macs == 0 or o.family != "matmul":
@@ -206,7 +198,7 @@ def quantised(ops: list[FlatOp], aliases: Mapping[int, int], weight: str) -> lis
     return out
 
 
-def weight_specs(ops: list[FlatOp], aliases: Mapping[int, int]) -> dict[int, TensorSpec]:
+def weightspecs_in(ops: list[FlatOp], aliases: Mapping[int, int]) -> dict[int, TensorSpec]:
     """The weights `quantised` narrows, by tensor: each matrix product's floating-point operand
     of two dims that no op wrote."""
     written = {aliases.get(t.tid, t.tid) for o in ops for t in o.outputs if t.tid >= 0}

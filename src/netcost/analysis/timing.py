@@ -26,7 +26,7 @@ import torch
 from netcost.analysis.fusion import WIDTHS, FlatOp, Serving, flat_ops, quantised
 from netcost.analysis.fusion import kernels as fused_kernels
 from netcost.analysis.tree import inclusive
-from netcost.capture.trace import TensorSpec
+from netcost.capture.trace import first_dtype
 from netcost.cost import Cost
 from netcost.devices import KERNEL_VIEWS, Device, load
 from netcost.errors import NetcostError
@@ -154,12 +154,7 @@ def op_time(device: Device, op: str, dtype: str, cost: Cost, tf32_matmul: bool =
 
 def op_dtype(record: OpRecord) -> str:
     """The dtype an op runs at: its first tensor argument's."""
-    from netcost.capture.trace import TensorSpec
-
-    for value in record.args.values():
-        if isinstance(value, TensorSpec):
-            return value.dtype
-    return "float32"
+    return first_dtype(record.args)
 
 
 def _thread_note(device: Device) -> tuple[str, ...]:
@@ -337,7 +332,7 @@ def fused_layer_times(
     found = fused_kernels(flat, aliases, valid_keys, kv_width, across_owners)
     for kernel in found:
         members = [flat[p] for p in kernel.members]
-        dtypes = [o.dtype or _first_dtype(o.args) for o in members]
+        dtypes = [o.dtype or first_dtype(o.args) for o in members]
         times = [
             op_time(device, o.op, dtype, o.cost, tf32_matmul)
             for o, dtype in zip(members, dtypes, strict=True)
@@ -383,12 +378,3 @@ def fused_layer_times(
             if estimates is not None:
                 estimates[o.owner] = estimates.get(o.owner, 0.0) + estimate * share
     return Fused(own, len(found), missing, estimates, sources if tables is not None else None)
-
-
-def _first_dtype(args: Mapping[str, Any]) -> str:
-    for value in args.values():
-        if isinstance(value, tuple) and value:
-            value = value[0]
-        if isinstance(value, TensorSpec):
-            return value.dtype
-    return "float32"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from netcost.analysis import conventions
 from netcost.analysis.fusion import FlatOp, view_aliases
 from netcost.analysis.tree import inclusive
-from netcost.capture.trace import StepTrace, TensorSpec
+from netcost.capture.trace import StepTrace, first_dtype
 from netcost.cost import Cost
 from netcost.formulas import FormulaError, lookup
 from netcost.report import Report
@@ -76,7 +76,7 @@ def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompu
             continue
         phases[phase] += cost
         if not entry.is_free:
-            ops.append((phase, event.op, _dtype(event.args), cost))
+            ops.append((phase, event.op, first_dtype(event.args), cost))
             flow.append(
                 FlatOp(event.op, entry.family, event.args, event.outputs, cost, PHASES.index(phase))
             )
@@ -94,16 +94,6 @@ def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompu
         flow=tuple(flow),
         aliases=view_aliases(trace.events),
     )
-
-
-def _dtype(args: dict) -> str:
-    """The dtype of an op's first tensor argument (lists of tensors: the first's)."""
-    for value in args.values():
-        if isinstance(value, tuple) and value:
-            value = value[0]
-        if isinstance(value, TensorSpec):
-            return value.dtype
-    return "float32"
 
 
 def _phase(trace: StepTrace, op: int) -> str:

@@ -5,6 +5,7 @@ Capture writes these; formulas and analysis read them. Nothing here knows about 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from math import prod
 from typing import Any
@@ -44,6 +45,20 @@ class TensorSpec:
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.shape)
+
+
+def specs_in(values: Iterable[Any]) -> Iterator[TensorSpec]:
+    """The TensorSpecs among op arguments, those inside tuples (a list of tensors) included."""
+    for v in values:
+        if isinstance(v, TensorSpec):
+            yield v
+        elif isinstance(v, tuple):
+            yield from specs_in(v)
+
+
+def first_dtype(args: Mapping[str, Any]) -> str:
+    """The dtype an op runs at: its first tensor argument's (a list's first); float32 if none."""
+    return next((t.dtype for t in specs_in(args.values())), "float32")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
-from netcost.capture.trace import OpEvent, TensorSpec
+from netcost.capture.trace import OpEvent, TensorSpec, specs_in
 from netcost.cost import Cost
 from netcost.errors import NetcostError
 
@@ -137,17 +137,9 @@ def registered() -> dict[str, Entry]:
 
 def generic_moves(args: dict[str, Any], outputs: Iterable[TensorSpec]) -> tuple[int, int]:
     """Each distinct tensor argument read once; each result written once."""
-    read = sum(t.nbytes for t in _tensors(args.values()))
+    read = sum(t.nbytes for t in specs_in(args.values()))
     written = sum(t.nbytes for t in outputs)
     return read, written
-
-
-def _tensors(values: Iterable[Any]) -> Iterable[TensorSpec]:
-    for v in values:
-        if isinstance(v, TensorSpec):
-            yield v
-        elif isinstance(v, tuple):
-            yield from _tensors(v)
 
 
 def cost_of(event: OpEvent) -> Cost | None:
