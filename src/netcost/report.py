@@ -20,6 +20,8 @@ class TensorInfo:
     shape: Shape
     dtype: str
     nbytes: int
+    layout: str = "strided"  # sparse_coo, sparse_csr, ...: then `nnz` elements are stored
+    nnz: int | None = None
 
 
 @dataclass(frozen=True)

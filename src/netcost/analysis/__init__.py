@@ -86,7 +86,14 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
         )
     )
     inputs = tuple(
-        TensorInfo(name, spec.shape, spec.dtype, spec.numel * spec.itemsize)
+        TensorInfo(
+            name,
+            spec.shape,
+            spec.dtype,
+            spec.nbytes if spec.sparse else spec.numel * spec.itemsize,
+            spec.layout,
+            spec.nnz,
+        )
         for name, spec in zip(trace.input_names, trace.inputs, strict=False)
     )
     return Report(

@@ -210,6 +210,7 @@ def weightspecs_in(ops: list[FlatOp], aliases: Mapping[int, int]) -> dict[int, T
             root = aliases.get(t.tid, t.tid)
             if (
                 len(t.shape) == 2
+                and not t.sparse
                 and t.dtype.startswith(("float", "bfloat"))
                 and t.tid >= 0
                 and root not in written

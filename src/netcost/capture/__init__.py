@@ -19,7 +19,7 @@ from netcost.capture.recorder import (
     Recorder,
     quiet_fake_tensor_log,
 )
-from netcost.capture.specs import tensor_ids, tensor_specs, tensors_in
+from netcost.capture.specs import storage_key, tensor_ids, tensor_specs, tensors_in
 from netcost.capture.state import (
     buffers_bytes,
     fake_like,
@@ -145,6 +145,7 @@ def _capture(
         return Trace(
             **base, inputs=inputs, calls=calls, events=events, execution="fake",
             allocated=allocated, freed=freed, weight_copies=copies, kept=kept,
+            notes=_compressed_notes(input_names, (args, kwargs)),
         )  # fmt: skip
     except _FakeUnsupported as unsupported:
         failure = unsupported.failure
@@ -214,11 +215,11 @@ def _run(
         original = state
         state, (args, kwargs) = stand_ins(state, make, args, kwargs)
     weights = frozenset(  # autocast's copies of these are weight copies, not activations
-        state[name].untyped_storage()._cdata for name, t in original.items() if id(t) in params
+        storage_key(state[name]) for name, t in original.items() if id(t) in params
     )
-    resident = frozenset(
-        t.untyped_storage()._cdata for t in [*state.values(), *tensors_in((args, kwargs))]
-    )
+    resident = frozenset(storage_key(t) for t in [*state.values(), *tensors_in((args, kwargs))]) - {
+        None
+    }
     fake_errors = _fake_errors()
     try:
         with tensor_ids():
@@ -242,6 +243,17 @@ def _run(
             raise _FakeUnsupported(failure, calls) from error
         raise _model_error(error, failure, calls) from error
     return calls, recorder.events, inputs, recorder.memory(), recorder.kept
+
+
+def _compressed_notes(names: tuple[str, ...], inputs: Any) -> list[str]:
+    """Fake tensors cannot make compressed sparse layouts: such an input stands in as COO."""
+    found = [t for t in tensors_in(inputs) if t.layout not in (torch.strided, torch.sparse_coo)]
+    return [
+        f"input {name} ({str(t.layout).removeprefix('torch.')}, {t._nnz():,} stored) stands in "
+        "as sparse COO with the same stored elements on fake tensors: the same products and "
+        "arithmetic, COO's index bytes"
+        for name, t in zip(names or ("",) * len(found), found, strict=False)
+    ]
 
 
 def has_values(t: torch.Tensor) -> bool:

@@ -46,7 +46,7 @@ class Ledger:
             self._counted[id(t)] = weakref.ref(t)
             try:
                 storage = t.untyped_storage()
-            except RuntimeError:  # tensors without a storage (sparse, nested)
+            except (RuntimeError, NotImplementedError):  # without a storage (sparse, nested)
                 continue
             key = storage._cdata
             if key in self._resident:

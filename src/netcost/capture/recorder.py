@@ -264,7 +264,7 @@ def quiet_fake_tensor_log() -> Iterator[None]:
 def _storage(t: object) -> int | None:
     try:
         return t.untyped_storage()._cdata if isinstance(t, torch.Tensor) else None
-    except RuntimeError:  # a tensor without a storage
+    except (RuntimeError, NotImplementedError):  # a tensor without a storage (sparse)
         return None
 
 

@@ -50,11 +50,27 @@ def spec_of(t: torch.Tensor) -> TensorSpec:
     dtype = _DTYPES.get(t.dtype)
     if dtype is None:
         dtype = _DTYPES[t.dtype] = (str(t.dtype).removeprefix("torch."), t.element_size())
+    if t.layout == torch.strided:
+        return TensorSpec(tuple(t.shape), tuple(t.stride()), *dtype, _tid(t))
     try:
-        stride = tuple(t.stride())
-    except RuntimeError:  # sparse and other layouts without strides
-        stride = ()
-    return TensorSpec(tuple(t.shape), stride, *dtype, _tid(t))
+        nnz: int | None = int(t._nnz())
+    except Exception:  # a layout that does not say
+        nnz = None
+    layout = str(t.layout).removeprefix("torch.")
+    return TensorSpec(tuple(t.shape), (), *dtype, _tid(t), layout, nnz)
+
+
+def storage_key(t: torch.Tensor) -> int | None:
+    """The identity of t's storage; a sparse tensor's (which has none of its own) is its
+    values'; None where there is no storage at all."""
+    try:
+        if t.layout == torch.sparse_coo:
+            t = t._values()
+        elif t.layout != torch.strided:
+            t = t.values()
+        return t.untyped_storage()._cdata
+    except (RuntimeError, NotImplementedError):
+        return None
 
 
 _AS_IS = frozenset({int, float, bool, str, type(None)})

@@ -66,14 +66,35 @@ SIMULATED_DEVICE = torch.device("cpu")
 
 
 def fake_like(t: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """Call inside a FakeTensorMode: a tensor of the same shape and strides and of its dtype (or
-    `dtype`), no storage."""
-    out = torch.empty_strided(
-        tuple(t.shape), tuple(t.stride()), dtype=dtype or t.dtype, device=SIMULATED_DEVICE
-    )
+    """Call inside a FakeTensorMode: a tensor of the same shape and strides (a sparse one: the
+    same layout and stored elements) and of its dtype (or `dtype`), no storage."""
+    if t.layout != torch.strided:
+        out = _sparse_like(t, dtype or t.dtype)
+    else:
+        out = torch.empty_strided(
+            tuple(t.shape), tuple(t.stride()), dtype=dtype or t.dtype, device=SIMULATED_DEVICE
+        )
     if t.requires_grad:
         out.requires_grad_(True)
     return out
+
+
+def _sparse_like(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A sparse stand-in with t's sizes and stored elements: COO with empty indices and values.
+    Fake tensors cannot make compressed layouts (CSR, CSC, BSR, BSC), so those stand in as COO
+    with the same elements: the same products and their arithmetic, COO's index bytes (the
+    report says so)."""
+    from torch._subclasses.fake_tensor import unset_fake_temporarily
+
+    with unset_fake_temporarily():  # the user's tensor as it is (a fake mode would hide its nnz)
+        coo = t.layout == torch.sparse_coo
+        nnz = t._nnz()
+        sparse_dims = t.sparse_dim() if coo else 2
+        dense = tuple(t.shape[sparse_dims:])
+        coalesced = t.is_coalesced() if coo else True
+    indices = torch.empty((sparse_dims, nnz), dtype=torch.int64, device=SIMULATED_DEVICE)
+    stored = torch.empty((nnz, *dense), dtype=dtype, device=SIMULATED_DEVICE)
+    return torch.sparse_coo_tensor(indices, stored, tuple(t.shape), is_coalesced=coalesced)
 
 
 def real_like(t: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

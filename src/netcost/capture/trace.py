@@ -20,22 +20,41 @@ class TensorSpec:
     dtype: str
     itemsize: int
     tid: int = field(default=-1, compare=False)  # which tensor, within one capture (-1: unknown)
+    layout: str = "strided"  # or sparse_coo, sparse_csr, sparse_csc, sparse_bsr, sparse_bsc
+    nnz: int | None = None  # a sparse tensor's stored elements (None: strided, or not known)
 
     @property
     def numel(self) -> int:
         return prod(self.shape)
 
     @property
+    def sparse(self) -> bool:
+        return self.layout != "strided"
+
+    @property
     def distinct_elements(self) -> int:
-        """Elements at distinct addresses: dimensions with stride 0 (broadcasts) repeat, not add."""
+        """Elements at distinct addresses: dimensions with stride 0 (broadcasts) repeat, not add;
+        a sparse tensor's stored ones."""
+        if self.sparse:
+            return self.nnz or 0
         if self.numel == 0:
             return 0
         return prod(n for n, s in zip(self.shape, self.stride, strict=True) if s != 0)
 
     @property
     def nbytes(self) -> int:
-        """Bytes a kernel must touch to read or write this tensor once."""
-        return self.distinct_elements * self.itemsize
+        """Bytes a kernel must touch to read or write this tensor once. Sparse: its stored values
+        and int64 indices — COO nnz · (itemsize + 8 · dims); CSR/CSC nnz · (itemsize + 8) plus
+        8 · (compressed dimension + 1)."""
+        if not self.sparse:
+            return self.distinct_elements * self.itemsize
+        nnz = self.nnz or 0
+        if self.layout == "sparse_coo":
+            return nnz * (self.itemsize + 8 * len(self.shape))
+        compressed = (
+            self.shape[-1] if self.layout in ("sparse_csc", "sparse_bsc") else self.shape[-2]
+        )
+        return nnz * (self.itemsize + 8) + 8 * (compressed + 1)
 
     def __len__(self) -> int:
         return len(self.shape)

@@ -33,6 +33,14 @@ free(
     reason="reads tensor metadata, not data",
 )
 free(
+    *_have("_nnz sparse_dim dense_dim is_coalesced _dimI _dimV"),
+    reason="reads a sparse tensor's metadata, not its data",
+)
+free(
+    *_have("_indices _values indices values crow_indices col_indices ccol_indices row_indices"),
+    reason="a view of a sparse tensor's stored indices or values, moves no data",
+)
+free(
     "prim.device",
     "prim.layout",
     "prim.dtype",

@@ -14,20 +14,47 @@ from netcost.ops import aten
 
 def _accumulate_into_input(macs: int, outputs: int, alpha: float, beta: float) -> Cost:
     """beta · input + alpha · product: one add per output element, one multiply more per output
-    element for each of alpha and beta that is not 1."""
+    element for each of alpha and beta that is not 1; beta = 0 ignores the input (no add, no
+    multiply: torch.sparse.mm's `_sparse_addmm` into zeros)."""
+    if beta == 0:
+        return Cost.mac_op(macs, extra_flops=(alpha != 1) * outputs)
     scaling = (alpha != 1) + (beta != 1)
     return Cost.mac_op(macs, extra_flops=(1 + scaling) * outputs)
 
 
+def _input_moves(args: dict[str, Any], outputs: tuple[TensorSpec, ...]) -> tuple[int, int]:
+    """The generic rule, less the input when beta = 0 (the kernel never reads it)."""
+    read, written = generic_moves(args, outputs)
+    if args.get("beta", 1) == 0 and isinstance(args.get("self"), TensorSpec):
+        read -= args["self"].nbytes
+    return read, written
+
+
+def product_macs(a: TensorSpec, b: TensorSpec) -> int:
+    """(M × K) @ (K × N): M · K · N MACs; with a sparse operand only its stored elements count:
+    sparse A, nnz(A) · N (each stored a_ik meets row k of B); sparse B, M · nnz(B)."""
+    m, k = a.shape
+    n = b.shape[1]
+    for t in (a, b):
+        if t.sparse and t.nnz is None:
+            raise ValueError(f"a {t.layout} operand whose stored elements are not known")
+    if a.sparse and b.sparse:
+        raise ValueError("a product of two sparse operands (its work depends on their patterns)")
+    if a.sparse:
+        return (a.nnz or 0) * n
+    if b.sparse:
+        return m * (b.nnz or 0)
+    return m * k * n
+
+
 @formula(aten.mm, family="matmul")
 def mm(self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
-    """(M × K) @ (K × N): M · N dot products of length K, MACs = M · K · N."""
-    m, k = self.shape
-    n = mat2.shape[1]
-    return Cost.mac_op(m * k * n)
+    """(M × K) @ (K × N): M · N dot products of length K, MACs = M · K · N (a sparse operand:
+    see product_macs)."""
+    return Cost.mac_op(product_macs(self, mat2))
 
 
-@formula(aten.addmm, family="matmul")
+@formula(aten.addmm, "aten._sparse_addmm", family="matmul", moves=_input_moves)
 def addmm(
     self: TensorSpec,
     mat1: TensorSpec,
@@ -38,11 +65,17 @@ def addmm(
     out: TensorSpec,
     **_: object,
 ) -> Cost:
-    """beta · bias + alpha · (M × K) @ (K × N): MACs = M · K · N; one add per output element
-    (M · N) for the bias, plus one multiply per output element for each of alpha, beta ≠ 1."""
-    m, k = mat1.shape
-    n = mat2.shape[1]
-    return _accumulate_into_input(m * k * n, m * n, alpha, beta)
+    """beta · bias + alpha · (M × K) @ (K × N): MACs = M · K · N (a sparse operand: see
+    product_macs); one add per output element (M · N) for the bias, plus one multiply per output
+    element for each of alpha, beta ≠ 1."""
+    m, n = mat1.shape[0], mat2.shape[1]
+    return _accumulate_into_input(product_macs(mat1, mat2), m * n, alpha, beta)
+
+
+@formula("aten._sparse_mm", family="matmul")
+def sparse_mm(sparse: TensorSpec, dense: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
+    """torch.sparse.mm's sparse @ dense: see product_macs."""
+    return Cost.mac_op(product_macs(sparse, dense))
 
 
 @formula(aten.bmm, family="matmul")

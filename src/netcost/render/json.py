@@ -120,6 +120,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "execution": report.execution,
         "inputs": [
             {"name": i.name, "shape": list(i.shape), "dtype": i.dtype, "bytes": i.nbytes}
+            | ({"layout": i.layout, "nnz": i.nnz} if i.layout != "strided" else {})
             for i in report.inputs
         ],
         "total": {

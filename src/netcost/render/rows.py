@@ -110,7 +110,11 @@ def _active(t: Totals) -> list[str]:
 
 def summary_lines(report: Report) -> list[str]:
     t = report.total
-    inputs = ", ".join(f"{i.name} {fmt.shape(i.shape)} {i.dtype}" for i in report.inputs)
+    inputs = ", ".join(
+        f"{i.name} {fmt.shape(i.shape)} {i.dtype}"
+        + (f" {i.layout} ({fmt.count(i.nnz or 0)} stored)" if i.layout != "strided" else "")
+        for i in report.inputs
+    )
     lines = [
         f"Input: {inputs or '-'}",
         f"Params: {fmt.count(t.params)} ({fmt.count(t.trainable_params)} trainable, "
