@@ -11,7 +11,7 @@ from netcost.analysis.fusion import view_aliases
 from netcost.analysis.memory import inference_memory, live_after_layers
 from netcost.analysis.receptive_field import layer_fields
 from netcost.analysis.scenario import scenario_diagnostics
-from netcost.capture.trace import Trace
+from netcost.capture.trace import Trace, specs_in
 from netcost.cost import Cost
 from netcost.formulas import FormulaError, lookup
 from netcost.report import (
@@ -186,9 +186,21 @@ def _diagnostics(
 
 
 def _uncalled(trace: Trace) -> list[Diagnostic]:
-    """Submodules the forward never called (fvcore's uncalled_modules): their parameters count,
-    their arithmetic did not run. A module inside an uncalled one is not named again."""
+    """Submodules that did not run in this forward (fvcore's uncalled_modules): their parameters
+    count, their arithmetic did not run. A module ran when it was called, when one of its
+    submodules was (a ModuleList, GPT-2's `h`), or when an op read one of its parameters or
+    buffers (nn.MultiheadAttention's `out_proj`, whose weight its parent's function reads). A
+    module inside one that did not run is not named again."""
     called = {c.path for c in trace.calls}
+    for path in list(called):
+        called.update(_ancestors(path))
+    aliases = view_aliases(trace.events)
+    read = {aliases.get(t.tid, t.tid) for e in trace.events for t in specs_in(e.args.values())}
+    for name, number in trace.state_numbers.items():
+        if number in read and "." in name:
+            owner = name.rsplit(".", 1)[0]
+            called.add(owner)
+            called.update(_ancestors(owner))
     uncalled = [p for p in trace.module_paths if p not in called]
     skipped = set(uncalled)
     names = [p for p in uncalled if not any(a in skipped for a in _ancestors(p))]

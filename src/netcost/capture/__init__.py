@@ -19,7 +19,13 @@ from netcost.capture.recorder import (
     Recorder,
     quiet_fake_tensor_log,
 )
-from netcost.capture.specs import storage_key, tensor_ids, tensor_specs, tensors_in
+from netcost.capture.specs import (
+    storage_key,
+    tensor_ids,
+    tensor_number,
+    tensor_specs,
+    tensors_in,
+)
 from netcost.capture.state import (
     buffers_bytes,
     fake_like,
@@ -130,21 +136,23 @@ def _capture(
         module_paths=[name for name, _ in model.named_modules() if name],
     )
     if execution == "real":
-        calls, events, inputs, (allocated, freed, copies), kept = _run(
+        calls, events, inputs, (allocated, freed, copies), kept, numbers = _run(
             model, state, args, kwargs, params, precision, fake=False
         )
         return Trace(
             **base, inputs=inputs, calls=calls, events=events, execution="real",
             allocated=allocated, freed=freed, weight_copies=copies, kept=kept,
+            state_numbers=numbers,
         )  # fmt: skip
 
     try:
-        calls, events, inputs, (allocated, freed, copies), kept = _run(
+        calls, events, inputs, (allocated, freed, copies), kept, numbers = _run(
             model, state, args, kwargs, params, precision, fake=True
         )
         return Trace(
             **base, inputs=inputs, calls=calls, events=events, execution="fake",
             allocated=allocated, freed=freed, weight_copies=copies, kept=kept,
+            state_numbers=numbers,
             notes=_compressed_notes(input_names, (args, kwargs)),
         )  # fmt: skip
     except _FakeUnsupported as unsupported:
@@ -162,7 +170,7 @@ def _capture(
                 f"{reason}; real execution would need {size / 2**20:,.1f} MiB, over the "
                 f"{real_limit / 2**20:,.0f} MiB limit"
             ) from None
-        calls, events, inputs, (allocated, freed, copies), kept = _run(
+        calls, events, inputs, (allocated, freed, copies), kept, numbers = _run(
             model, state, args, kwargs, params, precision, fake=False
         )
         note = (
@@ -172,6 +180,7 @@ def _capture(
         return Trace(
             **base, inputs=inputs, calls=calls, events=events, execution="real", notes=[note],
             allocated=allocated, freed=freed, weight_copies=copies, kept=kept,
+            state_numbers=numbers,
         )  # fmt: skip
 
 
@@ -235,6 +244,7 @@ def _run(
                 torch.func.functional_call(
                     model, state, args, kwargs, tie_weights=True, strict=False
                 )  # the result is dropped here: its storages are freed after the last op
+            numbers = {name: tensor_number(t) for name, t in state.items()}
     except NetcostError:
         raise
     except Exception as error:
@@ -242,7 +252,7 @@ def _run(
         if failure is not None and isinstance(failure.error, fake_errors):
             raise _FakeUnsupported(failure, calls) from error
         raise _model_error(error, failure, calls) from error
-    return calls, recorder.events, inputs, recorder.memory(), recorder.kept
+    return calls, recorder.events, inputs, recorder.memory(), recorder.kept, numbers
 
 
 def _compressed_notes(names: tuple[str, ...], inputs: Any) -> list[str]:

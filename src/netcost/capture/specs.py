@@ -46,6 +46,11 @@ def _tid(t: torch.Tensor) -> int:
     return number
 
 
+def tensor_number(t: torch.Tensor) -> int:
+    """t's number in this capture (the one its TensorSpecs carry; -1 outside a capture)."""
+    return _tid(t)
+
+
 def spec_of(t: torch.Tensor) -> TensorSpec:
     dtype = _DTYPES.get(t.dtype)
     if dtype is None:

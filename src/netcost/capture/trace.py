@@ -188,6 +188,8 @@ class Trace:
     freed: list[int] = field(default_factory=list)  # bytes released after op i
     weight_copies: list[int] = field(default_factory=list)  # autocast's copies alive after op i
     module_paths: list[str] = field(default_factory=list)  # every submodule, called or not
+    #: each parameter's and buffer's tensor number ("layer.weight" -> n): which ones ops read
+    state_numbers: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
