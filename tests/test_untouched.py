@@ -130,3 +130,45 @@ def test_raft_is_untouched_and_copies():
     assert model.corr_block.corr_pyramid is pyramid
     assert [type(t) for t in pyramid] == kinds
     copy.deepcopy(model)
+
+
+class Counting(nn.Module):
+    """Writes plain tensor attributes in place (not parameters, not buffers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+        self.steps = torch.zeros(())
+        self.total = torch.zeros(4)
+        self.stack = [torch.ones(2)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.steps += 1
+        self.total.add_(x.mean(0).detach())
+        self.stack[0].mul_(3)
+        return self.lin(x)
+
+
+@pytest.mark.parametrize("execution", ["fake", "real"])
+def test_in_place_writes_to_plain_tensor_attributes_are_undone(execution):
+    model = Counting()
+    steps, total, stack = model.steps, model.total, model.stack[0]
+    netcost.analyze(model, torch.randn(2, 4), execution=execution, train=True)
+    assert model.steps is steps and model.steps.item() == 0
+    assert model.total is total and torch.equal(total, torch.zeros(4))
+    assert model.stack[0] is stack and torch.equal(stack, torch.ones(2))
+
+
+class Irreps(tuple):
+    """A tuple subclass that refuses len() (e3nn's Irreps raise NotImplementedError)."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+
+def test_a_tuple_subclass_that_refuses_len_is_left_alone():
+    model = nn.Linear(3, 3)
+    model.irreps = Irreps((1, 2, 3))
+    report = netcost.analyze(model, torch.randn(2, 3))
+    assert report.total.macs == 2 * 3 * 3
+    assert tuple.__iter__(model.irreps) is not None

@@ -9,9 +9,13 @@ attribute graph reachable from every submodule — each module's `__dict__` (its
 and plain Python object — by identity, and puts each container's contents back afterwards, in
 place, so references the user holds stay valid. The global RNG state is restored too.
 
+Parameters and buffers are swapped for stand-ins during a capture, so the model's own are never
+written to; a plain tensor attribute (`self.steps = torch.zeros(())`, a list of tensors) is not,
+and a forward that writes it in place (`self.steps += 1`) would write the user's: each such
+tensor with values is copied before the run and, if its version counter moved, copied back.
+
 What cannot be undone: writes to objects outside that graph (globals, class attributes,
-closures, files), and changes inside a tensor the model owns (the stand-ins are separate
-tensors, so the model's own are never written to).
+closures, files).
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ class Untouched:
     def __init__(self, model: nn.Module) -> None:
         self.model = model
         self._saved: list[tuple[Any, Any]] = []
+        self._tensors: list[tuple[torch.Tensor, int, torch.Tensor]] = []  # (tensor, version, copy)
+        self._swapped: set[int] = set()  # modules' _parameters and _buffers dicts
 
     def __enter__(self) -> Untouched:
         seen: set[int] = set()
@@ -61,7 +67,20 @@ class Untouched:
     def __exit__(self, *exc: object) -> None:
         for obj, contents in reversed(self._saved):
             _put_back(obj, contents)
+        with torch.no_grad():
+            for tensor, version, copy in self._tensors:
+                if tensor._version != version:
+                    tensor.copy_(copy)
         torch.random.set_rng_state(self._rng)
+
+    def _keep(self, t: torch.Tensor) -> None:
+        """Copy a plain tensor attribute that has values, to put them back if the run writes it."""
+        from torch._subclasses.fake_tensor import FakeTensor
+
+        if isinstance(t, nn.Parameter | FakeTensor) or t.device.type == "meta" or t.is_sparse:
+            return
+        with torch.no_grad():
+            self._tensors.append((t, t._version, t.detach().clone()))
 
     def _photograph(self, obj: Any, depth: int, seen: set[int]) -> None:
         if id(obj) in seen or depth > MAX_DEPTH:
@@ -77,16 +96,25 @@ class Untouched:
             self._saved.append((obj, set(obj)))
             children = list(obj)
         elif isinstance(obj, tuple):
-            children = list(obj)  # immutable: its mutable members are photographed
+            try:  # immutable: its mutable members are photographed
+                children = list(tuple.__iter__(obj))
+            except Exception:  # a tuple subclass that refuses to be read (e3nn's Irreps)
+                return
         else:
             attributes = getattr(obj, "__dict__", None)
             if not isinstance(attributes, dict):
                 return
             self._saved.append((obj, dict(attributes)))
             children = list(attributes.values())
+            if isinstance(obj, nn.Module):  # swapped for stand-ins during a capture
+                self._swapped |= {id(obj._parameters), id(obj._buffers)}
         for child in children:
             if isinstance(child, nn.Module):  # a module's own attributes start at depth 0
                 self._photograph(child, 0, seen)
+            elif isinstance(child, torch.Tensor):
+                if id(obj) not in self._swapped and id(child) not in seen:
+                    seen.add(id(child))
+                    self._keep(child)
             elif not isinstance(child, _ATOMS):
                 self._photograph(child, depth + 1, seen)
 
