@@ -183,3 +183,37 @@ def test_the_api_refuses_what_the_cli_refuses_with_the_same_words():
         netcost.analyze(simple_cnn(), input_size=(10**23, 1, 28, 28))
     with pytest.raises(NetcostError, match="compare needs one report or more"):
         netcost.compare([])
+
+
+def test_output_files_keep_the_replaced_mode_or_take_the_umask(tmp_path):
+    import os
+
+    fresh = tmp_path / "fresh.txt"
+    old = os.umask(0o022)
+    try:
+        assert main([CNN, "-o", str(fresh)]) == 0
+    finally:
+        os.umask(old)
+    assert fresh.stat().st_mode & 0o777 == 0o644  # 0o666 less the umask, not mkstemp's 0o600
+    shared = tmp_path / "shared.txt"
+    shared.write_text("old\n")
+    shared.chmod(0o664)
+    assert main([CNN, "-o", str(shared)]) == 0
+    assert shared.stat().st_mode & 0o777 == 0o664
+
+
+def test_html_and_plot_paths_are_checked_before_the_analysis(tmp_path, capsys):
+    for flag in ("--html", "--plot"):
+        missing = tmp_path / "nodir" / "x.html"
+        assert main(["hf:no_such_model", flag, str(missing)]) == 2
+        assert capsys.readouterr().err == (
+            f"netcost: error: {flag} {missing}: there is no folder {tmp_path}/nodir\n"
+        )
+
+
+def test_a_serving_plan_needs_its_memory(capsys):
+    assert main(["hf:llama", "--generate", "16:4", "--memory"]) == 2
+    assert capsys.readouterr().err == (
+        "netcost: error: --generate with --memory plans a serving batch: give --device (its "
+        "memory) or --memory-budget\n"
+    )

@@ -438,6 +438,11 @@ def _generate(args: argparse.Namespace) -> str:
         ) from None
     if len(rest) > 1:
         raise NetcostError(f"--generate {args.generate}: at most PROMPT:NEW:BATCH")
+    if args.memory and args.memory_budget is None and args.device is None:
+        raise NetcostError(
+            "--generate with --memory plans a serving batch: give --device (its memory) or "
+            "--memory-budget"
+        )
     resolved = resolve(args.model, causal_lm=True)
     if args.memory_budget is not None or (args.device is not None and args.memory):
         from netcost.generation import serving_plan
@@ -695,17 +700,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _output(argv: list[str]) -> Path | None:
-    """The -o path, refused now if it cannot be written: a folder, or in no folder."""
+    """The -o path, refused now if it cannot be written: a folder, or in no folder; --html and
+    --plot files alike (checked before the analysis, not after it)."""
     if argv and argv[0] in ("list", "devices", "calibrate"):
         return None
-    path = parse(argv).output
-    if path is None:
-        return None
+    args = parse(argv)
+    for flag in ("html", "plot"):
+        extra = getattr(args, flag, None)
+        if extra is not None:
+            _writable(f"--{flag}", extra)
+    if args.output is not None:
+        _writable("-o", args.output)
+    return args.output
+
+
+def _writable(flag: str, path: Path) -> None:
     if path.is_dir():
-        raise NetcostError(f"-o {path}: that is a folder; give a file name")
+        raise NetcostError(f"{flag} {path}: that is a folder; give a file name")
     if not path.parent.is_dir():
-        raise NetcostError(f"-o {path}: there is no folder {path.parent}")
-    return path
+        raise NetcostError(f"{flag} {path}: there is no folder {path.parent}")
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -718,10 +731,22 @@ def _write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             file.write(text)
+        os.chmod(temporary, _mode(path))  # mkstemp's 0600 is no one's choice
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _mode(path: Path) -> int:
+    """The replaced file's permissions, else what the umask gives a new file."""
+    import os
+
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _print(text: str) -> None:
