@@ -15,6 +15,7 @@ from netcost.analysis.conventions import CONVENTIONS
 from netcost.analysis.memory import step_memory
 from netcost.analysis.training_compute import step_compute, with_backward
 from netcost.capture import EXECUTIONS, capture
+from netcost.capture.lazy import initialised_copy, lazy_paths
 from netcost.capture.precision import PRECISIONS, check_choice
 from netcost.capture.training import OPTIMIZERS, capture_step
 from netcost.cost import Cost
@@ -85,6 +86,8 @@ def analyze(
     check_choice("precision", precision, PRECISIONS)
     args, kwargs = _arguments(inputs, input_size, dtype)
     names = _input_names(model, args, kwargs)
+    if lazy_paths(model):  # analysed as an initialised copy: the user's stays lazy
+        model = initialised_copy(model, args, kwargs)
     with torch.no_grad():  # the report is inference, whatever the caller's grad mode
         trace = capture(
             model, args, kwargs, input_names=names, execution=execution, precision=precision
