@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tests.test_formulas_more import Fn
 from torch import nn
 
 import netcost
@@ -63,3 +64,23 @@ def test_a_sparse_input_on_meta_is_costed_by_its_indices():
     report = netcost.analyze(Product("spmm"), (adj, torch.randn(NODES, FEATURES)))
     assert report.total.cost.macs == EDGES * FEATURES  # uncoalesced: every drawn pair stored
     assert "adj 2708x2708 float32 sparse_coo (10,556 stored)" in report.table()
+
+
+def test_complex_products_count_real_macs():
+    # (a + bi)(c + di): 4 real multiply-adds per complex one
+    a, b = torch.randn(3, 5, dtype=torch.complex64), torch.randn(5, 7, dtype=torch.complex64)
+    report = netcost.analyze(Fn(torch.mm), (a, b))
+    assert report.total.macs == 4 * 3 * 5 * 7
+    x, y = torch.randn(2, 3, 4, dtype=torch.complex64), torch.randn(2, 4, 6, dtype=torch.complex64)
+    assert netcost.analyze(Fn(torch.bmm), (x, y)).total.macs == 4 * 2 * 3 * 4 * 6
+
+
+def test_ops_without_arithmetic_or_with_a_little_are_counted():
+    report = netcost.analyze(Fn(lambda x: x * torch.hann_window(x.shape[-1])), torch.randn(2, 8))
+    assert report.complete
+    (window,) = [o for o in report.ops if o.op == "aten.hann_window.default"]
+    assert window.cost.flops == 8 * 4
+    report = netcost.analyze(
+        Fn(lambda x, y: x + float(torch.equal(x, y))), (torch.randn(3), torch.randn(3))
+    )
+    assert report.complete and [o.cost.flops for o in report.ops if "equal" in o.op] == [3]

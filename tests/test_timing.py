@@ -76,6 +76,9 @@ def test_the_issues_devices_are_all_there():
     assert set(builtin()) == expected
     listing = run(["devices"])
     assert listing.splitlines()[1].split()[:2] == ["h100-sxm", "NVIDIA"]
+    # Turing and Volta have fp16 tensor cores, no bf16: their 16-bit peak says which
+    t4 = next(line for line in listing.splitlines() if line.startswith("t4 "))
+    assert "65 (fp16; no bf16)" in t4
 
 
 def test_a_device_without_a_compute_peak_times_by_bytes_and_says_so():

@@ -122,16 +122,19 @@ def load(spec: str | Device) -> Device:
 
 
 def listing() -> str:
-    """`netcost devices`: each device's dense bf16 matrix peak, fp32 vector peak, memory."""
+    """`netcost devices`: each device's dense 16-bit matrix peak (bf16, or fp16 where the
+    device has no bf16 units, marked so), fp32 vector peak, memory."""
     rows = [("device", "name", "bf16 matrix TFLOP/s", "fp32 vector TFLOP/s", "memory", "GB/s")]
     for d in builtin().values():
-        bf16 = d.matrix.get("bf16") or d.matrix.get("fp16")
+        bf16 = d.matrix.get("bf16")
+        fp16 = d.matrix.get("fp16")
+        half = f"{bf16 / TERA:g}" if bf16 else (f"{fp16 / TERA:g} (fp16; no bf16)" if fp16 else "-")
         fp32 = d.vector.get("fp32")
         rows.append(
             (
                 d.key,
                 d.name,
-                f"{bf16 / TERA:g}" if bf16 else "-",
+                half,
                 f"{fp32 / TERA:g}" if fp32 else "-",
                 f"{d.memory_bytes / GIGA:g} GB",
                 f"{d.bandwidth / GIGA:g}",

@@ -41,10 +41,15 @@ def product_macs(a: TensorSpec, b: TensorSpec) -> int:
     if a.sparse and b.sparse:
         raise ValueError("a product of two sparse operands (its work depends on their patterns)")
     if a.sparse:
-        return (a.nnz or 0) * n
+        return (a.nnz or 0) * n * complex_factor(a, b)
     if b.sparse:
-        return m * (b.nnz or 0)
-    return m * k * n
+        return m * (b.nnz or 0) * complex_factor(a, b)
+    return m * k * n * complex_factor(a, b)
+
+
+def complex_factor(*operands: TensorSpec) -> int:
+    """Real MACs per complex one: (a + bi)(c + di) takes 4 real multiplies and their adds."""
+    return 4 if any(t.dtype.startswith("complex") for t in operands) else 1
 
 
 @formula(aten.mm, family="matmul")
@@ -80,10 +85,10 @@ def sparse_mm(sparse: TensorSpec, dense: TensorSpec, *, out: TensorSpec, **_: ob
 
 @formula(aten.bmm, family="matmul")
 def bmm(self: TensorSpec, mat2: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
-    """B batched (M × K) @ (K × N): MACs = B · M · K · N."""
+    """B batched (M × K) @ (K × N): MACs = B · M · K · N (complex: 4 real MACs each)."""
     b, m, k = self.shape
     n = mat2.shape[2]
-    return Cost.mac_op(b * m * k * n)
+    return Cost.mac_op(b * m * k * n * complex_factor(self, mat2))
 
 
 @formula(aten.baddbmm, family="matmul")
@@ -100,7 +105,8 @@ def baddbmm(
     """beta · input + alpha · bmm: MACs = B · M · K · N; adds and scalings as for addmm."""
     b, m, k = batch1.shape
     n = batch2.shape[2]
-    return _accumulate_into_input(b * m * k * n, b * m * n, alpha, beta)
+    macs = b * m * k * n * complex_factor(batch1, batch2)
+    return _accumulate_into_input(macs, b * m * n, alpha, beta)
 
 
 @formula(aten.addbmm, family="matmul")

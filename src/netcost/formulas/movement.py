@@ -19,7 +19,7 @@ replication_pad1d replication_pad2d replication_pad3d
 index_select gather index _unsafe_index index_put
 flip roll repeat select_scatter diagonal_scatter as_strided_scatter
 narrow_copy im2col pixel_shuffle pixel_unshuffle channel_shuffle native_channel_shuffle
-tril triu masked_scatter scatter index_fill index_copy
+tril triu masked_scatter scatter index_fill index_copy _pack_padded_sequence _pad_packed_sequence
 lift_fresh_copy _local_scalar_dense
 zeros ones full fill zeros_like ones_like full_like new_zeros new_ones new_full
 arange linspace logspace scalar_tensor eye
@@ -203,3 +203,29 @@ def _slice_scatter_moves(args: dict[str, Any], outputs: tuple[TensorSpec, ...]) 
 def slice_scatter(*, out: Any, **_: object) -> Cost:
     """A copy of `self` with `src` written into one slice: no arithmetic."""
     return Cost()
+
+
+#: FLOPs per point of a window function: hann and hamming a scaled index, a cosine, a multiply
+#: and a subtract; blackman two cosine terms (7); bartlett a scaled index, an absolute value and
+#: a subtract (3); kaiser a Bessel I0 ratio, counted as its square root and two series (10).
+WINDOW_FLOPS = {"hann_window": 4, "hamming_window": 4, "blackman_window": 7,
+                "bartlett_window": 3, "kaiser_window": 10}  # fmt: skip
+
+
+def _window(name: str) -> Any:
+    def window(*, out: Any, **_: object) -> Cost:
+        return Cost.elementwise(numel(first(out)), WINDOW_FLOPS[name])
+
+    window.__doc__ = f"{name}: {WINDOW_FLOPS[name]} FLOPs a point (see WINDOW_FLOPS)."
+    return window
+
+
+for _window_name in WINDOW_FLOPS:
+    if has(_window_name):
+        formula(getattr(aten, _window_name), family="pointwise")(_window(_window_name))
+
+
+@formula(aten.equal, family="reduction")
+def equal(self: TensorSpec, other: TensorSpec, *, out: Any, **_: object) -> Cost:
+    """torch.equal: one comparison per element (the worst case: all equal), both read."""
+    return Cost.elementwise(numel(self))
