@@ -18,7 +18,16 @@ class NullFile:
 
 
 def recording_console(width: int) -> Console:
-    return Console(width=width, record=True, file=NullFile(), color_system=None)
+    """Records text, prints nothing: in a notebook too (rich would display what it prints
+    there, so a value would show twice and `str()` would show at all)."""
+    return Console(
+        width=width, record=True, file=NullFile(), color_system=None, force_jupyter=False
+    )
+
+
+def measuring_console() -> Console:
+    """Measures renderables' widths; prints nothing, in a notebook too."""
+    return Console(width=10_000, file=NullFile(), force_jupyter=False)
 
 
 def fitted_table(
@@ -49,7 +58,7 @@ def exported(console: Console) -> str:
 
 def render_text(parts: Sequence[Table | str], width: int) -> str:
     """Tables and lines as text, `width` columns wide or as wide as the widest table needs."""
-    measure = Console(width=10_000, file=NullFile())
+    measure = measuring_console()
     needed = max((measure.measure(p).minimum for p in parts if isinstance(p, Table)), default=width)
     console = recording_console(max(width, needed))
     for part in parts:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.table import Table
 
 from netcost.render import rows
-from netcost.render.console import NullFile, exported, recording_console
+from netcost.render.console import exported, measuring_console, recording_console
 from netcost.report import Report
 
 TEXT_MIN_WIDTH = {"Layer": 24, "Type": 12, "Output shape": 14, "RF/jump": 7, "Trainable": 5}
@@ -36,7 +35,7 @@ def build(report: Report, depth: int | None = None, drop: tuple[str, ...] = ()) 
 def render_table(report: Report, depth: int | None = None, width: int = 120) -> str:
     """The table as text, `width` columns wide, or wider when its numbers need it: a number is
     never cut."""
-    measure = Console(width=10_000, file=NullFile())
+    measure = measuring_console()
     drop: tuple[str, ...] = ()
     table = build(report, depth)
     for name in rows.OPTIONAL:  # narrow terminal: drop the optional columns one by one
