@@ -449,3 +449,11 @@ def test_a_float_input_marked_as_known_keeps_its_values():
     assert not any(d.kind == "scenario" for d in report.diagnostics)
     plain = netcost.analyze(Pads(), torch.ones(1, 3, 4, 4), execution="fake")
     assert any(d.kind == "scenario" for d in plain.diagnostics)
+
+
+def test_real_execution_that_cannot_fit_is_refused_before_it_starts(monkeypatch):
+    import netcost.measure.profile
+
+    monkeypatch.setattr(netcost.measure.profile, "free_bytes", lambda device: 1000)
+    with pytest.raises(NetcostError, match=r"real execution needs .* more than the 1000 B free"):
+        netcost.analyze(nn.Linear(64, 64), torch.randn(2, 64), execution="real")

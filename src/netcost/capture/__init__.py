@@ -136,6 +136,7 @@ def _capture(
         module_paths=[name for name, _ in model.named_modules() if name],
     )
     if execution == "real":
+        _fits_in_memory(state_nbytes(state, args, kwargs))
         calls, events, inputs, (allocated, freed, copies), kept, numbers = _run(
             model, state, args, kwargs, params, precision, fake=False
         )
@@ -170,6 +171,7 @@ def _capture(
                 f"{reason}; real execution would need {size / 2**20:,.1f} MiB, over the "
                 f"{real_limit / 2**20:,.0f} MiB limit"
             ) from None
+        _fits_in_memory(size)
         calls, events, inputs, (allocated, freed, copies), kept, numbers = _run(
             model, state, args, kwargs, params, precision, fake=False
         )
@@ -182,6 +184,22 @@ def _capture(
             allocated=allocated, freed=freed, weight_copies=copies, kept=kept,
             state_numbers=numbers,
         )  # fmt: skip
+
+
+def _fits_in_memory(size: int) -> None:
+    """Real execution copies parameters, buffers and inputs into real CPU tensors: refused in
+    one line when they alone exceed the memory free here (the OOM killer would end the process
+    with no message)."""
+    from netcost.measure.profile import free_bytes
+    from netcost.text import binary_size
+
+    free = free_bytes("cpu")
+    if size > free:
+        raise NetcostError(
+            f"real execution needs {binary_size(size)} for the parameters, buffers and inputs "
+            f"alone, more than the {binary_size(free)} free here: use execution='fake' (the "
+            "default)"
+        )
 
 
 class _FakeUnsupported(Exception):
