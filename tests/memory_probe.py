@@ -3,6 +3,7 @@
     MALLOC_ARENA_MAX=1 python tests/memory_probe.py NAME              -> forward's activation peak
     MALLOC_ARENA_MAX=1 python tests/memory_probe.py NAME OPT[,OPT...] -> training steps' peaks,
                                                                          one line each
+    (OPT: sgd, momentum, adam or adamw, foreach; with ":forloop", one parameter at a time)
 
 In-use heap bytes (mallinfo2: uordblks + hblkhd) are sampled after every op: of a forward pass
 under no_grad, or of a whole training step (forward, backward, optimizer step). The peak above
@@ -96,6 +97,16 @@ def _loss(out: object) -> torch.Tensor:
     return sum((_loss(o) for o in out), torch.zeros(()))  # type: ignore[attr-defined]
 
 
+def _optimizer(spec: str, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    """'adam' (foreach) or 'adam:forloop'."""
+    name, _, impl = spec.partition(":")
+    opt = OPTIMIZERS[name](params)
+    if impl == "forloop":
+        for group in opt.param_groups:
+            group["foreach"] = False
+    return opt
+
+
 def measure_step(name: str, optimizer: str) -> int:
     """Peak bytes above parameters, buffers, inputs and optimizer state during one training step
     (forward, backward of the outputs' sum, optimizer step) after a first full step, with
@@ -103,7 +114,7 @@ def measure_step(name: str, optimizer: str) -> int:
     build, shape = SUITE[name]
     torch.manual_seed(0)
     model, x = build().train(), torch.randn(shape)
-    opt = OPTIMIZERS[optimizer](list(model.parameters()))
+    opt = _optimizer(optimizer, list(model.parameters()))
 
     def step() -> None:
         _loss(model(x)).backward()

@@ -219,3 +219,36 @@ def test_nin_against_the_rule_of_thumb():
     assert report.total.param_bytes == 1_992_166 * 4
     rule = 2 * activations + 3 * report.total.param_bytes
     assert 3 * report.training.peak_bytes < rule
+
+
+def test_the_for_loop_optimizers_peak_matches_the_allocator():
+    """PyTorch's CPU default steps one parameter at a time: its temporaries are one
+    parameter's, not all of them at once."""
+    env = dict(os.environ, MALLOC_ARENA_MAX="1")
+    probe = Path(__file__).parent / "memory_probe.py"
+    chosen = ("adam", "adamw", "momentum")
+    specs = ",".join(f"{o}:forloop" for o in chosen)
+    result = subprocess.run(
+        [sys.executable, str(probe), "mlp", specs], capture_output=True, text=True, env=env,
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    build, shape = SUITE["mlp"]
+    with torch.device("meta"):
+        model = build()
+    for optimizer, line in zip(chosen, result.stdout.split(), strict=True):
+        real = int(line)
+        report = netcost.analyze(
+            model, input_size=shape, train=True, optimizer=optimizer, optimizer_impl="forloop"
+        )
+        assert abs(above_resident(report) - real) <= 0.002 * real, (optimizer, real)
+        assert report.training.optimizer == f"{optimizer}, forloop"
+
+
+def test_local_on_a_cpu_defaults_to_the_for_loop_step():
+    from netcost.api import default_optimizer_impl
+
+    assert default_optimizer_impl("h100-sxm") == "foreach"
+    assert default_optimizer_impl("local") == (
+        "foreach" if torch.cuda.is_available() else "forloop"
+    )

@@ -17,7 +17,7 @@ from netcost.analysis.training_compute import step_compute, with_backward
 from netcost.capture import EXECUTIONS, capture
 from netcost.capture.lazy import initialised_copy, lazy_paths
 from netcost.capture.precision import PRECISIONS, check_choice
-from netcost.capture.training import OPTIMIZERS, capture_step
+from netcost.capture.training import OPTIMIZER_IMPLS, OPTIMIZERS, capture_step
 from netcost.cost import Cost
 from netcost.devices import KERNEL_VIEWS
 from netcost.devices import load as load_device
@@ -32,6 +32,7 @@ Execution = Literal["auto", "fake", "real"]
 Optimizer = Literal["sgd", "momentum", "adam", "adamw"]
 Precision = Literal["fp32", "bf16-mixed", "fp16-mixed", "bf16"]
 Kernels = Literal["eager", "fused"]
+OptimizerImpl = Literal["foreach", "forloop", "fused"]
 
 
 def analyze(
@@ -44,6 +45,7 @@ def analyze(
     execution: Execution = "auto",
     train: bool = False,
     optimizer: Optimizer = "adamw",
+    optimizer_impl: OptimizerImpl | None = None,
     precision: Precision = "fp32",
     loss: Callable[[Any], torch.Tensor] | None = None,
     formulas: Mapping[Any, Callable[..., Cost]] | None = None,
@@ -63,7 +65,10 @@ def analyze(
     forward under autocast) or "bf16" (floating-point parameters, buffers and inputs in bf16).
     train: also simulate one training step on fake tensors (Report.training): forward in train
     mode, backward of `loss(outputs)` (default: the sum of the outputs), then the `optimizer`
-    step ("sgd", "momentum", "adam", "adamw"; PyTorch's foreach implementations), at `precision`.
+    step ("sgd", "momentum", "adam", "adamw"), at `precision`. optimizer_impl: how the step
+    runs — "foreach" (PyTorch's default on GPUs; netcost's default), "forloop" (one parameter at
+    a time: PyTorch's default on the CPU, and netcost's for device="local" without CUDA) or
+    "fused"; their temporaries, and so the step's peak, differ.
     formulas: costs for ops netcost has no formula for (your torch.library custom ops), by op
     name ("mylib::op"), each a function of the op's arguments (tensors as TensorSpec) and `out`
     returning a Cost; used for this analysis only (docs/conventions.md).
@@ -83,6 +88,8 @@ def analyze(
     check_choice("convention", convention, CONVENTIONS)
     check_choice("execution", execution, EXECUTIONS)
     check_choice("optimizer", optimizer, OPTIMIZERS)
+    if optimizer_impl is not None:
+        check_choice("optimizer implementation", optimizer_impl, OPTIMIZER_IMPLS)
     check_choice("precision", precision, PRECISIONS)
     args, kwargs = _arguments(inputs, input_size, dtype)
     names = _input_names(model, args, kwargs)
@@ -97,7 +104,13 @@ def analyze(
         report = replace(build_report(trace, convention), config=_shape_config(model))
     if train:
         step = capture_step(
-            model, args, kwargs, optimizer=optimizer, precision=precision, loss=loss
+            model,
+            args,
+            kwargs,
+            optimizer=optimizer,
+            precision=precision,
+            loss=loss,
+            optimizer_impl=optimizer_impl or default_optimizer_impl(device),
         )
         with local_formulas(formulas):
             compute = step_compute(step, convention)
@@ -109,6 +122,14 @@ def analyze(
     if chosen is None:
         return report
     return report.on(chosen, tf32_matmul=tf32_matmul, kernels=kernels)
+
+
+def default_optimizer_impl(device: str | None) -> str:
+    """PyTorch's own default where the step runs: one parameter at a time on a CPU (`local`
+    without CUDA), foreach kernels on an accelerator."""
+    if device == "local" and not torch.cuda.is_available():
+        return "forloop"
+    return "foreach"
 
 
 SHAPE_KEYS = ("num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",

@@ -49,7 +49,7 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
     from netcost.analysis.conventions import CONVENTIONS
     from netcost.analysis.sharding import SHARDINGS
     from netcost.capture.precision import PRECISIONS
-    from netcost.capture.training import OPTIMIZERS
+    from netcost.capture.training import OPTIMIZER_IMPLS, OPTIMIZERS
     from netcost.examples import DEFAULT, EXAMPLES
 
     if spec:
@@ -146,7 +146,15 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         "--optimizer",
         type=_choice("optimizer", list(OPTIMIZERS)),
         metavar="{" + ",".join(list(OPTIMIZERS)) + "}",
-        help="with --train: the step's optimizer, PyTorch's foreach implementation (default adamw)",
+        help="with --train: the step's optimizer (default adamw)",
+    )
+    p.add_argument(
+        "--optimizer-impl",
+        type=_choice("optimizer implementation", list(OPTIMIZER_IMPLS)),
+        metavar="{" + ",".join(OPTIMIZER_IMPLS) + "}",
+        help="with --train: how the optimizer step runs — foreach (PyTorch's default on GPUs; "
+        "the default), forloop (one parameter at a time: PyTorch's default on the CPU, and the "
+        "default with --device local on a CPU) or fused",
     )
     p.add_argument(
         "--precision",
@@ -344,6 +352,7 @@ def run(argv: list[str] | None = None) -> str:
                 execution=args.execution,
                 train=args.train,
                 optimizer=args.optimizer or "adamw",
+                optimizer_impl=args.optimizer_impl,
                 precision=args.precision,
                 device=args.device,
                 tf32_matmul=args.tf32_matmul,

@@ -39,6 +39,7 @@ VIEWS = {
 NEEDS = {
     "--top": ("--stages", "stages"),
     "--optimizer": ("--train", "train"),
+    "--optimizer-impl": ("--train", "train"),
     "--gpus": ("--train", "train"),
     "--sharding": ("--gpus", "gpus"),
     "--step-time": ("--train", "train"),

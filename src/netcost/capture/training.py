@@ -29,7 +29,7 @@ from netcost.capture.untouched import Untouched
 from netcost.capture.workspaces import sized_workspace
 from netcost.errors import NetcostError
 
-#: --optimizer names: the optimizer class and its arguments (foreach, as on GPUs).
+#: --optimizer names: the optimizer class and its arguments.
 OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
     "sgd": ("SGD", {"lr": 0.01}),
     "momentum": ("SGD", {"lr": 0.01, "momentum": 0.9}),
@@ -38,6 +38,13 @@ OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 Loss = Callable[[Any], torch.Tensor]
+#: how the optimizer's step runs: PyTorch's foreach kernels (its default on GPUs), one
+#: parameter at a time (its default on the CPU), or fused kernels
+OPTIMIZER_IMPLS: dict[str, dict[str, bool]] = {
+    "foreach": {"foreach": True},
+    "forloop": {"foreach": False},
+    "fused": {"fused": True},
+}
 
 
 class StepRecorder(FakeRecorder):
@@ -104,10 +111,13 @@ def capture_step(
     optimizer: str = "adamw",
     precision: str = "fp32",
     loss: Loss | None = None,
+    optimizer_impl: str = "foreach",
 ) -> StepTrace:
     """Simulate one training step of `model(*args, **kwargs)` in train mode; the model itself is
-    left as it was (its modules' train/eval flags included)."""
+    left as it was (its modules' train/eval flags included). `optimizer_impl`: foreach,
+    forloop or fused (OPTIMIZER_IMPLS)."""
     check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_choice("optimizer implementation", optimizer_impl, OPTIMIZER_IMPLS)
     check_choice("precision", precision, PRECISIONS)
     with (
         Untouched(model),  # train/eval flags included
@@ -117,7 +127,7 @@ def capture_step(
         tensor_ids(),  # tensor numbers: the step's dataflow, for the fused view
     ):
         model.train()
-        return _step(model, args, kwargs, optimizer, precision, loss)
+        return _step(model, args, kwargs, optimizer, precision, loss, optimizer_impl)
 
 
 def _step(
@@ -127,6 +137,7 @@ def _step(
     optimizer: str,
     precision: str,
     loss: Loss | None,
+    optimizer_impl: str = "foreach",
 ) -> StepTrace:
     params = param_table(model)
     calls: list[ModuleCall] = []
@@ -145,7 +156,7 @@ def _step(
     if not trainable:
         raise NetcostError(f"{type(model).__name__} has no trainable parameters to train")
     name, options = OPTIMIZERS[optimizer]
-    opt = getattr(torch.optim, name)(trainable, foreach=True, **options)
+    opt = getattr(torch.optim, name)(trainable, **OPTIMIZER_IMPLS[optimizer_impl], **options)
 
     inputs = list({id(t): t for t in tensors_in((new_args, new_kwargs))}.values())
     with recorder:
@@ -191,7 +202,7 @@ def _step(
         raise _step_error(error, recorder) from error
     return StepTrace(
         model_name=type(model).__name__,
-        optimizer=optimizer,
+        optimizer=optimizer if optimizer_impl == "foreach" else f"{optimizer}, {optimizer_impl}",
         precision=precision,
         ops=recorder.ops,
         op_calls=recorder.op_calls,
