@@ -179,7 +179,7 @@ def quantised(ops: list[FlatOp], aliases: Mapping[int, int], weight: str) -> lis
     """`ops` with every matrix product's weight at `weight`'s width: a floating-point operand of
     two dims that no op wrote (a parameter, or a view of one). fp8 products then run at fp8."""
     width, dtype = WIDTHS[weight], WIDTH_DTYPES[weight]
-    weights = set(weightspecs_in(ops, aliases))
+    weights = set(weight_specs(ops, aliases))
     out = []
     for o in ops:
         if o.cost.macs == 0 or o.family != "matmul":
@@ -198,7 +198,7 @@ def quantised(ops: list[FlatOp], aliases: Mapping[int, int], weight: str) -> lis
     return out
 
 
-def weightspecs_in(ops: list[FlatOp], aliases: Mapping[int, int]) -> dict[int, TensorSpec]:
+def weight_specs(ops: list[FlatOp], aliases: Mapping[int, int]) -> dict[int, TensorSpec]:
     """The weights `quantised` narrows, by tensor: each matrix product's floating-point operand
     of two dims that no op wrote."""
     written = {aliases.get(t.tid, t.tid) for o in ops for t in o.outputs if t.tid >= 0}
