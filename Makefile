@@ -41,8 +41,10 @@ browser:
 	    { $$SUDO apt-get update -q >/dev/null && \
 	      $$SUDO apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null; }; }
 
+# Every test, on both cores; then the wall-clock ones alone, with nothing else running.
 test: lint browser
-	NETCOST_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
+	NETCOST_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 -m "not serial"
+	$(BIN)/python -m pytest -m serial
 
 bench: install-dev
 	$(BIN)/python benchmarks/run.py

@@ -26,6 +26,14 @@ def _seed() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables are as wide as the terminal: every test sees the same 120 columns (a test of
+    another width sets its own), in-process or in a subprocess, alone or in a pytest-xdist
+    worker."""
+    monkeypatch.setenv("COLUMNS", "120")
+
+
+@pytest.fixture(autouse=True)
 def _no_measured_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     """Analyses in tests read no measured GPU tables, installed or not (the optional extra
     netcost[gpu]): outputs are the same on every machine. Tests of the tables call

@@ -92,6 +92,24 @@ def test_no_argument_analyses_the_default_example():
         (["examples:simple_cnn", "--input", "64by1"], "cannot read input '64by1'"),
         (["examples:simple_cnn", "--input", "2x3:float8"], "unknown dtype 'float8'"),
         (["examples:simple_cnn", "--gpus", "2"], "--gpus needs --train"),
+        (["examples:simple_cnn", "--train", "--gpus", "0"], "--gpus must be 1 or more"),
+    ],
+)
+def test_errors_are_one_line_with_exit_status_2(argv, message, tmp_path, capsys):
+    """In-process: main() returns 2 and writes one line, nothing else."""
+    out = tmp_path / "report.json"
+    assert main([*argv, "--output", str(out)]) == 2
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if "Warning" not in line and line.strip()]
+    assert lines == [lines[0]] and lines[0].startswith("netcost: error:"), captured.err
+    assert message in lines[0]
+    assert captured.out == ""
+    assert not out.exists()  # nothing is written on failure
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
         (  # a meta kernel's rejection: PyTorch's own traceback log stays quiet
             ["examples:nin", "--input", "64x1x28x28"],
             "3 (MaxPool2d): aten.max_pool2d_with_indices.default(self=64x256x2x2) failed: "
@@ -101,10 +119,10 @@ def test_no_argument_analyses_the_default_example():
             ["compare", "examples:simple_cnn", "examples:nin@64x1x28x28"],
             "3 (MaxPool2d): aten.max_pool2d_with_indices.default(self=64x256x2x2) failed",
         ),
-        (["examples:simple_cnn", "--train", "--gpus", "0"], "--gpus must be 1 or more"),
     ],
 )
-def test_errors_are_one_line_with_exit_status_2(argv, message, tmp_path):
+def test_errors_of_a_whole_process_are_one_line_with_exit_status_2(argv, message, tmp_path):
+    """In a process of its own: what PyTorch's loggers would print reaches stderr too."""
     out = tmp_path / "report.json"
     result = netcost(*argv, "--output", str(out))
     assert result.returncode == 2

@@ -17,6 +17,7 @@ def mlp() -> nn.Module:
                          nn.Linear(1024, 512))  # fmt: skip
 
 
+@pytest.mark.serial  # wall-clock: measured with no other test running (make test's second pass)
 def test_the_layers_add_up_to_the_measured_total():
     """The children's times add up to the model's own call within 10 % (the issue's claim):
     medians of separate calls, so either side may be the larger."""
