@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tests.test_formulas_more import Fn
 from torch import nn
 
 import netcost
@@ -125,3 +126,18 @@ def test_an_op_this_torch_lacks_registers_by_name_and_never_fires():
     finally:  # the registry is global: leave it as the other tests expect it
         del _registry._REGISTRY["aten.netcost_no_such_op"]
     assert "aten.netcost_no_such_op" not in registered()
+
+
+def test_a_formula_needing_an_argument_an_overload_lacks_is_refused():
+    refused = r"needs tensor, which aten\.vdot\.default does not"
+    with pytest.raises(netcost.NetcostError, match=refused):
+        formula(torch.ops.aten.vdot, family="matmul")(
+            lambda self, tensor, *, out, **_: netcost.Cost()
+        )
+    assert "aten.vdot" in registered()  # the registry's own vdot is unchanged
+
+
+def test_vdot_is_costed():
+    x, y = torch.randn(7), torch.randn(7)
+    report = netcost.analyze(Fn(torch.vdot), (x, y))
+    assert report.complete and report.total.macs == 7

@@ -87,10 +87,48 @@ def formula(
 
     def register(fn: Formula) -> Formula:
         for op in ops:
+            check_arguments(op, fn)
             _add(Entry(_name(op), fn, reason or (fn.__doc__ or "").strip(), moves, family))
         return fn
 
     return register
+
+
+def check_arguments(op: Any, fn: Formula) -> None:
+    """Refuse a formula that needs an argument one of the op's overloads does not have (it would
+    fail on every call of that overload: `aten.vdot` names its second tensor `other`, not
+    `tensor` as `aten.dot` does). Ops this torch build lacks, or named by a string it cannot
+    resolve, are not checked."""
+    import inspect
+
+    import torch
+
+    try:
+        if isinstance(op, str):
+            namespace, name, *overload = op.split(".")
+            op = getattr(getattr(torch.ops, namespace), name)
+            if overload:
+                op = getattr(op, overload[0])
+        overloads = [getattr(op, o) for o in op.overloads()] if hasattr(op, "overloads") else [op]
+        schemas = [o._schema for o in overloads]
+    except Exception:  # a placeholder (netcost/ops.py) or an op outside this build
+        return
+    parameters = inspect.signature(fn).parameters.values()
+    required = [
+        p.name
+        for p in parameters
+        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and p.name != "out"
+    ]  # fmt: skip
+    for schema in schemas:
+        names = {"out_arg" if a.name == "out" else a.name for a in schema.arguments}
+        missing = [r for r in required if r not in names]
+        if missing:
+            raise NetcostError(
+                f"the formula {fn.__name__} needs {', '.join(missing)}, which {op}."
+                f"{schema.overload_name or 'default'} does not take (its arguments: "
+                f"{', '.join(a.name for a in schema.arguments)})"
+            )
 
 
 def free(*ops: Any, reason: str) -> None:

@@ -141,10 +141,16 @@ def addmv(
     return Cost.mac_op(numel(mat), extra_flops=mat.shape[0])
 
 
-@formula(aten.dot, aten.vdot, family="matmul")
+@formula(aten.dot, family="matmul")
 def dot(self: TensorSpec, tensor: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
-    """Dot product of two K-vectors: K MACs."""
-    return Cost.mac_op(numel(self))
+    """Dot product of two K-vectors: K MACs (complex: 4 real MACs each)."""
+    return Cost.mac_op(numel(self) * complex_factor(self, tensor))
+
+
+@formula(aten.vdot, family="matmul")
+def vdot(self: TensorSpec, other: TensorSpec, *, out: TensorSpec, **_: object) -> Cost:
+    """conj(x) · y of two K-vectors: K MACs (complex: 4 real MACs each; the conjugate is a sign)."""
+    return Cost.mac_op(numel(self) * complex_factor(self, other))
 
 
 @formula(aten.outer, aten.ger, family="matmul")
