@@ -37,6 +37,8 @@ def test_public_api_is_pinned():
             "largest_batch",
             "per_gpu",
             "profile",
+            "register_formula",
+            "TensorSpec",
         ]
     )
 

@@ -141,3 +141,24 @@ def test_vdot_is_costed():
     x, y = torch.randn(7), torch.randn(7)
     report = netcost.analyze(Fn(torch.vdot), (x, y))
     assert report.complete and report.total.macs == 7
+
+
+def test_library_authors_register_their_ops_formulas():
+    from netcost.formulas import _registry
+
+    library = torch.library.Library("netcost_test_lib", "DEF")
+    library.define("scale(Tensor x, float k) -> Tensor")
+    library.impl("scale", lambda x, k: x * k, "CompositeExplicitAutograd")
+    library.impl("scale", lambda x, k: torch.empty_like(x), "Meta")
+
+    @netcost.register_formula("netcost_test_lib::scale")
+    def scale(x: netcost.TensorSpec, k: float, *, out: object, **_: object) -> netcost.Cost:
+        """One multiply per element."""
+        return netcost.Cost(flops=x.numel)
+
+    try:
+        report = netcost.analyze(Fn(lambda t: torch.ops.netcost_test_lib.scale(t, 2.0)),
+                                 torch.randn(3, 5))  # fmt: skip
+        assert report.complete and report.total.flops == 15
+    finally:
+        del _registry._REGISTRY["netcost_test_lib.scale"]

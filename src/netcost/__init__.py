@@ -11,8 +11,10 @@ from netcost.analysis.compare import Comparison, compare
 from netcost.analysis.sharding import PerGpu, per_gpu
 from netcost.analysis.stages import Breakdown, Stage
 from netcost.api import analyze
+from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.errors import NetcostError
+from netcost.formulas._registry import register_formula
 from netcost.generation import Generation, generate
 from netcost.measure.profile import Profile, profile
 from netcost.planning import BatchPlan, largest_batch
@@ -35,6 +37,7 @@ __all__ = [
     "Profile",
     "Report",
     "Stage",
+    "TensorSpec",
     "Totals",
     "TrainingMemory",
     "__version__",
@@ -44,4 +47,5 @@ __all__ = [
     "largest_batch",
     "per_gpu",
     "profile",
+    "register_formula",
 ]

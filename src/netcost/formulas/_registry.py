@@ -131,6 +131,18 @@ def check_arguments(op: Any, fn: Formula) -> None:
             )
 
 
+def register_formula(
+    *ops: Any, family: str = "custom", moves: Moves | None = None
+) -> Callable[[Formula], Formula]:
+    """For library authors: cost your own ops (`torch.library` custom ops, by op or by name
+    "mylib::op") in every analysis from now on — a decorator on a function of the op's arguments
+    by schema name (tensors as TensorSpec) and `out`, returning a Cost; its docstring is the
+    reason the explanations show. Checked against the op's schema; an op registered twice is
+    refused. For one analysis only, pass `formulas=` to analyze()."""
+    names = [op.replace("::", ".") if isinstance(op, str) else op for op in ops]
+    return formula(*names, family=family, moves=moves)
+
+
 def free(*ops: Any, reason: str) -> None:
     """Register ops that do no arithmetic and move no data, with the reason why."""
     if not reason:
