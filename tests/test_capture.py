@@ -457,3 +457,20 @@ def test_real_execution_that_cannot_fit_is_refused_before_it_starts(monkeypatch)
     monkeypatch.setattr(netcost.measure.profile, "free_bytes", lambda device: 1000)
     with pytest.raises(NetcostError, match=r"real execution needs .* more than the 1000 B free"):
         netcost.analyze(nn.Linear(64, 64), torch.randn(2, 64), execution="real")
+
+
+def test_inputs_nested_in_containers_are_named_by_their_path():
+    class Nested(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(4, 2)
+
+        def forward(self, batch: dict) -> torch.Tensor:
+            return self.lin(batch["image"]) + batch["pair"][1]
+
+    inputs = {"batch": {"image": torch.randn(3, 4), "pair": [torch.randn(1), torch.randn(3, 2)]}}
+    report = netcost.analyze(Nested(), inputs)
+    assert [(i.name, i.shape) for i in report.inputs] == [
+        ("batch.image", (3, 4)), ("batch.pair[0]", (1,)), ("batch.pair[1]", (3, 2)),
+    ]  # fmt: skip
+    assert "Input: batch.image 3x4 float32, batch.pair[0] 1 float32" in report.table()

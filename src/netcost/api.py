@@ -189,7 +189,9 @@ def _arguments(
 
 
 def _input_names(model: nn.Module, args: tuple, kwargs: dict) -> tuple[str, ...]:
-    """Names of the tensors among the inputs, taken from forward()'s signature where possible."""
+    """Names of the tensors among the inputs, in the order the capture lists them: forward()'s
+    parameter names where possible, and inside lists, tuples and dicts the path to each
+    ("batch.image", "pair[1]")."""
     try:
         params = [
             p.name
@@ -198,9 +200,30 @@ def _input_names(model: nn.Module, args: tuple, kwargs: dict) -> tuple[str, ...]
         ]
     except (TypeError, ValueError):
         params = []
-    names = []
+    names: list[str] = []
     for i, a in enumerate(args):
-        if isinstance(a, torch.Tensor):
-            names.append(params[i] if i < len(params) else f"input{i}")
-    names += [k for k, v in kwargs.items() if isinstance(v, torch.Tensor)]
+        _name_tensors(a, params[i] if i < len(params) else f"input{i}", names)
+    for k, v in kwargs.items():
+        _name_tensors(v, k, names)
     return tuple(names)
+
+
+def _name_tensors(value: Any, path: str, names: list[str]) -> None:
+    """Append a name for each tensor in `value`, as capture.specs.tensors_in walks it."""
+    from torch.utils._pytree import tree_leaves
+
+    if isinstance(value, torch.Tensor):
+        names.append(path)
+    elif isinstance(value, list | tuple) and type(value) in (list, tuple):
+        for i, v in enumerate(value):
+            _name_tensors(v, f"{path}[{i}]", names)
+    elif type(value) is dict:
+        for k, v in value.items():
+            _name_tensors(v, f"{path}.{k}", names)
+    elif value is not None and not isinstance(value, int | float | bool | str):
+        leaves = [t for t in tree_leaves(value) if isinstance(t, torch.Tensor)]
+        names += (
+            [f"{path}[{i}]" for i in range(len(leaves))]
+            if len(leaves) > 1
+            else [path] * len(leaves)
+        )
