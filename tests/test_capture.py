@@ -474,3 +474,15 @@ def test_inputs_nested_in_containers_are_named_by_their_path():
         ("batch.image", (3, 4)), ("batch.pair[0]", (1,)), ("batch.pair[1]", (3, 2)),
     ]  # fmt: skip
     assert "Input: batch.image 3x4 float32, batch.pair[0] 1 float32" in report.table()
+
+
+def test_a_wrong_input_dtype_is_refused_as_eager_pytorch_refuses_it():
+    layer = nn.Linear(4, 2)
+    with pytest.raises(RuntimeError):
+        layer(torch.zeros(3, 4, dtype=torch.float64))  # what PyTorch itself says
+    with pytest.raises(NetcostError) as info:
+        netcost.analyze(layer, torch.zeros(3, 4, dtype=torch.float64))
+    assert str(info.value) == (
+        "Linear: aten.addmm.default(self=2, mat1=3x4, mat2=4x2) failed: mat1 and mat2 must have "
+        "the same dtype, but got Double and Float"
+    )
