@@ -172,3 +172,26 @@ def test_a_tuple_subclass_that_refuses_len_is_left_alone():
     report = netcost.analyze(model, torch.randn(2, 3))
     assert report.total.macs == 2 * 3 * 3
     assert tuple.__iter__(model.irreps) is not None
+
+
+def test_no_global_hook_state_is_left_and_compiled_submodules_raise_no_warning():
+    import warnings
+
+    import torch.nn.modules.module as module_globals
+
+    def hook_state() -> tuple[int, ...]:
+        return tuple(
+            len(getattr(module_globals, name))
+            for name in sorted(vars(module_globals))
+            if name.startswith("_global_") and isinstance(getattr(module_globals, name), dict)
+        )
+
+    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+    model[0] = torch.compile(model[0])
+    before = hook_state()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        netcost.analyze(model, torch.randn(2, 4))
+        netcost.analyze(model, torch.randn(2, 4))
+    assert hook_state() == before
+    assert not [w for w in caught if "global hooks" in str(w.message)]

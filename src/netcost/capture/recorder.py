@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 import weakref
 from collections import Counter
 from collections.abc import Iterator
@@ -330,6 +331,13 @@ class ModuleTracker:
             register_module_forward_pre_hook,
         )
 
+        # our hooks are the scoped, global ones torch.compile warns about; they ignore the
+        # compiled wrapper, so the warning would be about nothing netcost does
+        self._quiet = warnings.catch_warnings()
+        self._quiet.__enter__()
+        warnings.filterwarnings(
+            "ignore", message=r"Using `torch.compile\(module\)` when there are global hooks"
+        )
         self._handles.append(register_module_forward_pre_hook(self._pre))
         self._handles.append(
             register_module_forward_hook(self._post, with_kwargs=True, always_call=True)
@@ -337,9 +345,14 @@ class ModuleTracker:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        from torch.nn.modules import module
+
         for handle in self._handles:
             handle.remove()
+            # removing the handle leaves its with_kwargs flag behind (torch 2.14): drop it too
+            module._global_forward_hooks_with_kwargs.pop(handle.id, None)
         self._handles.clear()
+        self._quiet.__exit__(*exc)
 
     def _pre(self, module: nn.Module, args: tuple) -> None:
         if id(module) not in self.paths:
