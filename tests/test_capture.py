@@ -486,3 +486,26 @@ def test_a_wrong_input_dtype_is_refused_as_eager_pytorch_refuses_it():
         "Linear: aten.addmm.default(self=2, mat1=3x4, mat2=4x2) failed: mat1 and mat2 must have "
         "the same dtype, but got Double and Float"
     )
+
+
+def test_an_error_a_parent_raises_after_its_child_returned_names_the_parent():
+    class Parent(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.child = nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.child(x)
+            raise ValueError(f"the parent refuses {tuple(y.shape)}")
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.block = Parent()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.block(x)
+
+    with pytest.raises(NetcostError) as info:
+        netcost.analyze(Model(), torch.randn(2, 4))
+    assert str(info.value) == "block (Parent): ValueError: the parent refuses (2, 4)"

@@ -318,15 +318,31 @@ def _shapes(args: dict[str, Any]) -> str:
     return ", ".join(shown)
 
 
+def _raising_call(error: BaseException, calls: list[ModuleCall]) -> ModuleCall | None:
+    """The module call whose own code raised `error`: the innermost frame of its traceback that
+    runs a method of one of the model's modules (not the last call that began: a parent can
+    raise after its child returned)."""
+    by_module = {c.module_key: c for c in calls}
+    found = None
+    tb = error.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if isinstance(owner, nn.Module) and id(owner) in by_module:
+            found = by_module[id(owner)]
+        tb = tb.tb_next
+    return found
+
+
 def _model_error(
     error: Exception, failure: Failure | None, calls: list[ModuleCall]
 ) -> NetcostError:
     """One line naming the layer, the op, the shapes and PyTorch's own complaint."""
     if failure is None:
+        call = _raising_call(error, calls)
         where = (
-            f"{calls[-1].path} ({calls[-1].type})"
-            if calls and calls[-1].path
-            else (calls[-1].type if calls else "the model")
+            f"{call.path} ({call.type})"
+            if call is not None and call.path
+            else (calls[0].type if calls else "the model")
         )
         return NetcostError(f"{where}: {type(error).__name__}: {_first_line(error)}")
     return NetcostError(
