@@ -185,3 +185,12 @@ def test_layout_changes_are_followed_or_bounded(change, size, exact):
     assert r.layer("conv").receptive_field.size == (3, 1)
     field = r.modules[0].receptive_field
     assert (field.size, field.exact) == (size, exact)
+
+
+def test_a_batch_first_sequence_model_has_no_receptive_field():
+    # (B, T, F) is not (N, C, W): reading it so made a Linear's field its feature size
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 8))
+    report = netcost.analyze(model, torch.randn(2, 10, 16))
+    assert all(m.receptive_field is None for m in report.modules)
+    lstm = netcost.analyze(nn.LSTM(16, 8, batch_first=True), torch.randn(2, 10, 16))
+    assert all(m.receptive_field is None for m in lstm.modules)

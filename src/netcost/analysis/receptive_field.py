@@ -65,10 +65,17 @@ MIXING = ("matmul", "attention", "rnn", "reduction")  # every output reads every
 COPIES = ("clone", "_to_copy", "copy_", "_copy_from", "lift_fresh_copy", "contiguous")
 
 
+#: ops that slide a window over (N, C, spatial…) tensors: a model with none of them has no
+#: spatial layout to read (a batch-first sequence (B, T, F) is not (N, C, W))
+WINDOW_OPS = ("convolution", "pool", "im2col", "upsample", "grid_sampler")
+
+
 def propagate(trace: Trace) -> dict[int, Field]:
-    """The field of every tensor that depends on the model's reference input."""
+    """The field of every tensor that depends on the model's reference input: its first input of
+    three or more dims, read as (N, C, spatial…) — only in a model that slides windows over one
+    (convolutions, pooling); a sequence model's (B, T, F) has no such layout."""
     reference = next((t for t in trace.inputs if len(t.shape) >= 3), None)
-    if reference is None:
+    if reference is None or not any(w in e.op for e in trace.events for w in WINDOW_OPS):
         return {}
     nd = len(reference.shape) - 2
     point = Dim(Fraction(0), Fraction(0), Fraction(1))  # each input position sees itself
