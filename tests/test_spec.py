@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from torch import nn
 
 import netcost
 from netcost.cli import run
@@ -122,3 +123,13 @@ def test_mismatched_layers_get_the_fix_the_numbers_suggest(spec, shape, message)
     with pytest.raises(netcost.NetcostError) as info:
         run(["spec", spec, "--input", shape])
     assert str(info.value) == f"spec: {message}"
+
+
+def test_a_printed_sequential_is_a_spec():
+    """docs/spec.md: a printed nn.Sequential (nested ones flattened) pastes back."""
+    printed = nn.Sequential(
+        nn.Conv2d(1, 8, 3), nn.Sequential(nn.ReLU(), nn.Flatten()), nn.Linear(8 * 26 * 26, 10)
+    )
+    built = build(repr(printed))
+    assert [type(m).__name__ for m in built] == ["Conv2d", "ReLU", "Flatten", "Linear"]
+    assert (built[0].out_channels, built[3].in_features) == (8, 8 * 26 * 26)

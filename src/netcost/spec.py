@@ -171,7 +171,22 @@ def build(spec: str) -> nn.Sequential:
         spec = path.read_text()
     classes = layer_classes()
     with torch.device("meta"):  # no weights allocated or initialised, whatever their size
-        return nn.Sequential(*(build_layer(t, classes) for t in tokenize(spec)))
+        return nn.Sequential(*(build_layer(t, classes) for t in tokenize(unprinted(spec))))
+
+
+def unprinted(spec: str) -> str:
+    """A printed nn.Sequential as a spec: its `Sequential(` lines (nested ones too), their
+    closing `)` lines and the `(name): ` in front of each layer dropped, leaving the layers'
+    reprs in order."""
+    if not re.match(r"\s*Sequential\(\s*\n", spec):
+        return spec
+    kept = []
+    for line in spec.splitlines():
+        text = re.sub(r"^\s*\([\w.]+\):\s*", "", line).strip()
+        if text in ("Sequential(", ")", ""):
+            continue
+        kept.append(text)
+    return "\n".join(kept)
 
 
 def to_spec(model: nn.Sequential) -> str:
