@@ -45,6 +45,9 @@ def test_two_stage_detector_heads_at_configured_maxima(name):
     proposals, box_head, predictor, extra = DETECTORS[name]
     resolved = resolve(f"torchvision:{name}")
     model = resolved.model
+    # the heads' counts follow the configured maxima, not the image: the transform's 800-pixel
+    # resize is cut to 320 so that the backbone runs on less (anchors still far outnumber 1,000)
+    model.transform.min_size, model.transform.max_size = (320,), 320
     assert model.rpn.post_nms_top_n() == proposals
     detections = model.roi_heads.detections_per_img
     assert detections == 100

@@ -47,7 +47,7 @@ def test_a_prediction_that_does_not_fit_is_not_run():
 
 def test_calibration_writes_a_device_the_timing_reads(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    values = measure(rounds=2)
+    values = measure(rounds=1)
     assert values["matrix"]["fp32"] > 0 and values["bandwidth_gbs"] > 0
     c = values["calibration"]
     families = ("matmul", "conv", "conv_1x1", "conv_depthwise", "attention", "rnn")

@@ -290,6 +290,31 @@ def safe_bind(func: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
         }
 
 
+def _module_params(model: nn.Module, param_keys: set[int]) -> dict[int, tuple[int, ...]]:
+    """Each module's parameters and prepacked weights (its submodules' included, each once, in
+    `m.parameters()`'s pre-order), by module id: one walk of the tree, each module's own tensors
+    read once (asking every module for all of its subtree's is quadratic in the modules)."""
+    own_params = {id(m): [id(p) for p in m.parameters(recurse=False)] for m in model.modules()}
+    own_packed = {id(m): [id(w) for _, w in packed_weights(m, False)] for m in model.modules()}
+    trees: dict[int, tuple[list[int], list[int]]] = {}
+
+    def tree(m: nn.Module) -> tuple[list[int], list[int]]:
+        found = trees.get(id(m))
+        if found is None:
+            params, packed = list(own_params[id(m)]), list(own_packed[id(m)])
+            for child in m.children():
+                child_params, child_packed = tree(child)
+                params += child_params
+                packed += child_packed
+            found = trees[id(m)] = (params, packed)
+        return found
+
+    return {
+        id(m): tuple(k for k in dict.fromkeys(tree(m)[0] + tree(m)[1]) if k in param_keys)
+        for m in model.modules()
+    }
+
+
 class ModuleTracker:
     """Global pre/post forward hooks for the duration of one run, building the call tree of one
     model's modules (other modules are ignored)."""
@@ -314,16 +339,7 @@ class ModuleTracker:
         self._handles: list[Any] = []
         self._counts: Counter[int] = Counter()
         # Read before the run: functional_call swaps the parameters for stand-ins during it.
-        self._params = {
-            id(m): tuple(
-                k
-                for k in dict.fromkeys(
-                    [id(p) for p in m.parameters()] + [id(w) for _, w in packed_weights(m)]
-                )
-                if k in param_keys
-            )
-            for m in model.modules()
-        }
+        self._params = _module_params(model, param_keys)
 
     def __enter__(self) -> ModuleTracker:
         from torch.nn.modules.module import (
