@@ -17,8 +17,6 @@ import ast
 import difflib
 import importlib
 import importlib.util
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -171,30 +169,11 @@ def _on_meta(build: Any, *args: Any, label: str | None = None, **kwargs: Any) ->
             with torch.device("meta"):
                 return _uninitialised_to_meta(build(*args, **kwargs))
         except RuntimeError:  # its subclasses too: "cannot copy out of meta tensor"
-            with _no_initialisers():  # its weights' values are never read: not drawn either
-                built = build(*args, **kwargs)
-            return _uninitialised_to_meta(built.to("meta"))
+            return build(*args, **kwargs)
     except Exception as error:
         raise NetcostError(
             f"building {name} failed: {type(error).__name__}: {cause(error)}"
         ) from None
-
-
-@contextmanager
-def _no_initialisers() -> Iterator[None]:
-    """torch.nn.init's in-place initialisers as no-ops: a CPU build whose weights go to meta
-    right after (RegNet's 128 GF constructor spends 4.6 s drawing them otherwise)."""
-    from torch.nn import init
-
-    names = [n for n in dir(init) if n.endswith("_") and not n.startswith("_")]
-    saved = {n: getattr(init, n) for n in names}
-    try:
-        for n in names:
-            setattr(init, n, lambda tensor, *a, **k: tensor)
-        yield
-    finally:
-        for n, fn in saved.items():
-            setattr(init, n, fn)
 
 
 def _uninitialised_to_meta(model: nn.Module) -> nn.Module:
