@@ -13,7 +13,7 @@ from netcost.analysis.receptive_field import layer_fields
 from netcost.analysis.scenario import scenario_diagnostics
 from netcost.capture.trace import Trace, specs_in
 from netcost.cost import Cost
-from netcost.formulas import FormulaError, lookup
+from netcost.formulas import costed
 from netcost.report import (
     Diagnostic,
     Layer,
@@ -37,16 +37,12 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
     uncounted: dict[str, list[int]] = defaultdict(list)
     failed: dict[str, str] = {}
     records: dict[int, list[OpRecord]] = defaultdict(list)
-    for event in trace.events:
-        entry = lookup(event.op, event.packet)
-        if entry is None:
+    for item in costed(trace.events, lambda c: conventions.under(c, convention)):
+        event, entry, cost = item.event, item.entry, item.cost
+        if entry is None or cost is None:
             uncounted[event.op].append(event.call)
-            continue
-        try:
-            cost = conventions.under(entry.cost(event), convention)
-        except FormulaError as error:
-            uncounted[event.op].append(event.call)
-            failed.setdefault(event.op, str(error))
+            if item.failure is not None:
+                failed.setdefault(event.op, item.failure)
             continue
         self_costs[event.call] += cost
         if entry.is_free:

@@ -12,7 +12,7 @@ from netcost.analysis.fusion import FlatOp, view_aliases
 from netcost.analysis.tree import inclusive
 from netcost.capture.trace import StepTrace, first_dtype
 from netcost.cost import Cost
-from netcost.formulas import FormulaError, lookup
+from netcost.formulas import costed
 from netcost.report import Report
 from netcost.shown import ShownAsText
 
@@ -63,15 +63,12 @@ def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompu
     failed: dict[str, str] = {}
     ops: list[tuple[str, str, str, Cost]] = []
     flow: list[FlatOp] = []
-    for event in trace.events:
+    for item in costed(trace.events, lambda c: conventions.under(c, convention)):
+        event, entry, cost = item.event, item.entry, item.cost
         phase = _phase(trace, event.index)
-        entry = lookup(event.op, event.packet)
-        try:
-            cost = None if entry is None else conventions.under(entry.cost(event), convention)
-        except FormulaError as error:
-            cost = None
-            failed.setdefault(event.op, str(error))
-        if cost is None:
+        if item.failure is not None:
+            failed.setdefault(event.op, item.failure)
+        if entry is None or cost is None:
             uncounted[event.op] += 1
             continue
         phases[phase] += cost

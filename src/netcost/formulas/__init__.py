@@ -1,6 +1,6 @@
 """Costing ops: one registry (formulas/_registry.py), one file per op family.
 
-Importing this package registers every family; `cost_of(event)` costs one recorded op.
+Importing this package registers every family; `costed(events)` costs recorded ops.
 """
 
 from __future__ import annotations
@@ -25,13 +25,17 @@ from netcost.formulas import (  # noqa: F401  (registration happens at import)
     spectral,
 )
 from netcost.formulas._registry import (
+    Costed,
     Entry,
     FormulaError,
-    cost_of,
+    costed,
     formula,
     local_formulas,
     lookup,
     registered,
 )
 
-__all__ = ["Entry", "FormulaError", "cost_of", "formula", "local_formulas", "lookup", "registered"]
+__all__ = [
+    "Costed", "Entry", "FormulaError", "costed", "formula", "local_formulas", "lookup",
+    "registered",
+]  # fmt: skip

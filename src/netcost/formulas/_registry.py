@@ -192,7 +192,29 @@ def generic_moves(args: dict[str, Any], outputs: Iterable[TensorSpec]) -> tuple[
     return read, written
 
 
-def cost_of(event: OpEvent) -> Cost | None:
-    """The event's Cost, Cost() for a free op, None when no formula knows the op."""
-    entry = lookup(event.op, event.packet)
-    return None if entry is None else entry.cost(event)
+@dataclass(frozen=True)
+class Costed:
+    """One recorded op as the registry costs it: its entry (None: no formula knows it), its
+    cost (None: not counted) and, where its formula failed, why."""
+
+    event: OpEvent
+    entry: Entry | None
+    cost: Cost | None
+    failure: str | None = None
+
+
+def costed(
+    events: Iterable[OpEvent], under: Callable[[Cost], Cost] = lambda c: c
+) -> Iterator[Costed]:
+    """Every event costed by the one registry (the caller's formulas first), `under` applied to
+    each cost (a FLOP convention): the one loop both an inference report and a training step's
+    compute read."""
+    for event in events:
+        entry = lookup(event.op, event.packet)
+        if entry is None:
+            yield Costed(event, None, None)
+            continue
+        try:
+            yield Costed(event, entry, under(entry.cost(event)))
+        except FormulaError as error:
+            yield Costed(event, entry, None, str(error))
