@@ -43,7 +43,7 @@ browser:
 
 # Every test, on both cores; then the wall-clock ones alone, with nothing else running.
 test: lint browser
-	NETCOST_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 -m "not serial"
+	NETCOST_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 --dist worksteal -m "not serial"
 	$(BIN)/python -m pytest -m serial
 
 bench: install-dev
