@@ -11,7 +11,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from netcost.capture.specs import tensors_in
+from netcost.capture.specs import storage_of, tensors_in
 
 
 @dataclass
@@ -44,9 +44,8 @@ class Ledger:
             if ref is not None and ref() is t:
                 continue  # an in-place op's result: the same tensor
             self._counted[id(t)] = weakref.ref(t)
-            try:
-                storage = t.untyped_storage()
-            except (RuntimeError, NotImplementedError):  # without a storage (sparse, nested)
+            storage = storage_of(t)
+            if storage is None:  # a layout without a storage of its own (sparse, nested)
                 continue
             key = storage._cdata
             if key in self._resident:

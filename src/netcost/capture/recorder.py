@@ -27,7 +27,7 @@ from netcost.capture.kernels import cpu_only
 from netcost.capture.known import VALUE_LIMIT, balanced_argmax, balanced_indices, factory_values
 from netcost.capture.lifetimes import Ledger, live_after, per_op
 from netcost.capture.scenario import keep_all
-from netcost.capture.specs import bind, plain, spec_of, tensor_specs, tensors_in
+from netcost.capture.specs import bind, plain, spec_of, storage_of, tensor_specs, tensors_in
 from netcost.capture.state import packed_weights
 from netcost.capture.trace import Kept, ModuleCall, OpEvent
 from netcost.errors import NetcostError
@@ -263,10 +263,8 @@ def quiet_fake_tensor_log() -> Iterator[None]:
 
 
 def _storage(t: object) -> int | None:
-    try:
-        return t.untyped_storage()._cdata if isinstance(t, torch.Tensor) else None
-    except (RuntimeError, NotImplementedError):  # a tensor without a storage (sparse)
-        return None
+    storage = storage_of(t)
+    return None if storage is None else storage._cdata
 
 
 def op_event(index: int, func: Any, args: tuple, kwargs: dict, out: Any, call: int) -> OpEvent:

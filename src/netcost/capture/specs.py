@@ -65,17 +65,25 @@ def spec_of(t: torch.Tensor) -> TensorSpec:
     return TensorSpec(tuple(t.shape), (), *dtype, _tid(t), layout, nnz)
 
 
+def storage_of(t: Any) -> torch.UntypedStorage | None:
+    """t's own storage; None for a non-tensor and for layouts that have none (sparse, nested)."""
+    if not isinstance(t, torch.Tensor) or t.layout != torch.strided or t.is_nested:
+        return None
+    try:
+        return t.untyped_storage()
+    except RuntimeError:  # a tensor subclass with no storage of its own
+        return None
+
+
 def storage_key(t: torch.Tensor) -> int | None:
     """The identity of t's storage; a sparse tensor's (which has none of its own) is its
     values'; None where there is no storage at all."""
-    try:
-        if t.layout == torch.sparse_coo:
-            t = t._values()
-        elif t.layout != torch.strided:
-            t = t.values()
-        return t.untyped_storage()._cdata
-    except (RuntimeError, NotImplementedError):
-        return None
+    if t.layout == torch.sparse_coo:
+        t = t._values()
+    elif t.layout != torch.strided:
+        t = t.values()
+    storage = storage_of(t)
+    return None if storage is None else storage._cdata
 
 
 _AS_IS = frozenset({int, float, bool, str, type(None)})

@@ -22,7 +22,7 @@ from netcost.capture.recorder import (
     op_event,
     quiet_fake_tensor_log,
 )
-from netcost.capture.specs import tensor_ids, tensors_in
+from netcost.capture.specs import storage_key, tensor_ids, tensors_in
 from netcost.capture.state import buffers_bytes, fake_like, named_state, param_table, stand_ins
 from netcost.capture.trace import ModuleCall, StepTrace
 from netcost.capture.untouched import Untouched
@@ -170,7 +170,8 @@ def _step(
         for t in s.values()
         if isinstance(t, torch.Tensor)
     }
-    resident = {t.untyped_storage()._cdata: t for t in [*state.values(), *inputs]}
+    resident = {storage_key(t): t for t in [*state.values(), *inputs]}
+    resident.pop(None, None)
     recorder.start(frozenset(resident) | frozenset(state_tensors))
     recorder.weights = frozenset(t.untyped_storage()._cdata for t in trainable)
 
