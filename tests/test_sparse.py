@@ -84,3 +84,15 @@ def test_ops_without_arithmetic_or_with_a_little_are_counted():
         Fn(lambda x, y: x + float(torch.equal(x, y))), (torch.randn(3), torch.randn(3))
     )
     assert report.complete and [o.cost.flops for o in report.ops if "equal" in o.op] == [3]
+
+
+def test_the_note_names_the_compressed_input():
+    class DenseFirst(nn.Module):
+        def forward(self, x: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
+            return torch.spmm(adj, x)
+
+    report = netcost.analyze(
+        DenseFirst(), (torch.randn(NODES, FEATURES), adjacency().to_sparse_csr())
+    )
+    (note,) = [d.message for d in report.diagnostics if "stands in" in d.message]
+    assert note.startswith(f"input adj (sparse_csr, {adjacency()._nnz():,} stored) stands in")

@@ -275,12 +275,14 @@ def _run(
 
 def _compressed_notes(names: tuple[str, ...], inputs: Any) -> list[str]:
     """Fake tensors cannot make compressed sparse layouts: such an input stands in as COO."""
-    found = [t for t in tensors_in(inputs) if t.layout not in (torch.strided, torch.sparse_coo)]
+    tensors = tensors_in(inputs)
+    named = zip(names or [f"input{i}" for i in range(len(tensors))], tensors, strict=False)
     return [
         f"input {name} ({str(t.layout).removeprefix('torch.')}, {t._nnz():,} stored) stands in "
         "as sparse COO with the same stored elements on fake tensors: the same products and "
         "arithmetic, COO's index bytes"
-        for name, t in zip(names or ("",) * len(found), found, strict=False)
+        for name, t in named
+        if t.layout not in (torch.strided, torch.sparse_coo)
     ]
 
 
