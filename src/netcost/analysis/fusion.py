@@ -140,10 +140,12 @@ def view_aliases(events: list[OpEvent]) -> dict[int, int]:
 class _Flow:
     """Who writes and who reads each tensor (by its root: a view is its base's)."""
 
-    def __init__(self, ops: list[FlatOp], aliases: Mapping[int, int]) -> None:
+    def __init__(
+        self, ops: list[FlatOp], aliases: Mapping[int, int], kv_width: float | None = None
+    ) -> None:
         self.ops = ops
         self.aliases = aliases
-        self.kv_width: float | None = None
+        self.kv_width = kv_width  # the KV cache's bytes per element (None: the model's)
         self.kv_roots: set[int] = set()  # tensors attention reads as K or V (a cache)
         self.writers: dict[int, list[int]] = defaultdict(list)
         self.readers: dict[int, list[int]] = defaultdict(list)
@@ -230,65 +232,56 @@ def kernels(
     base's; `valid_keys(owner)` the key positions valid in an op's call (None: all);
     `kv_width`: the KV cache's bytes per element (None: the model's); `across_owners` False:
     point-wise ops join only kernels of their own owner (a training step's phase)."""
-    flow = _Flow(ops, aliases)
-    flow.kv_width = kv_width
-    taken: dict[int, int] = {}  # position -> kernel number
+    flow = _Flow(ops, aliases, kv_width)
     found: list[Kernel] = []
+    done: set[int] = set()  # positions already in a kernel
 
     def add(kernel: Kernel) -> None:
-        for p in kernel.members:
-            taken[p] = len(found)
+        done.update(kernel.members)
         found.append(kernel)
 
     appends: set[int] = set()
     for kernel in _attention(flow, valid_keys, appends):
-        if not any(p in taken for p in kernel.members):
+        if done.isdisjoint(kernel.members):
             add(kernel)
-    for p in sorted(appends):
-        if p not in taken:
-            new = ops[p].inputs[-1]
-            size = flow.kv_bytes(new, new.nbytes)
-            add(
-                Kernel(
-                    "access", (p,), size, flow.kv_bytes(new, new.distinct_elements * new.itemsize)
-                )
-            )
-    groups: dict[int, list[int]] = {}
-    kinds: dict[int, str] = {}
+    for p in sorted(appends - done):
+        new = ops[p].inputs[-1]
+        written = new.distinct_elements * new.itemsize
+        add(Kernel("access", (p,), flow.kv_bytes(new, new.nbytes), flow.kv_bytes(new, written)))
+    regions: dict[int, list[int]] = {}  # a matrix or vector kernel's first op -> its ops
+    region_of: dict[int, int] = {}  # op -> the first op of its region
     for p, o in enumerate(ops):
-        if p in taken:
+        if p in done:
             continue
-        if o.cost.macs > 0 or o.packet in ACCESS:
-            kind = "matrix" if o.cost.macs > 0 else "access"
-            if kind == "access":
-                read, written = o.cost.bytes_read, o.cost.bytes_written
-                target = o.args.get("self")
-                if isinstance(target, TensorSpec) and flow.root(target) in flow.kv_roots:
-                    read, written = flow.kv_bytes(target, read), flow.kv_bytes(target, written)
-                add(Kernel(kind, (p,), read, written))
+        if o.cost.macs == 0 and o.packet in ACCESS:
+            add(_access(flow, p, o))
+            continue
+        if o.cost.macs == 0:  # rule 3: join the latest region that made one of its inputs
+            producers = {flow.producer(r, p) for r in flow.input_roots[p]}
+            joinable = [
+                region_of[q]
+                for q in producers
+                if q in region_of and (across_owners or ops[region_of[q]].owner == o.owner)
+            ]
+            if joinable:
+                region_of[p] = max(joinable)
+                regions[region_of[p]].append(p)
                 continue
-            groups[p], kinds[p] = [p], kind
-            taken[p] = -1 - p  # a region keyed by its first op
-            continue
-        near = [flow.producer(r, p) for r in flow.input_roots[p] if flow.producer(r, p) is not None]
-        regions = [
-            taken[q]
-            for q in near
-            if q is not None
-            and taken.get(q, 0) < 0
-            and (across_owners or ops[-1 - taken[q]].owner == o.owner)
-        ]
-        if regions:
-            key = max(regions, key=lambda k: -k)  # the latest region (first op latest)
-            groups[-1 - key].append(p)
-            taken[p] = key
-        else:
-            groups[p], kinds[p] = [p], "vector"
-            taken[p] = -1 - p
-    for first, members in groups.items():
+        regions[p], region_of[p] = [p], p
+    for first, members in regions.items():
         read, written = _region_bytes(flow, members)
-        found.append(Kernel(kinds[first], tuple(members), read, written))
+        kind = "matrix" if ops[first].cost.macs > 0 else "vector"
+        found.append(Kernel(kind, tuple(members), read, written))
     return sorted(found, key=lambda k: min(k.members))
+
+
+def _access(flow: _Flow, p: int, o: FlatOp) -> Kernel:
+    """Rule 2: a partial write or look-up at the bytes it touches (a KV cache's at its width)."""
+    read, written = o.cost.bytes_read, o.cost.bytes_written
+    target = o.args.get("self")
+    if isinstance(target, TensorSpec) and flow.root(target) in flow.kv_roots:
+        read, written = flow.kv_bytes(target, read), flow.kv_bytes(target, written)
+    return Kernel("access", (p,), read, written)
 
 
 def _region_bytes(flow: _Flow, members: list[int]) -> tuple[int, int]:
