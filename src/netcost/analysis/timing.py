@@ -25,6 +25,7 @@ import torch
 
 from netcost.analysis.fusion import WIDTHS, FlatOp, Serving, flat_ops, quantised
 from netcost.analysis.fusion import kernels as fused_kernels
+from netcost.analysis.gpu_estimate import Sources
 from netcost.analysis.tree import inclusive
 from netcost.capture.trace import first_dtype
 from netcost.cost import Cost
@@ -234,7 +235,8 @@ def timing(
             sums = inclusive(report.modules, {m.index: fused.estimates.get(m.index, 0.0)
                                               for m in report.modules})  # fmt: skip
             estimates = tuple(sums[i] for i in sorted(sums))
-            estimate_notes.append(fused.sources.note(measured.source))  # type: ignore[union-attr]
+            assert fused.sources is not None and measured is not None
+            estimate_notes.append(fused.sources.note(measured.source))
     summed = inclusive(report.modules, own)
     layers = tuple(summed[i] for i in sorted(summed))
     if chosen.calibration:
@@ -244,31 +246,29 @@ def timing(
         estimates = tuple(sums[i] for i in sorted(sums))
     phases: tuple[tuple[str, float], ...] = ()
     phase_estimates: tuple[tuple[str, float], ...] = ()
-    compute_ops = getattr(report.training_compute, "ops", ())
-    flow = getattr(report.training_compute, "flow", ())
-    if view == "fused" and flow:
+    flow = list(getattr(report.training_compute, "flow", ()))
+    if flow:
         from netcost.analysis.training_compute import PHASES
 
-        step = fused_layer_times(
-            list(flow), report.training_compute.aliases or {}, chosen, tf32_matmul,
-            across_owners=False, tables=measured,
-        )  # fmt: skip
-        missing |= step.missing
-        phases = tuple(
-            (name, step.own[i].seconds if i in step.own else 0.0) for i, name in enumerate(PHASES)
-        )
-        if step.estimates is not None:
-            phase_estimates = tuple(
-                (name, step.estimates.get(i, 0.0)) for i, name in enumerate(PHASES)
-            )
-    elif compute_ops:
-        totals = {"forward": 0.0, "backward": 0.0, "optimizer": 0.0}
-        for phase, op, dtype, cost in compute_ops:
-            t = op_time(chosen, op, dtype, cost, tf32_matmul)
-            totals[phase] += t.seconds
-            if t.unit == "none":
-                missing.add(dtype)
-        phases = tuple(totals.items())
+        if view == "fused":
+            step = fused_layer_times(
+                flow, report.training_compute.aliases or {}, chosen, tf32_matmul,
+                across_owners=False, tables=measured,
+            )  # fmt: skip
+            missing |= step.missing
+            totals = {i: t.seconds for i, t in step.own.items()}
+            if step.estimates is not None:
+                phase_estimates = tuple(
+                    (name, step.estimates.get(i, 0.0)) for i, name in enumerate(PHASES)
+                )
+        else:
+            totals = {}
+            for o in flow:
+                t = op_time(chosen, o.op, first_dtype(o.args), o.cost, tf32_matmul)
+                totals[o.owner] = totals.get(o.owner, 0.0) + t.seconds
+                if t.unit == "none":
+                    missing.add(first_dtype(o.args))
+        phases = tuple((name, totals.get(i, 0.0)) for i, name in enumerate(PHASES))
     notes = tuple(
         f"{chosen.key} gives no compute peak for {dtype}: those ops are timed by their bytes alone"
         for dtype in sorted(missing)
@@ -305,7 +305,7 @@ class Fused:
     count: int
     missing: set[str]
     estimates: dict[int, float] | None = None
-    sources: Any = None  # gpu_estimate.Sources
+    sources: Sources | None = None
 
 
 def fused_layer_times(
@@ -320,10 +320,11 @@ def fused_layer_times(
 ) -> Fused:
     """The fused view's floor per owner (module call or phase): each kernel takes max(its ops'
     arithmetic at their units' peaks, its bytes / bandwidth) — attention its own arithmetic —,
-    shared among its ops' owners in proportion to each op's own eager roofline time (equally,
-    when every op's is zero). `across_owners` False: a kernel never spans two owners (a
+    shared among its ops' owners in proportion to each op's arithmetic time (a compute-bound
+    kernel) or memory time (a memory-bound one; attention: eager roofline time), equally when
+    every op's is zero. `across_owners` False: a kernel never spans two owners (a
     training step's phases). With `tables` (gpu_tables.Tables), each kernel's estimate too."""
-    from netcost.analysis.gpu_estimate import Sources, kernel_estimate
+    from netcost.analysis.gpu_estimate import kernel_estimate
 
     own: dict[int, LayerTime] = {}
     estimates: dict[int, float] | None = {} if tables is not None else None

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from netcost.analysis import conventions
 from netcost.analysis.fusion import FlatOp, view_aliases
 from netcost.analysis.tree import inclusive
-from netcost.capture.trace import StepTrace, first_dtype
+from netcost.capture.trace import StepTrace
 from netcost.cost import Cost
 from netcost.formulas import costed
 from netcost.report import Report
@@ -30,7 +30,6 @@ class TrainingCompute(ShownAsText):
     backward_by_call: tuple[tuple[tuple[str, int], Cost], ...]
     uncounted: tuple[tuple[str, int], ...]  # (op, calls) not costed: totals a lower bound
     failed: tuple[tuple[str, str], ...] = ()  # (op, why) for those whose formula failed
-    ops: tuple[tuple[str, str, str, Cost], ...] = ()  # (phase, op, dtype, cost): for timing
     #: the costed ops with their tensors, owned by their phase's index in PHASES (the fused view)
     flow: tuple[FlatOp, ...] = ()
     aliases: dict[int, int] | None = None  # a view's tensor number -> its base's
@@ -61,7 +60,6 @@ def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompu
     by_call: dict[tuple[str, int], Cost] = defaultdict(Cost)
     uncounted: dict[str, int] = defaultdict(int)
     failed: dict[str, str] = {}
-    ops: list[tuple[str, str, str, Cost]] = []
     flow: list[FlatOp] = []
     for item in costed(trace.events, lambda c: conventions.under(c, convention)):
         event, entry, cost = item.event, item.entry, item.cost
@@ -73,7 +71,6 @@ def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompu
             continue
         phases[phase] += cost
         if not entry.is_free:
-            ops.append((phase, event.op, first_dtype(event.args), cost))
             flow.append(
                 FlatOp(event.op, entry.family, event.args, event.outputs, cost, PHASES.index(phase))
             )
@@ -87,7 +84,6 @@ def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompu
         backward_by_call=tuple(by_call.items()),
         uncounted=tuple(uncounted.items()),
         failed=tuple(failed.items()),
-        ops=tuple(ops),
         flow=tuple(flow),
         aliases=view_aliases(trace.events),
     )
