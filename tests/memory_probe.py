@@ -63,6 +63,13 @@ SUITE = {
         (16, 128, 256)),
     "lstm": (lambda: nn.LSTM(256, 512, 2, batch_first=True), (16, 100, 256)),
 }  # fmt: skip
+#: a training step's models: the forward suite's, with the MLP and the LSTM at a quarter of
+#: their work or less (each step runs three times per optimizer, four optimizers per model)
+TRAINING = SUITE | {
+    "mlp": (lambda: nn.Sequential(nn.Linear(1024, 2048), nn.ReLU(), nn.Linear(2048, 2048),
+                                  nn.GELU(), nn.Linear(2048, 10)), (64, 1024)),
+    "lstm": (lambda: nn.LSTM(256, 512, 2, batch_first=True), (4, 50, 256)),
+}  # fmt: skip
 
 
 def measure(name: str) -> int:
@@ -111,7 +118,7 @@ def measure_step(name: str, optimizer: str) -> int:
     """Peak bytes above parameters, buffers, inputs and optimizer state during one training step
     (forward, backward of the outputs' sum, optimizer step) after a first full step, with
     gradients set to None between steps."""
-    build, shape = SUITE[name]
+    build, shape = TRAINING[name]
     torch.manual_seed(0)
     model, x = build().train(), torch.randn(shape)
     opt = _optimizer(optimizer, list(model.parameters()))

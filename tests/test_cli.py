@@ -181,7 +181,7 @@ def test_share_and_trainable_cells(monkeypatch):
     model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4), nn.ReLU())
     model[1].weight.requires_grad_(False)
     report = analyze(model, input_size=(2, 4))
-    cells = [dict(zip(rows.COLUMNS, rows.cells(m, indent=False, total_macs=report.total.macs),
-                      strict=True)) for m in report.layers]  # fmt: skip
+    cells = [dict(zip(rows.COLUMNS, rows.row(m, report, indent=False), strict=True))
+             for m in report.layers]  # fmt: skip
     assert [c["Trainable"] for c in cells] == ["yes", "part", "-"]
     assert [c["% MACs"] for c in cells] == ["50.0", "50.0", "0.0"]  # 2·4·4 MACs each

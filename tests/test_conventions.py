@@ -60,3 +60,34 @@ def test_cli_hf_model_with_token_input():
     e, t = 32, 16
     assert d["total"]["macs"] == 2 * (t * 12 * e * e + 2 * (t * (t + 1) // 2) * e)
     assert d["complete"] is True
+
+
+@pytest.mark.parametrize("convention", ["macs", "torch"])
+def test_a_convention_changes_what_is_shown_never_what_is_kept(convention):
+    """Costs are kept in netcost's convention whatever the report shows: a time, a training
+    step's arithmetic and the layers' costs read the same numbers under every convention (under
+    "macs" the ReLU's and bias adds' FLOPs were 0, so a device's times and MFU dropped them)."""
+    m, x = model(), torch.randn(2, 3, 8, 8)
+    base = netcost.analyze(m, x, device="h100-sxm", train=True)
+    r = netcost.analyze(m, x, device="h100-sxm", train=True, convention=convention)
+    assert [a.cost for a in r.modules] == [b.cost for b in base.modules]
+    assert r.total.cost == base.total.cost
+    assert r.time.layers == base.time.layers and r.time.training_s == base.time.training_s
+    assert r.training_compute.total == base.training_compute.total
+    # shown: 2 per MAC only (torch) or = MACs, in the summary, JSON and the step's phases
+    shown = r.total.macs * (2 if convention == "torch" else 1)
+    assert r.total.flops == shown and r.total.cost.flops > 2 * r.total.macs
+    assert r.to_dict()["total"]["flops"] == shown
+    assert f"FLOPs: {shown:,}  ({convention} convention)" in r.table()
+    step = r.to_dict()["training"]["total"]
+    assert step["flops"] == step["macs"] * (2 if convention == "torch" else 1)
+
+
+def test_a_comparison_shows_every_report_in_one_convention():
+    """The first report's convention for every column: the second's FLOPs are re-counted."""
+    m = model()
+    a = netcost.analyze(m, input_size=(2, 3, 8, 8), convention="macs")
+    b = netcost.analyze(m, input_size=(4, 3, 8, 8))  # netcost's convention, twice the batch
+    flops = next(row for row in netcost.compare([a, b]).totals if row.measure.startswith("FLOPs"))
+    assert flops.measure == "FLOPs (macs convention)"
+    assert flops.values == (a.total.macs, 2 * a.total.macs)

@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 import netcost
-from memory_probe import SUITE
+from memory_probe import TRAINING
 from netcost.analysis.sharding import per_gpu
 from netcost.errors import NetcostError
 
@@ -28,7 +28,7 @@ def above_resident(report: netcost.Report) -> int:
     return peak.peak_bytes - resident
 
 
-@pytest.mark.parametrize("name", list(SUITE))
+@pytest.mark.parametrize("name", list(TRAINING))
 def test_training_peak_matches_the_allocator_within_the_readmes_0_2_percent(name):
     env = dict(os.environ, MALLOC_ARENA_MAX="1")
     probe = Path(__file__).parent / "memory_probe.py"
@@ -41,7 +41,7 @@ def test_training_peak_matches_the_allocator_within_the_readmes_0_2_percent(name
     )
     assert result.returncode == 0, result.stderr
     measured = [int(line) for line in result.stdout.split()]
-    build, shape = SUITE[name]
+    build, shape = TRAINING[name]
     with torch.device("meta"):
         model = build()
     for optimizer, real in zip(OPTIMIZERS, measured, strict=True):
@@ -233,7 +233,7 @@ def test_the_for_loop_optimizers_peak_matches_the_allocator():
         timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    build, shape = SUITE["mlp"]
+    build, shape = TRAINING["mlp"]
     with torch.device("meta"):
         model = build()
     for optimizer, line in zip(chosen, result.stdout.split(), strict=True):

@@ -8,14 +8,18 @@ True
 """
 
 from netcost.analysis.compare import Comparison, compare
+from netcost.analysis.economics import Economics
+from netcost.analysis.explain import Explanation
 from netcost.analysis.sharding import PerGpu, per_gpu
 from netcost.analysis.stages import Breakdown, Stage
+from netcost.analysis.timing import Timing
+from netcost.analysis.training_compute import TrainingCompute
 from netcost.api import analyze
 from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
-from netcost.errors import NetcostError
+from netcost.errors import ModelError, NetcostError, UnsupportedError, UsageError
 from netcost.formulas._registry import register_formula
-from netcost.generation import Generation, generate
+from netcost.generation import Generation, ServingPlan, generate
 from netcost.measure.profile import Profile, profile
 from netcost.planning import BatchPlan, largest_batch
 from netcost.report import Diagnostic, Layer, Memory, PhasePeak, Report, Totals, TrainingMemory
@@ -28,18 +32,26 @@ __all__ = [
     "Comparison",
     "Cost",
     "Diagnostic",
+    "Economics",
+    "Explanation",
     "Generation",
     "Layer",
     "Memory",
+    "ModelError",
     "NetcostError",
     "PerGpu",
     "PhasePeak",
     "Profile",
     "Report",
+    "ServingPlan",
     "Stage",
     "TensorSpec",
+    "Timing",
     "Totals",
+    "TrainingCompute",
     "TrainingMemory",
+    "UnsupportedError",
+    "UsageError",
     "__version__",
     "analyze",
     "compare",

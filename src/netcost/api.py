@@ -11,17 +11,17 @@ import torch
 from torch import nn
 
 from netcost.analysis import build_report
-from netcost.analysis.conventions import CONVENTIONS
 from netcost.analysis.memory import step_memory
 from netcost.analysis.training_compute import step_compute, with_backward
 from netcost.capture import EXECUTIONS, capture
 from netcost.capture.lazy import initialised_copy, lazy_paths
 from netcost.capture.precision import PRECISIONS, check_choice
 from netcost.capture.training import OPTIMIZER_IMPLS, OPTIMIZERS, capture_step
+from netcost.conventions import CONVENTIONS
 from netcost.cost import Cost
 from netcost.devices import KERNEL_VIEWS
 from netcost.devices import load as load_device
-from netcost.errors import NetcostError
+from netcost.errors import UsageError
 from netcost.formulas import local_formulas
 from netcost.inputs import checked_shape, parse_input, shape_only
 from netcost.report import Report
@@ -84,7 +84,7 @@ def analyze(
     The model is left exactly as it was: same parameters, buffers, mode, device, and no hooks.
     """
     if not isinstance(model, nn.Module):
-        raise NetcostError(f"expected a torch.nn.Module, got {type(model).__name__}")
+        raise UsageError(f"expected a torch.nn.Module, got {type(model).__name__}")
     check_choice("convention", convention, CONVENTIONS)
     check_choice("execution", execution, EXECUTIONS)
     check_choice("optimizer", optimizer, OPTIMIZERS)
@@ -118,7 +118,7 @@ def analyze(
     if kernels is not None:
         check_choice("kernels", kernels, KERNEL_VIEWS)
         if chosen is None:
-            raise NetcostError("kernels= chooses how ops run on a device: give device= too")
+            raise UsageError("kernels= chooses how ops run on a device: give device= too")
     if chosen is None:
         return report
     return report.on(chosen, tf32_matmul=tf32_matmul, kernels=kernels)
@@ -159,7 +159,7 @@ def _arguments(
     inputs: Inputs | None, input_size: Any, dtype: torch.dtype
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     if inputs is not None and input_size is not None:
-        raise NetcostError("give inputs or input_size, not both")
+        raise UsageError("give inputs or input_size, not both")
     if input_size is not None:
         if isinstance(input_size, str):  # "64x1x28x28:int64", as on the command line
             input_size = [input_size]
@@ -175,14 +175,14 @@ def _arguments(
             tensors.append(shape_only(shape, of))
         return tuple(tensors), {}
     if inputs is None:
-        raise NetcostError("give the model's inputs (a tensor, a tuple or a dict) or input_size")
+        raise UsageError("give the model's inputs (a tensor, a tuple or a dict) or input_size")
     if isinstance(inputs, torch.Tensor):
         return (inputs,), {}
     if isinstance(inputs, dict):
         return (), dict(inputs)
     if isinstance(inputs, list | tuple):
         return tuple(inputs), {}
-    raise NetcostError(
+    raise UsageError(
         f"inputs must be a tensor, a tuple of them or a dict of keyword arguments, "
         f"not {type(inputs).__name__}"
     )

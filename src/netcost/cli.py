@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from netcost import __version__
 from netcost.devices import KERNEL_VIEWS, KV_DTYPES, WEIGHT_DTYPES
-from netcost.errors import NetcostError
+from netcost.errors import NetcostError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
@@ -42,14 +42,14 @@ class Parser(argparse.ArgumentParser):
     """argparse with its errors as one line (the usage block only on --help)."""
 
     def error(self, message: str) -> NoReturn:
-        raise NetcostError(f"{message} (see {self.prog} --help)")
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def parser(spec: bool = False) -> argparse.ArgumentParser:
-    from netcost.analysis.conventions import CONVENTIONS
     from netcost.analysis.sharding import SHARDINGS
     from netcost.capture.precision import PRECISIONS
     from netcost.capture.training import OPTIMIZER_IMPLS, OPTIMIZERS
+    from netcost.conventions import CONVENTIONS
     from netcost.examples import DEFAULT, EXAMPLES
 
     if spec:
@@ -318,13 +318,13 @@ def run(argv: list[str] | None = None) -> str:
         from netcost.devices import listing
 
         if len(argv) > 1:
-            raise NetcostError("netcost devices takes no arguments")
+            raise UsageError("netcost devices takes no arguments")
         return listing()
     args = parse(argv)
     if argv and argv[0] == "compare":
         return _compare(args)
     if args.depth is not None and args.depth < 0:
-        raise NetcostError("--depth must be 0 or more")
+        raise UsageError("--depth must be 0 or more")
     from netcost.flags import check
 
     view = check(args)
@@ -337,7 +337,7 @@ def run(argv: list[str] | None = None) -> str:
     resolved = _resolve_spec(args) if is_spec else _resolve_model(args)
     specs = tuple(args.input) if args.input else resolved.inputs
     if not specs:
-        raise NetcostError(f"{args.model}: give its input shape, e.g. --input 1x3x224x224")
+        raise UsageError(f"{args.model}: give its input shape, e.g. --input 1x3x224x224")
     shapes = [parse_input(s) for s in specs]
     if is_spec:
         shapes = _spec_shapes(resolved.model, shapes, args.batch)
@@ -442,13 +442,13 @@ def _generate(args: argparse.Namespace) -> str:
     try:
         prompt, new, *rest = (int(p) for p in parts)
     except ValueError:
-        raise NetcostError(
+        raise UsageError(
             f"--generate {args.generate}: write PROMPT:NEW or PROMPT:NEW:BATCH, e.g. 2048:256"
         ) from None
     if len(rest) > 1:
-        raise NetcostError(f"--generate {args.generate}: at most PROMPT:NEW:BATCH")
+        raise UsageError(f"--generate {args.generate}: at most PROMPT:NEW:BATCH")
     if args.memory and args.memory_budget is None and args.device is None:
-        raise NetcostError(
+        raise UsageError(
             "--generate with --memory plans a serving batch: give --device (its memory) or "
             "--memory-budget"
         )
@@ -519,7 +519,7 @@ def _calibrate(argv: list[str]) -> str:
     from netcost.measure.calibrate import calibrate
 
     if argv:
-        raise NetcostError("netcost calibrate takes no arguments")
+        raise UsageError("netcost calibrate takes no arguments")
     path, v = calibrate()
     c = v["calibration"]
     return (
@@ -540,7 +540,7 @@ def _list(argv: list[str]) -> str:
     args = p.parse_args(argv)
     found = names(args.source, args.pattern)
     if not found:
-        raise NetcostError(f"no {args.source} model matches {args.pattern!r}")
+        raise UsageError(f"no {args.source} model matches {args.pattern!r}")
     return "".join(f"{args.source}:{n}\n" for n in found)
 
 
@@ -554,14 +554,14 @@ def _compare(args: argparse.Namespace) -> str:
     from netcost.sources import resolve
 
     if len(args.models) < 2:
-        raise NetcostError("compare needs two models or more")
+        raise UsageError("compare needs two models or more")
     reports, labels = [], []
     for item in args.models:
         source, _, own = item.partition("@")
         resolved = resolve(source)
         specs = tuple(own.split(",")) if own else tuple(args.input or resolved.inputs)
         if not specs:
-            raise NetcostError(f"{source}: give its input shape, e.g. {source}@1x3x224x224")
+            raise UsageError(f"{source}: give its input shape, e.g. {source}@1x3x224x224")
         shapes = [parse_input(s) for s in specs]
         with torch.no_grad():
             report = analyze(resolved.model, resolved.example_inputs(shapes))
@@ -623,7 +623,7 @@ def _resolve_spec(args: argparse.Namespace) -> Resolved:
     from netcost.spec import build
 
     if args.batch is not None and args.batch < 1:
-        raise NetcostError("--batch must be 1 or more")
+        raise UsageError("--batch must be 1 or more")
     return Resolved(build(args.model).eval(), "spec", ())
 
 
@@ -636,7 +636,7 @@ def _spec_shapes(model: nn.Sequential, shapes: list[Shaped], batch: int | None) 
     dims = sample_dims(first) if first is not None else None
     for shape, _ in shapes:
         if batch is not None and dims is not None and len(shape) != dims:
-            raise NetcostError(
+            raise UsageError(
                 f"--batch puts a batch in front of a one-sample input ({dims} dims for "
                 f"{type(first).__name__}); {'x'.join(map(str, shape))} is not one: drop --batch "
                 "or give one sample"
@@ -647,7 +647,7 @@ def _spec_shapes(model: nn.Sequential, shapes: list[Shaped], batch: int | None) 
     ]
     problem = diagnose(model, shapes[0][0])
     if problem:
-        raise NetcostError(f"spec: {problem}")
+        raise UsageError(f"spec: {problem}")
     return shapes
 
 
@@ -672,7 +672,7 @@ def _width(args: argparse.Namespace) -> int:
 
     if args.width is not None:
         if args.width < 40:
-            raise NetcostError("--width must be 40 or more")
+            raise UsageError("--width must be 40 or more")
         return args.width
     return max(80, shutil.get_terminal_size((120, 24)).columns)
 
@@ -725,9 +725,9 @@ def _output(argv: list[str]) -> Path | None:
 
 def _writable(flag: str, path: Path) -> None:
     if path.is_dir():
-        raise NetcostError(f"{flag} {path}: that is a folder; give a file name")
+        raise UsageError(f"{flag} {path}: that is a folder; give a file name")
     if not path.parent.is_dir():
-        raise NetcostError(f"{flag} {path}: there is no folder {path.parent}")
+        raise UsageError(f"{flag} {path}: there is no folder {path.parent}")
 
 
 def _write_atomically(path: Path, text: str) -> None:

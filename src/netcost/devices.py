@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from netcost.errors import NetcostError
+from netcost.errors import UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -59,7 +59,7 @@ def _device(key: str, entry: dict[str, Any], where: str) -> Device:
         for unit, values in peaks.items():
             for dtype in values:
                 if dtype not in DTYPES:
-                    raise NetcostError(
+                    raise UsageError(
                         f"{where}: [{key}] {unit}.{dtype}: unknown dtype; "
                         f"known: {', '.join(DTYPES)}"
                     )
@@ -73,9 +73,9 @@ def _device(key: str, entry: dict[str, Any], where: str) -> Device:
             **peaks,
         )
     except KeyError as missing:
-        raise NetcostError(f"{where}: [{key}] needs {missing.args[0]}") from None
+        raise UsageError(f"{where}: [{key}] needs {missing.args[0]}") from None
     except (TypeError, ValueError) as error:
-        raise NetcostError(f"{where}: [{key}]: {error}") from None
+        raise UsageError(f"{where}: [{key}]: {error}") from None
 
 
 @cache
@@ -95,29 +95,29 @@ def load(spec: str | Device) -> Device:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise NetcostError(f"--device {path}: no such file") from None
+            raise UsageError(f"--device {path}: no such file") from None
         except tomllib.TOMLDecodeError as error:
-            raise NetcostError(f"--device {path}: not TOML ({error})") from None
+            raise UsageError(f"--device {path}: not TOML ({error})") from None
         devices = {k: _device(k, v, str(path)) for k, v in data.items() if isinstance(v, dict)}
         if key:
             if key not in devices:
-                raise NetcostError(f"{path} has no device {key!r}; it has {', '.join(devices)}")
+                raise UsageError(f"{path} has no device {key!r}; it has {', '.join(devices)}")
             return devices[key]
         if len(devices) != 1:
-            raise NetcostError(f"{path} holds {len(devices)} devices: name one, {path}:KEY")
+            raise UsageError(f"{path} holds {len(devices)} devices: name one, {path}:KEY")
         return next(iter(devices.values()))
     if spec == "local":
         from netcost.measure.calibrate import cache_path
 
         path = cache_path()
         if not path.is_file():
-            raise NetcostError("--device local: run `netcost calibrate` first (it takes seconds)")
+            raise UsageError("--device local: run `netcost calibrate` first (it takes seconds)")
         return load(str(path))
     known = builtin()
     if spec not in known:
         close = difflib.get_close_matches(spec, list(known), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise NetcostError(f"unknown device {spec!r}{hint} (netcost devices lists them)")
+        raise UsageError(f"unknown device {spec!r}{hint} (netcost devices lists them)")
     return known[spec]
 
 

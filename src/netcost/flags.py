@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from netcost.errors import NetcostError
+from netcost.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -80,32 +80,32 @@ def check(args: argparse.Namespace) -> str:
         views = [v for v in views if v not in ("plan", "memory")]
     if len(views) > 1:
         first, second = (VIEWS[v] for v in views[:2])
-        raise NetcostError(
+        raise UsageError(
             f"{first.flag} and {second.flag} are two views ({first.what}, {second.what}): give one"
         )
     view = VIEWS[views[0]]
     name = "--train" if views[0] == "memory" and not args.memory else view.flag or "the report"
     if args.format not in (None, "table") and args.format not in view.formats:
-        raise NetcostError(
+        raise UsageError(
             f"--format {args.format} cannot show {name}; it shows as {' or '.join(view.formats)}"
         )
     if args.depth is not None and not (view.depth and args.format != "json"):
         shown = f"--format {args.format}" if view.depth else view.flag
-        raise NetcostError(f"--depth does not apply to {shown}: it limits the table's rows")
+        raise UsageError(f"--depth does not apply to {shown}: it limits the table's rows")
     if args.train and not view.train:
-        raise NetcostError(f"--train does not apply to {view.flag}: it shows the forward only")
+        raise UsageError(f"--train does not apply to {view.flag}: it shows the forward only")
     for flag, (needed, attribute) in NEEDS.items():
         if getattr(
             args, flag.removeprefix("--").replace("-", "_"), None
         ) is not None and not getattr(args, attribute):
-            raise NetcostError(f"{flag} needs {needed}")
+            raise UsageError(f"{flag} needs {needed}")
     timed = ("report", "memory", "profile", "generate")
     if getattr(args, "device", None) is not None and views[0] not in timed:
-        raise NetcostError(f"--device does not apply to {view.flag}: it times the report")
+        raise UsageError(f"--device does not apply to {view.flag}: it times the report")
     if getattr(args, "device", None) is not None and args.format == "csv":
-        raise NetcostError("--device does not apply to --format csv: use json or markdown")
+        raise UsageError("--device does not apply to --format csv: use json or markdown")
     if getattr(args, "tf32_matmul", False) and getattr(args, "device", None) is None:
-        raise NetcostError("--tf32-matmul needs --device")
+        raise UsageError("--tf32-matmul needs --device")
     if args.memory_budget is not None and (args.plot or args.html):
-        raise NetcostError("--plot and --html show one report: --memory-budget analyses many")
+        raise UsageError("--plot and --html show one report: --memory-budget analyses many")
     return views[0]

@@ -27,7 +27,7 @@ from torch import nn
 
 from netcost.analysis.fusion import Serving
 from netcost.cost import Cost
-from netcost.errors import NetcostError
+from netcost.errors import ModelError, UnsupportedError, UsageError
 from netcost.report import Report
 from netcost.shown import ShownAsText
 
@@ -192,7 +192,7 @@ def _cache_of(out: Any) -> Any:
         cache = getattr(out, name, None)
         if cache is not None:
             return cache
-    raise NetcostError("the model returned no cache with use_cache=True: not a causal LM")
+    raise ModelError("the model returned no cache with use_cache=True: not a causal LM")
 
 
 def _cache_bytes(cache: Any, positions: int | None = None) -> int:
@@ -230,7 +230,7 @@ def _cache_bytes(cache: Any, positions: int | None = None) -> int:
 def _two_calls(report: Report) -> tuple[Cost, Cost]:
     calls = [m for m in report.modules if m.path == "lm"]
     if len(calls) != 2:
-        raise NetcostError("generation: the model did not run twice (prompt, then one token)")
+        raise ModelError("generation: the model did not run twice (prompt, then one token)")
     return calls[0].cost, calls[1].cost
 
 
@@ -269,7 +269,7 @@ def generate(
     from netcost.api import analyze
 
     if prompt_tokens < 1 or new_tokens < 1 or batch < 1:
-        raise NetcostError("generation needs a prompt of 1 token or more, 1 new token or more")
+        raise UsageError("generation needs a prompt of 1 token or more, 1 new token or more")
     serving = _serving(weight_dtype, kv_dtype, device, kernels)
     if static_cache is None:
         configured = getattr(
@@ -278,7 +278,7 @@ def generate(
         static_cache = configured == "static"
     seq2seq = bool(getattr(getattr(model, "config", None), "is_encoder_decoder", False))
     if static_cache and seq2seq:
-        raise NetcostError("a static cache is costed for causal LMs only, not encoder-decoders")
+        raise UsageError("a static cache is costed for causal LMs only, not encoder-decoders")
     wrapper = _TwoCalls(model, prompt_tokens + new_tokens - 1 if static_cache else None)
     begin = wrapper.start(prompt_tokens)
     first_report = analyze(wrapper, wrapper.inputs(batch, prompt_tokens, begin))
@@ -375,7 +375,7 @@ def _serving(
     if kv_dtype is not None:
         check_choice("KV dtype", kv_dtype, KV_DTYPES)
     if device is not None and kernels == "eager":
-        raise NetcostError(
+        raise UsageError(
             "quantised serving is timed as engines run it: --kernels fused (the default)"
         )
     return Serving(weight_dtype, kv_dtype)
@@ -440,7 +440,7 @@ def _timed(
     positions, so that the fused view attends over those only."""
     if device is None:
         if kernels is not None:
-            raise NetcostError("kernels= chooses how ops run on a device: give device= too")
+            raise UsageError("kernels= chooses how ops run on a device: give device= too")
         return report
     caps = None
     if valid is not None:
@@ -655,7 +655,7 @@ def serving_plan(
     chosen = load(device) if device is not None else None
     if budget is None:
         if chosen is None:
-            raise NetcostError("a serving plan needs --memory-budget or --device")
+            raise UsageError("a serving plan needs --memory-budget or --device")
         budget = chosen.memory_bytes
 
     def at(batch: int) -> Any:
@@ -664,7 +664,7 @@ def serving_plan(
             weight_dtype=weight_dtype, kv_dtype=kv_dtype,
         )  # fmt: skip
         if g.serving_peak_bytes is None:
-            raise NetcostError("serving memory unknown: " + "; ".join(g.notes))
+            raise UnsupportedError("serving memory unknown: " + "; ".join(g.notes))
         return SimpleNamespace(memory=SimpleNamespace(peak_bytes=g.serving_peak_bytes))
 
     plan = largest_batch(at, budget, limit=1 << 16)
@@ -692,10 +692,7 @@ def _compute_bound_batch(model: nn.Module, prompt_tokens: int, device: Any) -> i
     rate, _ = unit_peak(device, True, dtype, "aten.mm.default", False)
     if not rate:
         return None
-    flops = (
-        max(one.flops, 2 * one.macs),
-        max(two.flops, 2 * two.macs) - max(one.flops, 2 * one.macs),
-    )
+    flops = (one.flops, two.flops - one.flops)
     moved = (one.bytes_moved, two.bytes_moved - one.bytes_moved)
     for batch in range(1, 4097):
         f = flops[0] + (batch - 1) * flops[1]

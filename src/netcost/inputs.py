@@ -6,7 +6,7 @@ import re
 
 import torch
 
-from netcost.errors import NetcostError
+from netcost.errors import UsageError
 
 _DTYPES = {
     name: getattr(torch, name)
@@ -23,18 +23,18 @@ def parse_input(text: str) -> tuple[tuple[int, ...], torch.dtype]:
     """'64x1x28x28' -> ((64, 1, 28, 28), float32); '4x16:int64' -> ((4, 16), int64)."""
     match = _SPEC.match(text)
     if not match:
-        raise NetcostError(
+        raise UsageError(
             f"cannot read input {text!r}: write sizes joined by x, with an optional dtype, "
             "e.g. 64x1x28x28 or 4x16:int64"
         )
     shape = tuple(int(n) for n in re.split(r"\s*[x×,]\s*", match.group(1)))
     name = match.group(2) or "float32"
     if name not in _DTYPES:
-        raise NetcostError(
+        raise UsageError(
             f"unknown dtype {name!r} in input {text!r}; known: {', '.join(sorted(_DTYPES))}"
         )
     if any(n == 0 for n in shape):
-        raise NetcostError(f"input {text!r} has a zero-sized dimension")
+        raise UsageError(f"input {text!r} has a zero-sized dimension")
     return checked_shape(shape, f"input {text!r}"), _DTYPES[name]
 
 
@@ -47,14 +47,12 @@ def checked_shape(shape: object, what: str) -> tuple[int, ...]:
     if not isinstance(shape, list | tuple) or not all(
         isinstance(n, int) and not isinstance(n, bool) for n in shape
     ):
-        raise NetcostError(
-            f"{what}: a shape is a tuple of ints, e.g. (64, 1, 28, 28); got {shape!r}"
-        )
+        raise UsageError(f"{what}: a shape is a tuple of ints, e.g. (64, 1, 28, 28); got {shape!r}")
     for n in shape:
         if n < 1:
-            raise NetcostError(f"{what}: every size must be 1 or more, not {n}")
+            raise UsageError(f"{what}: every size must be 1 or more, not {n}")
         if n > MAX_DIM:
-            raise NetcostError(f"{what}: size {n:,} is larger than PyTorch allows (2⁶³ − 1)")
+            raise UsageError(f"{what}: size {n:,} is larger than PyTorch allows (2⁶³ − 1)")
     return tuple(shape)
 
 

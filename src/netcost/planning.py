@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from netcost.errors import NetcostError
+from netcost.errors import UsageError
 from netcost.report import Report
 
 _UNITS = {"": 1, "B": 1, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
@@ -25,7 +25,7 @@ def parse_size(text: str) -> int:
     match = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]*)\s*", text)
     unit = match.group(2).upper() if match else ""
     if not match or unit not in _UNITS:
-        raise NetcostError(f"cannot read memory size {text!r}: write e.g. 16GiB, 512MiB or 8GB")
+        raise UsageError(f"cannot read memory size {text!r}: write e.g. 16GiB, 512MiB or 8GB")
     return int(float(match.group(1)) * _UNITS[unit])
 
 
@@ -64,7 +64,7 @@ def largest_batch(
             report = analyze_at(b)
             memory = report.training if train else report.memory
             if memory is None:
-                raise NetcostError(
+                raise UsageError(
                     "memory planning needs an analysis under no_grad"
                     + (" with a training step" if train else "")
                 )

@@ -121,6 +121,7 @@ class Totals:
     activation_bytes: int = 0  # every leaf layer's outputs, summed: the activations written
     active_params: int | None = None  # those one token uses (mixture of experts), if known
     routing: str = ""  # how active_params was counted: "top-2 of 8 experts in 32 layers (...)"
+    convention: str = "netcost"  # how `flops` is shown; `cost` is always netcost's
 
     @property
     def macs(self) -> int:
@@ -128,7 +129,10 @@ class Totals:
 
     @property
     def flops(self) -> int:
-        return self.cost.flops
+        """FLOPs as the report shows them (its convention); `cost.flops` is netcost's."""
+        from netcost.conventions import under
+
+        return under(self.cost, self.convention).flops
 
 
 @dataclass(frozen=True)
@@ -237,6 +241,13 @@ class Report:
     config: dict[str, Any] | None = None  # a transformers model's shape keys (layers, heads, ...)
     aliases: dict[int, int] | None = None  # a view's tensor number -> its base's (the dataflow)
 
+    def shown(self, cost: Cost) -> Cost:
+        """`cost` (kept in netcost's convention, as every cost is) with its FLOPs counted as this
+        report shows them: its `convention`."""
+        from netcost.conventions import under
+
+        return under(cost, self.convention)
+
     @property
     def complete(self) -> bool:
         """True when every op that ran was costed by a formula or is free for a stated reason."""
@@ -252,9 +263,9 @@ class Report:
         for m in self.modules:
             if m.path == path:
                 return m
-        from netcost.errors import NetcostError
+        from netcost.errors import UsageError
 
-        raise NetcostError(f"no layer {path!r}; layers are: {', '.join(self._paths()[:20])}")
+        raise UsageError(f"no layer {path!r}; layers are: {', '.join(self._paths()[:20])}")
 
     def _paths(self) -> list[str]:
         return [m.path for m in self.modules if m.path]
@@ -297,9 +308,9 @@ class Report:
         from netcost.render.table import render_table
 
         if depth is not None and depth < 0:
-            from netcost.errors import NetcostError
+            from netcost.errors import UsageError
 
-            raise NetcostError("--depth must be 0 or more")
+            raise UsageError("--depth must be 0 or more")
 
         return render_table(self, depth=depth)
 
@@ -347,8 +358,10 @@ class Report:
         try:
             import pandas
         except ImportError:
-            from netcost.errors import NetcostError
+            from netcost.errors import UnsupportedError
 
-            raise NetcostError("to_pandas() needs pandas: pip install 'netcost[pandas]'") from None
+            raise UnsupportedError(
+                "to_pandas() needs pandas: pip install 'netcost[pandas]'"
+            ) from None
         header, records = to_records(self)
         return pandas.DataFrame.from_records(records, columns=list(header))

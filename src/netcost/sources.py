@@ -17,6 +17,8 @@ import ast
 import difflib
 import importlib
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -25,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from netcost.errors import NetcostError
+from netcost.errors import ModelError, NetcostError, UnsupportedError, UsageError
 from netcost.hf_config import mends as config_mends
 from netcost.hf_inputs import hf_inputs
 
@@ -37,7 +39,9 @@ def require(module: str, extra: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise NetcostError(f"{module} is not installed: pip install 'netcost[{extra}]'") from None
+        raise UnsupportedError(
+            f"{module} is not installed: pip install 'netcost[{extra}]'"
+        ) from None
 
 
 @dataclass
@@ -131,7 +135,7 @@ def _close_match_error(source: str) -> Resolved:
     names = [f"examples:{n}" for n in EXAMPLES] + list(EXAMPLES)
     close = difflib.get_close_matches(source, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise NetcostError(
+    raise UsageError(
         f"cannot tell what model {source!r} is: use examples:NAME, torchvision:NAME, timm:NAME, "
         f"hf:MODEL_TYPE or path/to/file.py:NAME{hint}"
     )
@@ -140,7 +144,7 @@ def _close_match_error(source: str) -> Resolved:
 def _unknown(kind: str, name: str, known: list[str]) -> NetcostError:
     close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
     hint = f"; close matches: {', '.join(close)}" if close else ""
-    return NetcostError(f"unknown {kind} model {name!r}{hint}")
+    return UsageError(f"unknown {kind} model {name!r}{hint}")
 
 
 def _example(name: str) -> Resolved:
@@ -149,7 +153,7 @@ def _example(name: str) -> Resolved:
     if name not in EXAMPLES:
         known = list(EXAMPLES)
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.4)
-        raise NetcostError(
+        raise UsageError(
             f"unknown example {name!r}; examples are: {', '.join(known)}"
             + (f" (did you mean {', '.join(close)}?)" if close else "")
         )
@@ -157,10 +161,14 @@ def _example(name: str) -> Resolved:
     return Resolved(example.factory(), name, example.inputs)
 
 
-def _on_meta(build: Any, *args: Any, label: str | None = None, **kwargs: Any) -> nn.Module:
+def _on_meta(
+    build: Any, *args: Any, label: str | None = None, draw: bool = True, **kwargs: Any
+) -> nn.Module:
     """Build without allocating or initialising weights; models whose constructor reads tensor
-    values (torchvision's regnets) are built on the CPU instead. A constructor that fails (one
-    that wants to download something, say) is reported in one line."""
+    values (torchvision's regnets) are built on the CPU instead, with their weights drawn only
+    where `draw` says the constructor computes on them (torchvision's quantized models calibrate
+    while built) and moved to meta where it does not. A constructor that fails (one that wants
+    to download something, say) is reported in one line."""
     name = label or (
         args[0] if args and isinstance(args[0], str) else getattr(build, "__name__", "model")
     )
@@ -169,11 +177,31 @@ def _on_meta(build: Any, *args: Any, label: str | None = None, **kwargs: Any) ->
             with torch.device("meta"):
                 return _uninitialised_to_meta(build(*args, **kwargs))
         except RuntimeError:  # its subclasses too: "cannot copy out of meta tensor"
-            return build(*args, **kwargs)
+            if draw:
+                return build(*args, **kwargs)
+            with _no_initialisers():  # RegNet-128GF draws 644 M weights in 7 s otherwise
+                return _uninitialised_to_meta(build(*args, **kwargs))
     except Exception as error:
-        raise NetcostError(
+        raise ModelError(
             f"building {name} failed: {type(error).__name__}: {cause(error)}"
         ) from None
+
+
+@contextmanager
+def _no_initialisers() -> Iterator[None]:
+    """torch.nn.init's in-place initialisers as no-ops, for a build whose weights go to meta
+    right after; buffers (running statistics, positions) are not drawn by them and stay."""
+    from torch.nn import init
+
+    names = [n for n in dir(init) if n.endswith("_") and not n.startswith("_")]
+    saved = {n: getattr(init, n) for n in names}
+    try:
+        for n in names:
+            setattr(init, n, lambda tensor, *a, **k: tensor)
+        yield
+    finally:
+        for n, fn in saved.items():
+            setattr(init, n, fn)
 
 
 def _uninitialised_to_meta(model: nn.Module) -> nn.Module:
@@ -244,13 +272,14 @@ def torchvision_model(name: str) -> nn.Module:
     from torchvision import models
 
     kwargs: dict[str, Any] = {"weights": None}
-    if name in models.list_models(module=models.quantization):
+    quantized = name in models.list_models(module=models.quantization)
+    if quantized:
         kwargs["quantize"] = True  # int8, as its name says (built and calibrated on the CPU)
     if name.startswith("vit_"):
         kwargs["image_size"] = torchvision_crop(name)
     if "weights_backbone" in inspect.signature(models.get_model_builder(name)).parameters:
         kwargs["weights_backbone"] = None  # segmentation and detection default to downloading it
-    return _on_meta(models.get_model, name, **kwargs).eval()
+    return _on_meta(models.get_model, name, draw=quantized, **kwargs).eval()
 
 
 def torchvision_crop(name: str) -> int:
@@ -286,7 +315,7 @@ def _hf(text: str) -> Resolved:
     try:
         config = transformers.AutoConfig.for_model(model_type, **kwargs)
     except Exception as error:
-        raise NetcostError(
+        raise UsageError(
             f"hf:{model_type}: the config rejects {overrides!r}: {type(error).__name__}: "
             f"{cause(error)}"
         ) from None
@@ -352,7 +381,7 @@ def _causal_lm(source: str) -> Resolved:
     if seq2seq and getattr(config, "is_encoder_decoder", False):  # BART: not its decoder alone
         build = transformers.AutoModelForSeq2SeqLM.from_config
     elif getattr(config, "is_encoder_decoder", False):
-        raise NetcostError(
+        raise UsageError(
             f"hf:{model_type} is an encoder-decoder whose encoder does not read a prompt of "
             "tokens (AutoModelForSeq2SeqLM does not map it): --generate takes text prompts"
         )
@@ -361,14 +390,14 @@ def _causal_lm(source: str) -> Resolved:
     elif seq2seq:
         build = transformers.AutoModelForSeq2SeqLM.from_config
     else:
-        raise NetcostError(
+        raise UsageError(
             f"hf:{model_type} is neither a causal language model nor an encoder-decoder one: "
             "nothing to generate"
         )
     model = _on_meta(build, config, label=f"hf:{model_type}")
     reads = getattr(model, "main_input_name", "input_ids")
     if reads != "input_ids":
-        raise NetcostError(
+        raise UsageError(
             f"hf:{model_type} reads {reads}, not a prompt of tokens: --generate takes language "
             "models whose prompt is text"
         )
@@ -384,7 +413,7 @@ def _hf_builder(transformers: Any, config: Any) -> Any:
     name = type(config).__name__.removesuffix("Config") + "Model"
     cls = getattr(transformers, name, None)
     if cls is None:
-        raise NetcostError(
+        raise UsageError(
             f"transformers has no model class for {type(config).__name__} (AutoModel does not "
             f"map it and there is no {name}): it configures part of another model"
         )
@@ -412,7 +441,7 @@ def _check_keys(config: Any, where: str, kwargs: dict[str, Any]) -> None:
         if key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.6)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise NetcostError(f"hf:{where} has no config key {key!r}{hint}")
+            raise UsageError(f"hf:{where} has no config key {key!r}{hint}")
         nested = getattr(config, key, None)
         if isinstance(value, dict) and hasattr(nested, "to_dict"):
             _check_keys(nested, f"{where} {key}", value)
@@ -425,7 +454,7 @@ def _overrides(text: str) -> dict[str, Any]:
     for item in filter(None, text.split(",")):
         key, eq, value = item.partition("=")
         if not eq:
-            raise NetcostError(f"config override {item!r} must be key=value")
+            raise UsageError(f"config override {item!r} must be key=value")
         try:
             parsed = ast.literal_eval(value.strip())
         except (ValueError, SyntaxError):
@@ -435,7 +464,7 @@ def _overrides(text: str) -> dict[str, Any]:
         for part in outer:
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
-                raise NetcostError(f"config override {item!r}: {part} is not a nested config")
+                raise UsageError(f"config override {item!r}: {part} is not a nested config")
         target[leaf] = parsed
     return result
 

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from netcost.errors import NetcostError
+from netcost.errors import UsageError
 
 CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "Module",
               "Container", "LazyModuleMixin"}  # fmt: skip
@@ -91,36 +91,36 @@ def tokenize(spec: str) -> list[Token]:
             elif c == ")":
                 depth -= 1
                 if depth < 0:
-                    raise NetcostError(f"spec: unmatched ')' at character {i + 1}")
+                    raise UsageError(f"spec: unmatched ')' at character {i + 1}")
             elif depth == 0 and _SEPARATORS.match(spec, i):
                 break
             i += 1
         if depth:
-            raise NetcostError(f"spec: unclosed '(' in {spec[start:i]!r} at character {start + 1}")
+            raise UsageError(f"spec: unclosed '(' in {spec[start:i]!r} at character {start + 1}")
         tokens.append(Token(spec[start:i], start, len(tokens) + 1))
     if not tokens:
-        raise NetcostError("spec: no layers given")
+        raise UsageError("spec: no layers given")
     return tokens
 
 
 def build_layer(token: Token, classes: dict[str, type[nn.Module]]) -> nn.Module:
     match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?", token.text, re.S)
     if not match:
-        raise NetcostError(f"spec: cannot read {token.where()}: write Name or Name(arguments)")
+        raise UsageError(f"spec: cannot read {token.where()}: write Name or Name(arguments)")
     name, body = match.group(1), match.group(2)
     cls = classes.get(name.lower()) or classes.get(TERSE.get(name.lower(), "").lower())
     if cls is None:
         known = [c.__name__ for c in classes.values()] + list(TERSE)
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise NetcostError(f"spec: unknown layer {name!r} at {token.where()}{hint}")
+        raise UsageError(f"spec: unknown layer {name!r} at {token.where()}{hint}")
     args, kwargs = _arguments(body, token) if body is not None and body.strip() else ((), {})
     if not args and not kwargs:
         args = DEFAULT_ARGS.get(cls.__name__, ())
     try:
         return cls(*args, **kwargs)
     except Exception as error:
-        raise NetcostError(
+        raise UsageError(
             f"spec: {token.where()}: {cls.__name__} refuses these arguments: {error}"
         ) from None
 
@@ -131,7 +131,7 @@ def _arguments(body: str, token: Token) -> tuple[tuple[Any, ...], dict[str, Any]
     try:
         call = ast.parse(f"f({body})", mode="eval").body
     except SyntaxError:
-        raise NetcostError(f"spec: cannot read the arguments of {token.where()}") from None
+        raise UsageError(f"spec: cannot read the arguments of {token.where()}") from None
     assert isinstance(call, ast.Call)
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
@@ -143,7 +143,7 @@ def _arguments(body: str, token: Token) -> tuple[tuple[Any, ...], dict[str, Any]
             args.append(_literal(node, token))
     for keyword in call.keywords:
         if keyword.arg is None:
-            raise NetcostError(f"spec: ** arguments are not allowed in {token.where()}")
+            raise UsageError(f"spec: ** arguments are not allowed in {token.where()}")
         kwargs[keyword.arg] = _literal(keyword.value, token)
     return tuple(args), kwargs
 
@@ -157,7 +157,7 @@ def _literal(node: ast.expr, token: Token) -> Any:
     try:
         return ast.literal_eval(_BareWords().visit(node))
     except (SyntaxError, ValueError):
-        raise NetcostError(
+        raise UsageError(
             f"spec: cannot read argument {ast.unparse(node)!r} of {token.where()}: use numbers, "
             "True/False, words, (tuples) or k3 s2 p1 d2 g4"
         ) from None

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from netcost.errors import NetcostError
+from netcost.errors import ModelError, UsageError
 
 DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
@@ -39,7 +39,7 @@ def load_file(path: Path) -> ModuleType:
     """Import a .py file as the module its package tree makes it (`mypkg/model.py` ->
     `mypkg.model`), or as a top-level module named after the file when it is in no package."""
     if not path.is_file():
-        raise NetcostError(f"no such file: {path}")
+        raise UsageError(f"no such file: {path}")
     path = path.resolve()
     parts = [path.stem]
     root = path.parent
@@ -57,16 +57,14 @@ def load_file(path: Path) -> ModuleType:
         name = f"netcost_user_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise NetcostError(f"cannot import {path} as Python")
+        raise UsageError(f"cannot import {path} as Python")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and pickling look the module up by name
     try:
         on_meta_or_cpu(lambda: spec.loader.exec_module(module))  # type: ignore[union-attr]
     except Exception as error:
         del sys.modules[name]
-        raise NetcostError(
-            f"{path}: importing it failed: {type(error).__name__}: {error}"
-        ) from None
+        raise ModelError(f"{path}: importing it failed: {type(error).__name__}: {error}") from None
     return module
 
 
@@ -81,14 +79,12 @@ def _import(name: str, where: str) -> ModuleType:
         return on_meta_or_cpu(lambda: importlib.import_module(name))
     except ModuleNotFoundError as error:
         if error.name is not None and name.startswith(error.name):
-            raise NetcostError(
+            raise UsageError(
                 f"no module {error.name!r} (looked in {os.getcwd()} and the installed packages)"
             ) from None
-        raise NetcostError(f"{where}: importing it failed: ModuleNotFoundError: {error}") from None
+        raise ModelError(f"{where}: importing it failed: ModuleNotFoundError: {error}") from None
     except Exception as error:
-        raise NetcostError(
-            f"{where}: importing it failed: {type(error).__name__}: {error}"
-        ) from None
+        raise ModelError(f"{where}: importing it failed: {type(error).__name__}: {error}") from None
 
 
 def _importable(folder: Path) -> None:
@@ -131,24 +127,22 @@ def model_from(module: ModuleType, name: str, where: str) -> nn.Module:
     listed = ", ".join(f"{n} ({kind})" for n, kind in offered.items()) or "no model"
     if not name:
         example = next(iter(offered), "Net")
-        raise NetcostError(
+        raise UsageError(
             f"{where}: name the model to analyse, e.g. {where}:{example}; it defines: {listed}"
         )
     if not hasattr(module, name):
         close = difflib.get_close_matches(name, list(offered), n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(close)}? " if close else ""
-        raise NetcostError(f"{where} defines no {name!r}; {hint}it defines: {listed}")
+        raise UsageError(f"{where} defines no {name!r}; {hint}it defines: {listed}")
     obj = getattr(module, name)
     if isinstance(obj, nn.Module):
         return obj
     if not callable(obj):
-        raise NetcostError(
-            f"{where}:{name} is a {type(obj).__name__}, not an nn.Module or a factory"
-        )
+        raise UsageError(f"{where}:{name} is a {type(obj).__name__}, not an nn.Module or a factory")
     try:
         inspect.signature(obj).bind()
     except TypeError as error:
-        raise NetcostError(
+        raise UsageError(
             f"{where}:{name} must be an nn.Module or take no arguments ({error})"
         ) from None
     except ValueError:  # no signature to read (a builtin): call it and see
@@ -156,7 +150,7 @@ def model_from(module: ModuleType, name: str, where: str) -> nn.Module:
     try:
         made = on_meta_or_cpu(obj)
     except Exception as error:
-        raise NetcostError(f"{where}:{name}() failed: {type(error).__name__}: {error}") from None
+        raise ModelError(f"{where}:{name}() failed: {type(error).__name__}: {error}") from None
     if not isinstance(made, nn.Module):
-        raise NetcostError(f"{where}:{name}() returned {type(made).__name__}, not an nn.Module")
+        raise UsageError(f"{where}:{name}() returned {type(made).__name__}, not an nn.Module")
     return made

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from netcost.analysis import conventions
+from netcost import conventions
 from netcost.analysis.conv_arithmetic import warnings_for
 from netcost.analysis.experts import active_params
 from netcost.analysis.fusion import view_aliases
@@ -37,7 +37,7 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
     uncounted: dict[str, list[int]] = defaultdict(list)
     failed: dict[str, str] = {}
     records: dict[int, list[OpRecord]] = defaultdict(list)
-    for item in costed(trace.events, lambda c: conventions.under(c, convention)):
+    for item in costed(trace.events):
         event, entry, cost = item.event, item.entry, item.cost
         if entry is None or cost is None:
             uncounted[event.op].append(event.call)
@@ -73,12 +73,13 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
         buffer_bytes=trace.buffers_bytes,
         cost=grand,
         activation_bytes=sum(m.activation_bytes for m in modules if m.is_leaf),
+        convention=convention,
         **active_params(trace),
     )
     ops = tuple(
         OpSummary(op, family, calls, cost)
         for op, (calls, cost, family) in sorted(
-            by_op.items(), key=lambda kv: (-kv[1][1].flops, kv[0])
+            by_op.items(), key=lambda kv: (-conventions.under(kv[1][1], convention).flops, kv[0])
         )
     )
     inputs = tuple(

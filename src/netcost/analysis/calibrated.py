@@ -181,7 +181,7 @@ def estimate(
     """A calibrated estimate: max(FLOPs / (peak · efficiency of the op's family at its size and
     intensity), bytes / bandwidth at this many bytes) + the per-op overhead."""
     c = device.calibration
-    flops = max(cost.flops, 2 * cost.macs)
+    flops = cost.flops
     rate, _ = peak(device, cost.macs > 0, dtype, op, tf32_matmul)
     if rate:
         intensity = flops / cost.bytes_moved if cost.bytes_moved else None

@@ -3,21 +3,25 @@ against the first."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from netcost.analysis.stages import MEASURES, stages
-from netcost.errors import NetcostError
+from netcost.conventions import under
+from netcost.errors import UsageError
 from netcost.report import Report
 from netcost.shown import ShownAsText
 
-#: (label, how to read it from a report, bytes?) for the totals compared.
-TOTALS = (
-    ("parameters", lambda r: r.total.params, False),
-    ("MACs", lambda r: r.total.macs, False),
-    ("FLOPs", lambda r: r.total.flops, False),
-    ("bytes moved", lambda r: r.total.cost.bytes_moved, True),
-    ("activations written", lambda r: r.total.activation_bytes, True),
-    ("inference peak memory", lambda r: r.memory.peak_bytes if r.memory else None, True),
+#: (label, how to read it from a report and the FLOP convention shown, bytes?) for the totals
+#: compared: every report keeps netcost's FLOPs, and all are shown in the first report's
+#: convention, so that a comparison never mixes two.
+TOTALS: tuple[tuple[str, Callable[[Report, str], int | None], bool], ...] = (
+    ("parameters", lambda r, _: r.total.params, False),
+    ("MACs", lambda r, _: r.total.macs, False),
+    ("FLOPs", lambda r, convention: under(r.total.cost, convention).flops, False),
+    ("bytes moved", lambda r, _: r.total.cost.bytes_moved, True),
+    ("activations written", lambda r, _: r.total.activation_bytes, True),
+    ("inference peak memory", lambda r, _: r.memory.peak_bytes if r.memory else None, True),
 )
 
 
@@ -64,15 +68,23 @@ def compare(
     """Reports side by side (labels default to their models' names); the stages at `depth`
     compared by `measure`: macs, params, activation_bytes or bytes_moved."""
     if not reports:
-        raise NetcostError("compare needs one report or more")
+        raise UsageError("compare needs one report or more")
     if labels is not None and len(labels) != len(reports):
-        raise NetcostError(f"compare: {len(labels)} labels for {len(reports)} reports")
+        raise UsageError(f"compare: {len(labels)} labels for {len(reports)} reports")
     if measure not in MEASURES:
-        raise NetcostError(f"unknown measure {measure!r}; choose one of: {', '.join(MEASURES)}")
+        raise UsageError(f"unknown measure {measure!r}; choose one of: {', '.join(MEASURES)}")
     if labels is None:
         labels = [r.model for r in reports]
+    convention = reports[0].convention
     totals = tuple(
-        Row(label, tuple(read(r) for r in reports), is_bytes) for label, read, is_bytes in TOTALS
+        Row(
+            f"{label} ({convention} convention)"
+            if label == "FLOPs" and convention != "netcost"
+            else label,
+            tuple(read(r, convention) for r in reports),
+            is_bytes,
+        )
+        for label, read, is_bytes in TOTALS
     )
     per_report = [
         {s.name: getattr(s, measure) for s in stages(r, depth, top=0).stages} for r in reports

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netcost.errors import NetcostError
+from netcost.errors import UsageError
 from netcost.report import Report
 
 
@@ -48,16 +48,16 @@ def economics(
     _check_positive(step_time=step_time, tokens_per_second=tokens_per_second,
                     train_tokens=train_tokens)  # fmt: skip
     if mfu is not None and not 0 < mfu <= 1:
-        raise NetcostError(f"--mfu must be in (0, 1] (0.4 for 40 %), not {mfu:g}")
+        raise UsageError(f"--mfu must be in (0, 1] (0.4 for 40 %), not {mfu:g}")
     compute = report.training_compute
     ids = next((t for t in report.inputs if t.dtype == "int64"), None)
     given = [name for name, value in (("--step-time", step_time),
              ("--tokens-per-second", tokens_per_second), ("--train-tokens", train_tokens))
              if value is not None]  # fmt: skip
     if given and compute is not None and report.time is None:
-        raise NetcostError(f"{given[0]} needs --device: the MFU is measured against its peak")
+        raise UsageError(f"{given[0]} needs --device: the MFU is measured against its peak")
     if given and compute is not None and ids is None:
-        raise NetcostError(
+        raise UsageError(
             f"{given[0]} needs token ids (an int64 input, e.g. -i 4x2048:int64): MFU and run "
             "length are per token"
         )
@@ -93,7 +93,7 @@ def economics(
             if dtype == "float32"
             else "is the time one whole step's, and the token input the step's whole batch?"
         )
-        raise NetcostError(
+        raise UsageError(
             f"a measured {measured:g} s per step of {tokens:,} tokens implies an MFU of "
             f"{100 * achieved:.0f} % of {report.time.device.key}'s dense {dtype} peak "
             f"({peak / 1e12:g} TFLOP/s), which no step can reach: {cause}"
@@ -112,7 +112,7 @@ def _check_positive(**values: float | None) -> None:
     for name, value in values.items():
         if value is not None and not value > 0:
             flag = "--" + name.replace("_", "-")
-            raise NetcostError(f"{flag} must be positive, not {value:g}")
+            raise UsageError(f"{flag} must be positive, not {value:g}")
 
 
 def to_dict(e: Economics) -> dict[str, object]:

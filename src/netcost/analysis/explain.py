@@ -11,6 +11,7 @@ from math import prod
 
 from netcost.analysis.geometry import Window, dim_names, windows
 from netcost.capture.trace import TensorSpec
+from netcost.conventions import under
 from netcost.errors import NetcostError
 from netcost.formulas import lookup
 from netcost.report import Layer, OpRecord, ReceptiveField, Report
@@ -60,13 +61,14 @@ def explain_layer(layer: Layer, convention: str = "netcost") -> Explanation:
     for record in layer.ops:
         lines += _explain_op(record)
     lines += _params(layer)
-    if layer.cost.macs or layer.cost.flops:
+    shown = under(layer.cost, convention)
+    if shown.macs or shown.flops:
         extra = layer.cost.flops - 2 * layer.cost.macs
         if convention == "netcost" and layer.cost.macs:
             other = f" + {count(extra)} other arithmetic" if extra else ""
             text = f"2 · {count(layer.cost.macs)} MACs{other} = {count(layer.cost.flops)}"
         else:
-            text = count(layer.cost.flops)
+            text = count(shown.flops)
         lines.append(Line("FLOPs", f"{text}  ({convention} convention)"))
     lines.append(Line("bytes moved", _bytes(layer)))
     lines += [Line("activations", _activation(layer))]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netcost.errors import NetcostError
+from netcost.errors import UsageError
 from netcost.report import PhasePeak, Report
 
 SHARDINGS = ("ddp", "zero1", "zero2", "zero3")
@@ -35,11 +35,11 @@ class PerGpu:
 def per_gpu(report: Report, gpus: int, sharding: str) -> PerGpu:
     """The per-GPU peak: each phase's breakdown scaled by what the scheme shards; the largest."""
     if report.training is None:
-        raise NetcostError("per-GPU memory needs a training step: add --train")
+        raise UsageError("per-GPU memory needs a training step: add --train")
     if sharding not in SHARDINGS:
-        raise NetcostError(f"unknown sharding {sharding!r}; choose one of: {', '.join(SHARDINGS)}")
+        raise UsageError(f"unknown sharding {sharding!r}; choose one of: {', '.join(SHARDINGS)}")
     if gpus < 1:
-        raise NetcostError("--gpus must be 1 or more")
+        raise UsageError("--gpus must be 1 or more")
     gathered = max((layer.params for layer in report.layers), default=0)
     bytes_per_param = report.total.param_bytes / report.total.params if report.total.params else 0
     unit = round(gathered * bytes_per_param)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netcost.errors import NetcostError
+from netcost.errors import UsageError
 from netcost.report import Layer, Report
 from netcost.shown import ShownAsText
 
@@ -62,19 +62,19 @@ class Breakdown(ShownAsText):
 def stages(report: Report, depth: int = 1, top: int = 5) -> Breakdown:
     """The calls at `depth` (1: the model's children) as stages, and the `top` heaviest layers."""
     if depth < 1 or top < 0:
-        raise NetcostError("stages take a depth of 1 or more and a top of 0 or more")
+        raise UsageError("stages take a depth of 1 or more and a top of 0 or more")
     by_index = {m.index: m for m in report.modules}
     chosen = [m for m in report.modules if m.depth == depth]
     if not chosen:  # a model without calls that deep: its own calls at the deepest level
         deepest = max(m.depth for m in report.modules)
         chosen = [m for m in report.modules if m.depth == deepest]
     leaves = report.layers
-    rows = [_stage(m, _leaves_under(m, by_index)) for m in chosen]
+    rows = [_stage(m, _leaves_under(m, by_index), report.shown(m.cost).flops) for m in chosen]
     total = Stage(
         name="total",
         type="",
         macs=report.total.macs,
-        flops=report.total.flops,
+        flops=report.shown(report.total.cost).flops,
         params=report.total.params,
         activation_bytes=report.total.activation_bytes,
         bytes_moved=report.total.cost.bytes_moved,
@@ -108,13 +108,13 @@ def _leaves_under(call: Layer, by_index: dict[int, Layer]) -> list[Layer]:
     return found
 
 
-def _stage(call: Layer, leaves: list[Layer]) -> Stage:
+def _stage(call: Layer, leaves: list[Layer], flops: int) -> Stage:
     name = call.name + (f" (call {call.call_number + 1})" if call.call_number else "")
     return Stage(
         name=name,
         type=call.type,
         macs=call.cost.macs,
-        flops=call.cost.flops,
+        flops=flops,
         params=call.params if call.call_number == 0 else 0,  # a module's parameters once
         activation_bytes=sum(m.activation_bytes for m in leaves),
         bytes_moved=call.cost.bytes_moved,

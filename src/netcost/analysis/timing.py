@@ -30,7 +30,7 @@ from netcost.analysis.tree import inclusive
 from netcost.capture.trace import first_dtype
 from netcost.cost import Cost
 from netcost.devices import KERNEL_VIEWS, Device, load
-from netcost.errors import NetcostError
+from netcost.errors import UsageError
 from netcost.gpu_tables import tables as gpu_tables
 from netcost.report import OpRecord, Report
 from netcost.shown import ShownAsText
@@ -146,7 +146,7 @@ def peak(device: Device, matrix: bool, dtype: str, op: str, tf32_matmul: bool) -
 
 
 def op_time(device: Device, op: str, dtype: str, cost: Cost, tf32_matmul: bool = False) -> OpTime:
-    flops = max(cost.flops, 2 * cost.macs)
+    flops = cost.flops
     rate, unit = peak(device, cost.macs > 0, dtype, op, tf32_matmul)
     compute = flops / rate if rate else 0.0
     memory = cost.bytes_moved / device.bandwidth
@@ -194,9 +194,9 @@ def timing(
     chosen = load(device)
     view = kernels or default_kernels(chosen)
     if view not in KERNEL_VIEWS:
-        raise NetcostError(f"kernels must be one of {', '.join(KERNEL_VIEWS)}, not {view!r}")
+        raise UsageError(f"kernels must be one of {', '.join(KERNEL_VIEWS)}, not {view!r}")
     if serving is not None and (serving.weight or serving.kv) and view != "fused":
-        raise NetcostError(
+        raise UsageError(
             "quantised serving (weight or KV dtype) is timed as engines run it: kernels='fused'"
         )
     missing: set[str] = set()
@@ -213,7 +213,7 @@ def timing(
                 t = op_time(chosen, record.op, op_dtype(record), record.cost, tf32_matmul)
                 seconds += t.seconds
                 compute += t.seconds if t.bound == "compute" else 0.0
-                flops += max(record.cost.flops, 2 * record.cost.macs)
+                flops += record.cost.flops
                 moved += record.cost.bytes_moved
                 count += 1
                 if t.unit == "none":
@@ -341,11 +341,11 @@ def fused_layer_times(
         for dtype, t in zip(dtypes, times, strict=True):
             if t.unit == "none":
                 missing.add(dtype)
-        flops = [max(o.cost.flops, 2 * o.cost.macs) for o in members]
+        flops = [o.cost.flops for o in members]
         if kernel.arithmetic is not None:
             done = op_time(device, "aten.attention", kernel.dtype, kernel.arithmetic, tf32_matmul)
             compute = done.compute_s
-            total = max(kernel.arithmetic.flops, 2 * kernel.arithmetic.macs)
+            total = kernel.arithmetic.flops
             flops = [round(total * f / max(sum(flops), 1)) for f in flops]
         else:
             compute = sum(t.compute_s for t in times)

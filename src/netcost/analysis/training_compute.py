@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
-from netcost.analysis import conventions
+from netcost import conventions
 from netcost.analysis.fusion import FlatOp, view_aliases
 from netcost.analysis.tree import inclusive
 from netcost.capture.trace import StepTrace
@@ -21,8 +21,9 @@ PHASES = ("forward", "backward", "optimizer")
 
 @dataclass(frozen=True)
 class TrainingCompute(ShownAsText):
-    """Costs of one training step by phase; `backward_by_call` maps (layer path, call number)
-    to the backward ops attributed to that call alone (not its children's)."""
+    """Costs of one training step by phase, in netcost's FLOP convention (`convention` is how
+    they are shown); `backward_by_call` maps (layer path, call number) to the backward ops
+    attributed to that call alone (not its children's)."""
 
     forward: Cost
     backward: Cost
@@ -33,6 +34,7 @@ class TrainingCompute(ShownAsText):
     #: the costed ops with their tensors, owned by their phase's index in PHASES (the fused view)
     flow: tuple[FlatOp, ...] = ()
     aliases: dict[int, int] | None = None  # a view's tensor number -> its base's
+    convention: str = "netcost"  # how FLOPs are shown (conventions.py)
 
     @property
     def total(self) -> Cost:
@@ -61,7 +63,7 @@ def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompu
     uncounted: dict[str, int] = defaultdict(int)
     failed: dict[str, str] = {}
     flow: list[FlatOp] = []
-    for item in costed(trace.events, lambda c: conventions.under(c, convention)):
+    for item in costed(trace.events):
         event, entry, cost = item.event, item.entry, item.cost
         phase = _phase(trace, event.index)
         if item.failure is not None:
@@ -86,6 +88,7 @@ def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompu
         failed=tuple(failed.items()),
         flow=tuple(flow),
         aliases=view_aliases(trace.events),
+        convention=conventions.check(convention),
     )
 
 

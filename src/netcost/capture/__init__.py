@@ -38,7 +38,7 @@ from netcost.capture.state import (
 )
 from netcost.capture.trace import Kept, ModuleCall, OpEvent, ParamInfo, TensorSpec, Trace
 from netcost.capture.untouched import Untouched
-from netcost.errors import NetcostError
+from netcost.errors import ModelError, NetcostError, UnsupportedError
 from netcost.inputs import known
 
 __all__ = ["ModuleCall", "OpEvent", "ParamInfo", "TensorSpec", "Trace", "capture"]
@@ -164,10 +164,10 @@ def _capture(
             f"({type(failure.error).__name__}: {_first_line(failure.error)})"
         )
         if execution == "fake":
-            raise NetcostError(reason) from None
+            raise UnsupportedError(reason) from None
         size = state_nbytes(state, args, kwargs)
         if size > real_limit:
-            raise NetcostError(
+            raise UnsupportedError(
                 f"{reason}; real execution would need {size / 2**20:,.1f} MiB, over the "
                 f"{real_limit / 2**20:,.0f} MiB limit"
             ) from None
@@ -195,7 +195,7 @@ def _fits_in_memory(size: int) -> None:
 
     free = free_bytes("cpu")
     if size > free:
-        raise NetcostError(
+        raise UnsupportedError(
             f"real execution needs {binary_size(size)} for the parameters, buffers and inputs "
             f"alone, more than the {binary_size(free)} free here: use execution='fake' (the "
             "default)"
@@ -346,8 +346,8 @@ def _model_error(
             if call is not None and call.path
             else (calls[0].type if calls else "the model")
         )
-        return NetcostError(f"{where}: {type(error).__name__}: {_first_line(error)}")
-    return NetcostError(
+        return ModelError(f"{where}: {type(error).__name__}: {_first_line(error)}")
+    return ModelError(
         f"{_where(calls, failure)}: {failure.op}({_shapes(failure.args)}) failed: "
         f"{_first_line(failure.error)}"
     )

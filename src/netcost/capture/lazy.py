@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.parameter import UninitializedBuffer, UninitializedParameter, is_lazy
 from torch.utils._pytree import tree_map
 
-from netcost.errors import NetcostError
+from netcost.errors import UnsupportedError
 
 
 def lazy_paths(model: nn.Module) -> list[str]:
@@ -47,7 +47,7 @@ def initialised_copy(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, 
             fresh(*tree_map(on_meta, args), **tree_map(on_meta, kwargs))
     except Exception as error:
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise NetcostError(
+        raise UnsupportedError(
             f"lazy modules ({', '.join(lazy_paths(model)[:4])}) could not decide their shapes on "
             f"meta tensors ({type(error).__name__}: {first}): run one forward on a sample batch "
             "first"

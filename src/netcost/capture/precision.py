@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from netcost.errors import NetcostError
+from netcost.errors import UsageError
 
 #: --precision names: stored dtype, autocast dtype.
 PRECISIONS: dict[str, tuple[torch.dtype | None, torch.dtype | None]] = {
@@ -23,7 +23,7 @@ PRECISIONS: dict[str, tuple[torch.dtype | None, torch.dtype | None]] = {
 def check_choice(kind: str, value: str, choices: Collection[str]) -> None:
     """One line naming the choices when `value` is not among them (the API's and the CLI's)."""
     if value not in choices:
-        raise NetcostError(f"unknown {kind} {value!r}; choose one of: {', '.join(choices)}")
+        raise UsageError(f"unknown {kind} {value!r}; choose one of: {', '.join(choices)}")
 
 
 def stored_dtype(precision: str, t: torch.Tensor) -> torch.dtype:

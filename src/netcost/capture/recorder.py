@@ -30,7 +30,7 @@ from netcost.capture.scenario import keep_all
 from netcost.capture.specs import bind, plain, spec_of, storage_of, tensor_specs, tensors_in
 from netcost.capture.state import packed_weights
 from netcost.capture.trace import Kept, ModuleCall, OpEvent
-from netcost.errors import NetcostError
+from netcost.errors import UnsupportedError
 from netcost.ops import aten
 
 #: A top-k whose indices follow the balanced routing (capture/known.py).
@@ -110,7 +110,7 @@ class Recorder(TorchDispatchMode):
 
     def _run_op(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
         if self.recording and time.perf_counter() - self.started > self.REAL_SECONDS:
-            raise NetcostError(
+            raise UnsupportedError(
                 f"real CPU execution stopped after {self.REAL_SECONDS:.0f} s, at {func}: the "
                 "sizes it runs at (value-dependent ops keep all their candidates) ask more "
                 "arithmetic than a real run can do here; give smaller inputs with --input"

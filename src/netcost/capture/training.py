@@ -27,7 +27,7 @@ from netcost.capture.state import buffers_bytes, fake_like, named_state, param_t
 from netcost.capture.trace import ModuleCall, StepTrace
 from netcost.capture.untouched import Untouched
 from netcost.capture.workspaces import sized_workspace
-from netcost.errors import NetcostError
+from netcost.errors import ModelError, NetcostError
 
 #: --optimizer names: the optimizer class and its arguments.
 OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -154,7 +154,7 @@ def _step(
         state, (new_args, new_kwargs) = stand_ins(originals, make, args, kwargs)
     trainable = list({id(t): t for t in state.values() if t.requires_grad}.values())
     if not trainable:
-        raise NetcostError(f"{type(model).__name__} has no trainable parameters to train")
+        raise ModelError(f"{type(model).__name__} has no trainable parameters to train")
     name, options = OPTIMIZERS[optimizer]
     opt = getattr(torch.optim, name)(trainable, **OPTIMIZER_IMPLS[optimizer_impl], **options)
 
@@ -224,7 +224,7 @@ def sum_of_outputs(out: Any) -> torch.Tensor:
     """The default loss: the sum of every floating-point output that requires grad."""
     parts = [t.sum() for t in tensors_in(out) if t.requires_grad and t.is_floating_point()]
     if not parts:
-        raise NetcostError("the model's outputs do not require grad: nothing to train")
+        raise ModelError("the model's outputs do not require grad: nothing to train")
     total = parts[0]
     for part in parts[1:]:
         total = total + part
@@ -237,10 +237,10 @@ def _step_error(error: Exception, recorder: StepRecorder) -> NetcostError:
     reason = f"{type(error).__name__}: {lines[0] if lines else ''}"
     failure = recorder.failure
     if failure is None:
-        return NetcostError(f"training step ({recorder.phase}): {reason}")
+        return ModelError(f"training step ({recorder.phase}): {reason}")
     op, call = failure.op, failure.call
     where = "the model"
     if 0 <= call < len(recorder.calls):
         c = recorder.calls[call]
         where = f"{c.path} ({c.type})" if c.path else c.type
-    return NetcostError(f"training step ({recorder.phase}) in {where}: {op} failed: {reason}")
+    return ModelError(f"training step ({recorder.phase}) in {where}: {op} failed: {reason}")

@@ -16,7 +16,7 @@ from typing import Any
 
 from netcost.capture.trace import OpEvent, TensorSpec, specs_in
 from netcost.cost import Cost
-from netcost.errors import NetcostError
+from netcost.errors import UnsupportedError, UsageError
 
 Formula = Callable[..., Cost]
 Moves = Callable[[dict[str, Any], tuple[TensorSpec, ...]], tuple[int, int]]
@@ -53,7 +53,7 @@ class Entry:
         return replace(work, bytes_read=read, bytes_written=written)
 
 
-class FormulaError(NetcostError):
+class FormulaError(UnsupportedError):
     """A formula that could not cost one call of its op."""
 
 
@@ -73,7 +73,7 @@ def _name(op: Any) -> str:
 
 def _add(entry: Entry) -> None:
     if entry.op in _REGISTRY:
-        raise NetcostError(f"{entry.op} is registered twice ({_REGISTRY[entry.op].family})")
+        raise UsageError(f"{entry.op} is registered twice ({_REGISTRY[entry.op].family})")
     _REGISTRY[entry.op] = entry
 
 
@@ -83,7 +83,7 @@ def formula(
     """Register `fn` as the formula of every op given (packets or single overloads), in its
     family (conv, pool, norm, attention, ...: what the explanations and geometry key on)."""
     if family not in FAMILIES:
-        raise NetcostError(f"unknown formula family {family!r}; families: {', '.join(FAMILIES)}")
+        raise UsageError(f"unknown formula family {family!r}; families: {', '.join(FAMILIES)}")
 
     def register(fn: Formula) -> Formula:
         for op in ops:
@@ -124,7 +124,7 @@ def check_arguments(op: Any, fn: Formula) -> None:
         names = {"out_arg" if a.name == "out" else a.name for a in schema.arguments}
         missing = [r for r in required if r not in names]
         if missing:
-            raise NetcostError(
+            raise UsageError(
                 f"the formula {fn.__name__} needs {', '.join(missing)}, which {op}."
                 f"{schema.overload_name or 'default'} does not take (its arguments: "
                 f"{', '.join(a.name for a in schema.arguments)})"
@@ -146,7 +146,7 @@ def register_formula(
 def free(*ops: Any, reason: str) -> None:
     """Register ops that do no arithmetic and move no data, with the reason why."""
     if not reason:
-        raise NetcostError("a free op needs a reason")
+        raise UsageError("a free op needs a reason")
     for op in ops:
         _add(Entry(_name(op), None, reason, None, "free"))
 
@@ -161,7 +161,7 @@ def local_formulas(formulas: Mapping[Any, Formula] | None) -> Iterator[None]:
     entries: dict[str, Entry] = {}
     for op, fn in (formulas or {}).items():
         if not callable(fn):
-            raise NetcostError(f"the formula for {op} must be a function, not {type(fn).__name__}")
+            raise UsageError(f"the formula for {op} must be a function, not {type(fn).__name__}")
         name = _name(op).replace("::", ".")
         reason = (fn.__doc__ or "").strip() or "a formula given to analyze()"
         entries[name] = Entry(name, fn, reason, None, "custom")
@@ -203,18 +203,16 @@ class Costed:
     failure: str | None = None
 
 
-def costed(
-    events: Iterable[OpEvent], under: Callable[[Cost], Cost] = lambda c: c
-) -> Iterator[Costed]:
-    """Every event costed by the one registry (the caller's formulas first), `under` applied to
-    each cost (a FLOP convention): the one loop both an inference report and a training step's
-    compute read."""
+def costed(events: Iterable[OpEvent]) -> Iterator[Costed]:
+    """Every event costed by the one registry (the caller's formulas first), in netcost's FLOP
+    convention (a report converts only what it shows): the one loop both an inference report
+    and a training step's compute read."""
     for event in events:
         entry = lookup(event.op, event.packet)
         if entry is None:
             yield Costed(event, None, None)
             continue
         try:
-            yield Costed(event, entry, under(entry.cost(event)))
+            yield Costed(event, entry, entry.cost(event))
         except FormulaError as error:
             yield Costed(event, entry, None, str(error))

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from netcost.errors import NetcostError
+from netcost.errors import UnsupportedError
 from netcost.shown import ShownAsText
 
 
@@ -122,7 +122,7 @@ def profile(
     if predicted_peak is not None and predicted_peak > free_bytes(device):
         from netcost.text import binary_size
 
-        raise NetcostError(
+        raise UnsupportedError(
             f"--profile: netcost predicts a peak of {binary_size(predicted_peak)}, more than the "
             f"{binary_size(free_bytes(device))} free on {device}: not run"
         )

@@ -39,7 +39,7 @@ def to_records(report: Report, depth: int | None = None) -> tuple[tuple[str, ...
                 m.params,
                 m.trainable_params,
                 m.cost.macs,
-                m.cost.flops,
+                report.shown(m.cost).flops,
                 m.cost.bytes_read,
                 m.cost.bytes_written,
                 m.activation_bytes,

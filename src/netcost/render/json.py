@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from netcost.analysis.conventions import CONVENTIONS
+from netcost.conventions import CONVENTIONS, under
 from netcost.cost import Cost
 from netcost.report import SCHEMA_VERSION, Layer, PhasePeak, Report
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     from netcost.analysis.sharding import PerGpu
 
 
-def _layer(m: Layer) -> dict[str, Any]:
+def _layer(m: Layer, shown: Callable[[Cost], Cost]) -> dict[str, Any]:
     return {
         "path": m.path,
         "type": m.type,
@@ -25,7 +26,7 @@ def _layer(m: Layer) -> dict[str, Any]:
         "params": m.params,
         "trainable_params": m.trainable_params,
         "macs": m.cost.macs,
-        "flops": m.cost.flops,
+        "flops": shown(m.cost).flops,
         "bytes_read": m.cost.bytes_read,
         "bytes_written": m.cost.bytes_written,
         "activation_elements": m.activation_elements,
@@ -33,7 +34,7 @@ def _layer(m: Layer) -> dict[str, Any]:
         "warnings": list(m.warnings),
         "receptive_field": _field(m),
         "live_bytes": m.live_bytes,
-    } | ({} if m.backward is None else {"backward": _macs(m.backward)})
+    } | ({} if m.backward is None else {"backward": _macs(shown(m.backward))})
 
 
 def _timed(report: Report, m: Layer) -> dict[str, Any]:
@@ -87,10 +88,10 @@ def _training(report: Report) -> dict[str, Any] | None:
     if c is None:
         return None
     return {
-        "forward": c.forward.to_dict(),
-        "backward": c.backward.to_dict(),
-        "optimizer": c.optimizer.to_dict(),
-        "total": c.total.to_dict(),
+        "forward": under(c.forward, c.convention).to_dict(),
+        "backward": under(c.backward, c.convention).to_dict(),
+        "optimizer": under(c.optimizer, c.convention).to_dict(),
+        "total": under(c.total, c.convention).to_dict(),
         "uncounted": [{"op": op, "calls": n} for op, n in c.uncounted],
     }
 
@@ -102,12 +103,12 @@ def _field(m: Layer) -> dict[str, Any] | None:
     return {"size": list(f.size), "jump": list(f.jump), "center": list(f.center), "exact": f.exact}
 
 
-def _module(m: Layer) -> dict[str, Any]:
-    return _layer(m) | {
+def _module(m: Layer, shown: Callable[[Cost], Cost]) -> dict[str, Any]:
+    return _layer(m, shown) | {
         "index": m.index,
         "parent": m.parent,
         "children": list(m.children),
-        "self": m.self_cost.to_dict(),
+        "self": shown(m.self_cost).to_dict(),
     }
 
 
@@ -129,17 +130,17 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "param_bytes": t.param_bytes,
             "buffer_bytes": t.buffer_bytes,
             "macs": t.cost.macs,
-            "flops": t.cost.flops,
+            "flops": report.shown(t.cost).flops,
             "bytes_read": t.cost.bytes_read,
             "bytes_written": t.cost.bytes_written,
             "activation_bytes": t.activation_bytes,
             "active_params": t.active_params,
             "routing": t.routing or None,
         },
-        "layers": [_layer(m) | _timed(report, m) for m in report.layers],
-        "modules": [_module(m) | _timed(report, m) for m in report.modules],
+        "layers": [_layer(m, report.shown) | _timed(report, m) for m in report.layers],
+        "modules": [_module(m, report.shown) | _timed(report, m) for m in report.modules],
         "ops": [
-            {"op": o.op, "family": o.family, "calls": o.calls} | o.cost.to_dict()
+            {"op": o.op, "family": o.family, "calls": o.calls} | report.shown(o.cost).to_dict()
             for o in report.ops
         ],
         "diagnostics": [

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from netcost import text as fmt
+from netcost.conventions import under
+from netcost.cost import Cost
 
 if TYPE_CHECKING:
     from netcost.analysis.economics import Economics
@@ -103,16 +105,17 @@ def training_lines(t: TrainingMemory) -> list[str]:
 
 
 def compute_lines(c: TrainingCompute) -> list[str]:
-    """The step's arithmetic by phase."""
+    """The step's arithmetic by phase, its FLOPs in the step's convention."""
     ratio = f" ({c.backward_ratio:.2f} × forward)" if c.forward.macs else ""
+
+    def flops(cost: Cost) -> str:
+        return f"{fmt.count(under(cost, c.convention).flops)} FLOPs"
+
     rows = [
-        ("forward", f"{fmt.count(c.forward.macs)} MACs, {fmt.count(c.forward.flops)} FLOPs"),
-        (
-            "backward",
-            f"{fmt.count(c.backward.macs)} MACs{ratio}, {fmt.count(c.backward.flops)} FLOPs",
-        ),
-        ("optimizer step", f"{fmt.count(c.optimizer.flops)} FLOPs"),
-        ("total", f"{fmt.count(c.total.macs)} MACs, {fmt.count(c.total.flops)} FLOPs"),
+        ("forward", f"{fmt.count(c.forward.macs)} MACs, {flops(c.forward)}"),
+        ("backward", f"{fmt.count(c.backward.macs)} MACs{ratio}, {flops(c.backward)}"),
+        ("optimizer step", flops(c.optimizer)),
+        ("total", f"{fmt.count(c.total.macs)} MACs, {flops(c.total)}"),
     ]
     width = max(len(name) for name, _ in rows)
     lines = ["Training step compute:", *(f"  {name:<{width}}  {text}" for name, text in rows)]

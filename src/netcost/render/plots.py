@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from netcost import text as fmt
-from netcost.errors import NetcostError
+from netcost.errors import UnsupportedError, UsageError
 from netcost.report import Report
 
 FORMATS = {".png": "png", ".svg": "svg"}
@@ -17,7 +17,7 @@ def _pyplot():  # type: ignore[no-untyped-def]
     try:
         import matplotlib
     except ImportError:
-        raise NetcostError("plots need matplotlib: pip install 'netcost[plot]'") from None
+        raise UnsupportedError("plots need matplotlib: pip install 'netcost[plot]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -162,7 +162,7 @@ def render_plot(report: Report, kind: str) -> bytes:
 def save_plot(report: Report, path: Path) -> None:
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
-        raise NetcostError(f"--plot {path}: name a .png or .svg file")
+        raise UsageError(f"--plot {path}: name a .png or .svg file")
     data = render_plot(report, kind)
     path.write_bytes(data)
 

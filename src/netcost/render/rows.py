@@ -27,7 +27,7 @@ def columns(report: Report) -> tuple[str, ...]:
 
 def row(m: Layer, report: Report, *, indent: bool) -> tuple[str, ...]:
     """cells() and, for a timed report, the layer's time, its share and its bound."""
-    base = cells(m, indent=indent, total_macs=report.total.macs)
+    base = cells(m, indent=indent, total_macs=report.total.macs, flops=report.shown(m.cost).flops)
     t = report.time
     if t is None:
         return base
@@ -50,7 +50,8 @@ def visible(report: Report, depth: int | None) -> list[Layer]:
     return [m for m in report.modules if m.depth >= 1 and (depth is None or m.depth <= depth)]
 
 
-def cells(m: Layer, *, indent: bool, total_macs: int) -> tuple[str, ...]:
+def cells(m: Layer, *, indent: bool, total_macs: int, flops: int) -> tuple[str, ...]:
+    """A layer's text cells; `flops` as the report shows them (its convention)."""
     name = m.name
     if m.call_number:
         name += f" (call {m.call_number + 1})"
@@ -65,19 +66,20 @@ def cells(m: Layer, *, indent: bool, total_macs: int) -> tuple[str, ...]:
         fmt.count(m.params),
         fmt.count(m.cost.macs),
         f"{100 * m.cost.macs / total_macs:.1f}" if total_macs else "-",
-        fmt.count(m.cost.flops),
+        fmt.count(flops),
         fmt.binary_size(m.activation_bytes),
         fmt.binary_size(m.cost.bytes_moved),
     )
 
 
-def sort_values(m: Layer, report: Report | None = None) -> tuple[int | float | None, ...]:
+def sort_values(m: Layer, report: Report) -> tuple[int | float | None, ...]:
     """The numbers behind row(): what an interactive table sorts by (None: sort as text)."""
+    flops = report.shown(m.cost).flops
     values: tuple[int | float | None, ...] = (
         None, None, None, None, None,
-        m.params, m.cost.macs, m.cost.macs, m.cost.flops, m.activation_bytes, m.cost.bytes_moved,
+        m.params, m.cost.macs, m.cost.macs, flops, m.activation_bytes, m.cost.bytes_moved,
     )  # fmt: skip
-    if report is not None and report.time is not None:
+    if report.time is not None:
         seconds = report.time.layers[m.index].seconds
         values += (seconds, seconds, None)
         if report.time.estimates:
@@ -122,7 +124,7 @@ def summary_lines(report: Report) -> list[str]:
         *_active(t),
         f"Activations written: {fmt.binary_size(t.activation_bytes)} (every layer's outputs)",
         f"MACs: {fmt.count(t.cost.macs)}",
-        f"FLOPs: {fmt.count(t.cost.flops)}  ({report.convention} convention)",
+        f"FLOPs: {fmt.count(report.shown(t.cost).flops)}  ({report.convention} convention)",
         f"Bytes moved: {fmt.binary_size(t.cost.bytes_moved)} "
         f"(read {fmt.binary_size(t.cost.bytes_read)}, "
         f"written {fmt.binary_size(t.cost.bytes_written)})",

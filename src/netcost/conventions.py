@@ -1,4 +1,8 @@
-"""How FLOPs are reported: netcost's convention, or another tool's for comparison.
+"""How FLOPs are shown: netcost's convention, or another tool's for comparison.
+
+Every cost is kept in netcost's convention (a report, a training step, a timing); a report's
+`convention` is applied only where FLOPs are shown (text, JSON, CSV, explanations, stages,
+comparisons), so times, intensities and MFU always read the same arithmetic.
 
 - "netcost": 2 FLOPs per MAC plus 1 per element for all other arithmetic (docs/conventions.md).
 - "macs": FLOPs reported equal to MACs, as fvcore, thop and ptflops report "FLOPs".
@@ -10,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from netcost.cost import Cost
-from netcost.errors import NetcostError
+from netcost.errors import UsageError
 
 CONVENTIONS = {
     "netcost": "FLOPs = 2 per MAC + 1 per element of other arithmetic",
@@ -21,7 +25,7 @@ CONVENTIONS = {
 
 def check(convention: str) -> str:
     if convention not in CONVENTIONS:
-        raise NetcostError(
+        raise UsageError(
             f"unknown convention {convention!r}; choose one of: {', '.join(CONVENTIONS)}"
         )
     return convention
