@@ -79,3 +79,23 @@ def test_bad_widths_are_one_line_errors():
         generate(model, 4, 2, kv_dtype="int4")
     with pytest.raises(NetcostError, match="--kernels fused"):
         generate(model, 4, 2, device="h100-sxm", kernels="eager", weight_dtype="fp8")
+
+
+def test_the_bytes_the_kernels_move_beside_the_ops_own():
+    """Eager, every op is its own kernel: the kernels move exactly the rows' bytes. Fused, less,
+    but never less than every matrix weight read once (bf16: 2 bytes each)."""
+    from netcost.generation import generate
+
+    model = llama()
+    eager = generate(model, 10, 4, 1, device="h100-sxm", kernels="eager")
+    assert eager.moved == {
+        "prefill": eager.prefill.bytes_moved,
+        "decode_first": eager.decode_first.bytes_moved,
+        "decode_last": eager.decode_last.bytes_moved,
+        "decode_total": eager.decode_total.bytes_moved,
+    }
+    fused = generate(model, 10, 4, 1, device="h100-sxm")
+    for key, ops in (("prefill", fused.prefill), ("decode_last", fused.decode_last)):
+        assert 2 * MATRIX <= fused.moved[key] < ops.bytes_moved, key
+    assert "Moved by those kernels: prefill" in str(fused) and "Moved by" not in str(eager)
+    assert fused.to_dict()["kernel_bytes"] == fused.moved

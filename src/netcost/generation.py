@@ -59,6 +59,9 @@ class Generation(ShownAsText):
     kv_dtype: str | None = None  # the KV cache's width (None: the model's)
     estimate: dict[str, float] = field(default_factory=dict)  # the calibrated estimate, as times
     estimate_source: str = ""  # what the estimate read
+    #: with a device: bytes its kernels move as `kernels` run them (prefill, decode first, last
+    #: and all steps); the rows' own bytes are the eager ops', each op its own kernel
+    moved: dict[str, int] = field(default_factory=dict)
 
     @property
     def serving_peak_bytes(self) -> int | None:
@@ -114,6 +117,7 @@ class Generation(ShownAsText):
             "kv_dtype": self.kv_dtype,
             "times_s": dict(self.times) or None,
             "estimate_s": dict(self.estimate) or None,
+            "kernel_bytes": dict(self.moved) or None,
             "notes": list(self.notes),
         }
 
@@ -319,8 +323,10 @@ def generate(
         )
     times: dict[str, float] = {}
     estimate: dict[str, float] = {}
+    moved: dict[str, int] = {}
     if device is not None:
         times = _times(first_report, last_report, steps, batch)
+        moved = _moved(first_report, last_report, steps)
         if first_report.time.estimates and last_report.time.estimates:
             estimate = _times(first_report, last_report, steps, batch, estimate=True)
     memory = first_report.memory
@@ -358,6 +364,7 @@ def generate(
         kv_dtype=kv_dtype,
         estimate=estimate,
         estimate_source=first_report.time.estimate_source if first_report.time else "",
+        moved=moved,
     )
 
 
@@ -588,6 +595,22 @@ def _times(
     if decode:
         times["decode_tokens_per_s"] = batch * steps / decode
     return times
+
+
+def _moved(first: Report, last: Report, steps: int) -> dict[str, int]:
+    """Bytes the timed kernels move (fused: a region's inputs and outputs only): the prefill,
+    the first and last decode steps, and the steps' sum (affine, as the costs)."""
+    calls_first = [m.index for m in first.modules if m.path == "lm"]
+    calls_last = [m.index for m in last.modules if m.path == "lm"]
+    prefill = first.time.layers[calls_first[0]].bytes_moved
+    step_first = first.time.layers[calls_first[1]].bytes_moved
+    step_last = last.time.layers[calls_last[1]].bytes_moved
+    return {
+        "prefill": prefill,
+        "decode_first": step_first,
+        "decode_last": step_last,
+        "decode_total": steps * step_first + (step_last - step_first) * steps // 2,
+    }
 
 
 @dataclass(frozen=True)

@@ -340,16 +340,18 @@ class Report:
 
     def to_html(self) -> str:
         """The self-contained HTML page (with the plot when matplotlib is installed)."""
+        from netcost.analysis.stages import stages
         from netcost.render.html import render_html
         from netcost.render.plots import optional_svg
 
-        return render_html(self, optional_svg(self))
+        return render_html(self, stages(self, 1, top=0), optional_svg(self))
 
     def _repr_html_(self) -> str:
         """Jupyter shows the report as HTML: summary, sortable layers, stages, diagnostics."""
+        from netcost.analysis.stages import stages
         from netcost.render.html import render_html_fragment
 
-        return render_html_fragment(self)
+        return render_html_fragment(self, stages(self, 1, top=0))
 
     def to_pandas(self):  # type: ignore[no-untyped-def]
         """Every module call as a row of a pandas DataFrame (the CSV's columns; needs pandas)."""

@@ -81,5 +81,14 @@ def render_generation(g: Generation) -> str:
             from netcost.render.timing import KERNEL_WORDS
 
             lines.append(f"Kernels: {KERNEL_WORDS[g.kernels]}")
+        if g.moved and g.kernels == "fused":
+            m = g.moved
+            lines.append(
+                f"Moved by those kernels: prefill {fmt.binary_size(m['prefill'])}; decode steps "
+                f"{fmt.binary_size(m['decode_first'])} first, "
+                f"{fmt.binary_size(m['decode_last'])} last, "
+                f"{fmt.binary_size(m['decode_total'])} in all (the rows above: each op its own "
+                "kernel)"
+            )
     lines += [f"! {note}" for note in g.notes]
     return "\n".join(lines) + "\n"

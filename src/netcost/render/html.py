@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
-from netcost.analysis.stages import Breakdown, stages
+from netcost.analysis.stages import Breakdown
 from netcost.render import rows
 from netcost.render.stages import stage_cells
 from netcost.report import Report
@@ -96,8 +96,9 @@ def _stage_table(b: Breakdown) -> str:
     )
 
 
-def render_html_fragment(report: Report, plot_svg: str | None = None) -> str:
-    """The report's body: what a notebook shows (Report._repr_html_) and the page wraps."""
+def render_html_fragment(report: Report, breakdown: Breakdown, plot_svg: str | None = None) -> str:
+    """The report's body: what a notebook shows (Report._repr_html_) and the page wraps, with
+    the stages at depth 1 the caller worked out (`breakdown`: renderers never compute)."""
     summary = "".join(f"<li>{escape(line)}</li>" for line in rows.summary_lines(report))
     diagnostics = "".join(f"<li>{escape(line)}</li>" for line in rows.diagnostic_lines(report))
     parts = [
@@ -107,7 +108,7 @@ def render_html_fragment(report: Report, plot_svg: str | None = None) -> str:
         "<p>Click a column to sort by it.</p>",
         _layer_table(report),
         "<h3>Where the compute goes (calls at depth 1)</h3>",
-        _stage_table(stages(report, 1, top=0)),
+        _stage_table(breakdown),
     ]
     if report.training is not None:
         from netcost.render.memory import compute_lines, training_lines
@@ -127,11 +128,11 @@ def render_html_fragment(report: Report, plot_svg: str | None = None) -> str:
     return "\n".join(parts)
 
 
-def render_html(report: Report, plot_svg: str | None = None) -> str:
+def render_html(report: Report, breakdown: Breakdown, plot_svg: str | None = None) -> str:
     """The whole page: one file, nothing fetched."""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>netcost: {escape(report.model)}</title><style>{_STYLE}</style></head>\n"
-        f"<body>\n{render_html_fragment(report, plot_svg)}\n<script>{_SCRIPT}</script>\n"
+        f"<body>\n{render_html_fragment(report, breakdown, plot_svg)}\n<script>{_SCRIPT}</script>\n"
         "</body></html>\n"
     )
