@@ -179,9 +179,10 @@ def test_a_mixture_of_experts_says_which_experts_a_decode_step_touches():
 def test_a_serving_plan_fits_its_budget_and_finds_where_decode_turns_compute_bound():
     """The plan's batch fits the budget and one more does not (each checked by generate at that
     batch). The batch given for compute-bound decode on a T4 (fp32 at its 8.1 TFLOP/s vector
-    peak, 320 GB/s) is compute-bound there when its first decode step is analysed directly, and
-    the batch before it is not: the affine extrapolation holds against direct analyses. (A
-    512-wide model: narrower ones' element-wise traffic keeps decode memory-bound at any batch.)"""
+    peak, 320 GB/s) is compute-bound there when its first decode step is analysed directly at
+    that batch, with the bytes the T4's kernels move (fused, its default), and the batch before
+    it is not: the affine extrapolation holds against direct analyses. (A 512-wide model:
+    narrower ones' element-wise traffic keeps decode memory-bound at any batch.)"""
     from netcost.devices import load
     from netcost.generation import serving_plan
 
@@ -201,8 +202,8 @@ def test_a_serving_plan_fits_its_budget_and_finds_where_decode_turns_compute_bou
     assert b is not None and b > 1
 
     def compute_bound(batch: int) -> bool:
-        step = step_cost(wide, batch, 11)
-        return max(step.flops, 2 * step.macs) / 8.1e12 >= step.bytes_moved / t4.bandwidth
+        g = generate(wide, 10, 2, batch, device="t4")
+        return g.decode_first.flops / 8.1e12 >= g.moved["decode_first"] / t4.bandwidth
 
     assert compute_bound(b) and not compute_bound(b - 1)
 

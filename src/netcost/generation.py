@@ -693,30 +693,39 @@ def serving_plan(
     plan = largest_batch(at, budget, limit=1 << 16)
     crossing = None
     if chosen is not None:
-        crossing = _compute_bound_batch(model, prompt_tokens, chosen)
+        crossing = _compute_bound_batch(model, prompt_tokens, chosen, weight_dtype, kv_dtype)
     return ServingPlan(
         budget, plan.batch, plan.peak, plan.next_peak, plan.analyses, crossing,
         chosen.key if chosen else None,
     )  # fmt: skip
 
 
-def _compute_bound_batch(model: nn.Module, prompt_tokens: int, device: Any) -> int | None:
+def _compute_bound_batch(
+    model: nn.Module,
+    prompt_tokens: int,
+    device: Any,
+    weight_dtype: str | None = None,
+    kv_dtype: str | None = None,
+) -> int | None:
     """Decode's arithmetic and bytes are affine in the batch: from batches 1 and 2, the smallest
-    batch b with FLOPs(b) / peak ≥ bytes(b) / bandwidth, the peak that of the step's matrix
-    products at their dtype (its time with batch 1, if all compute-bound)."""
+    batch b with FLOPs(b) / peak ≥ bytes(b) / bandwidth, the bytes those the device's kernels
+    move (fused on an accelerator: weights and cache read once, at the serving widths) and the
+    peak that of the step's matrix products (fp8 units for fp8 weights, else the model's dtype)."""
     from netcost.analysis.timing import peak as unit_peak
 
-    def step(batch: int) -> tuple[Cost, str]:
-        g = generate(model, prompt_tokens, 2, batch)
-        dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
-        return g.decode_first, dtype
+    def step(batch: int) -> tuple[int, int]:
+        g = generate(model, prompt_tokens, 2, batch, device=device, weight_dtype=weight_dtype,
+                     kv_dtype=kv_dtype)  # fmt: skip
+        return g.decode_first.flops, g.moved["decode_first"]
 
-    (one, dtype), (two, _) = step(1), step(2)
+    (f1, m1), (f2, m2) = step(1), step(2)
+    dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+    if weight_dtype == "fp8":
+        dtype = "float8_e4m3fn"
     rate, _ = unit_peak(device, True, dtype, "aten.mm.default", False)
     if not rate:
         return None
-    flops = (one.flops, two.flops - one.flops)
-    moved = (one.bytes_moved, two.bytes_moved - one.bytes_moved)
+    flops, moved = (f1, f2 - f1), (m1, m2 - m1)
     for batch in range(1, 4097):
         f = flops[0] + (batch - 1) * flops[1]
         m = moved[0] + (batch - 1) * moved[1]
