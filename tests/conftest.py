@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from netcost.capture.trace import TensorSpec
+from netcost.trace import TensorSpec
 
 
 def T(*shape: int, dtype: torch.dtype = torch.float32) -> TensorSpec:

@@ -10,9 +10,9 @@ import torch
 
 from conftest import T
 from netcost.analysis.fusion import FlatOp, flat_ops, kernels
-from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas.attention import attention_cost, causal_scores
+from netcost.trace import TensorSpec
 
 F32, BF16 = 4, 2
 

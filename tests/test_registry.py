@@ -162,3 +162,25 @@ def test_library_authors_register_their_ops_formulas():
         assert report.complete and report.total.flops == 15
     finally:
         del _registry._REGISTRY["netcost_test_lib.scale"]
+
+
+def test_formulas_read_the_plain_records_never_the_recorder():
+    """Every formula module imports its records from netcost.trace (which imports nothing of
+    netcost) and nothing from netcost.capture: a formula can be written and tested without the
+    recorder."""
+    import ast
+    from pathlib import Path
+
+    import netcost.formulas
+    import netcost.trace
+
+    def imported(path: Path) -> set[str]:
+        tree = ast.parse(path.read_text())
+        found = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        return found | {
+            n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+        }
+
+    formulas = Path(netcost.formulas.__file__).parent.glob("*.py")
+    assert not {m for f in formulas for m in imported(f) if m.startswith("netcost.capture")}
+    assert not {m for m in imported(Path(netcost.trace.__file__)) if m.startswith("netcost")}

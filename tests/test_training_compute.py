@@ -80,8 +80,8 @@ def test_fused_attention_backward_is_flop_counter_modes_formula():
     """The CPU flash kernel's backward (which FlopCounterMode does not register) costs the four
     products of the gradient. FlopCounterMode's formula for the CUDA kernels adds a fifth, the
     Q·Kᵀ the fused kernel recomputes (B·H·L·S·E): netcost does not mix recomputation in."""
-    from netcost.capture.trace import TensorSpec
     from netcost.formulas.backward import attention_backward
+    from netcost.trace import TensorSpec
 
     def spec(*shape: int) -> TensorSpec:
         strides = tuple(__import__("math").prod(shape[i + 1 :]) for i in range(len(shape)))

@@ -15,7 +15,6 @@ from netcost.analysis.stages import Breakdown, Stage
 from netcost.analysis.timing import Timing
 from netcost.analysis.training_compute import TrainingCompute
 from netcost.api import analyze
-from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.errors import ModelError, NetcostError, UnsupportedError, UsageError
 from netcost.formulas._registry import register_formula
@@ -23,6 +22,7 @@ from netcost.generation import Generation, ServingPlan, generate
 from netcost.measure.profile import Profile, profile
 from netcost.planning import BatchPlan, largest_batch
 from netcost.report import Diagnostic, Layer, Memory, PhasePeak, Report, Totals, TrainingMemory
+from netcost.trace import TensorSpec
 
 __version__ = "0.1.0"
 

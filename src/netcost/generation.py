@@ -19,8 +19,9 @@ The KV cache's bytes are those of the cache object's tensors in the same analyse
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -30,6 +31,8 @@ from netcost.cost import Cost
 from netcost.errors import ModelError, UnsupportedError, UsageError
 from netcost.report import Report
 from netcost.shown import ShownAsText
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -575,16 +578,12 @@ def _times(
     """Roofline seconds (or, with `estimate`, the calibrated estimate's): the prefill (time to
     first token), the first and last decode steps and the decode steps' sum (affine, as the
     costs), and tokens per second over the decode."""
-    t_first, t_last = first.time, last.time
 
-    def at(t: Any, index: int) -> float:
+    def at(report: Report, index: int) -> float:
+        t = report.time
         return t.estimates[index] if estimate else t.layers[index].seconds
 
-    calls_first = [m for m in first.modules if m.path == "lm"]
-    calls_last = [m for m in last.modules if m.path == "lm"]
-    prefill = at(t_first, calls_first[0].index)
-    step_first = at(t_first, calls_first[1].index)
-    step_last = at(t_last, calls_last[1].index)
+    prefill, step_first, step_last = _steps(first, last, at)
     decode = steps * (step_first + step_last) / 2
     times = {
         "time_to_first_token_s": prefill,
@@ -597,14 +596,20 @@ def _times(
     return times
 
 
+def _steps(first: Report, last: Report, read: Callable[[Report, int], T]) -> tuple[T, T, T]:
+    """`read` of the prefill and the first decode step (the first analysis' two calls of the
+    model) and of the last decode step (the last analysis' second call)."""
+    calls_first = [m.index for m in first.modules if m.path == "lm"]
+    calls_last = [m.index for m in last.modules if m.path == "lm"]
+    return read(first, calls_first[0]), read(first, calls_first[1]), read(last, calls_last[1])
+
+
 def _moved(first: Report, last: Report, steps: int) -> dict[str, int]:
     """Bytes the timed kernels move (fused: a region's inputs and outputs only): the prefill,
     the first and last decode steps, and the steps' sum (affine, as the costs)."""
-    calls_first = [m.index for m in first.modules if m.path == "lm"]
-    calls_last = [m.index for m in last.modules if m.path == "lm"]
-    prefill = first.time.layers[calls_first[0]].bytes_moved
-    step_first = first.time.layers[calls_first[1]].bytes_moved
-    step_last = last.time.layers[calls_last[1]].bytes_moved
+    prefill, step_first, step_last = _steps(
+        first, last, lambda report, index: report.time.layers[index].bytes_moved
+    )
     return {
         "prefill": prefill,
         "decode_first": step_first,

@@ -11,7 +11,6 @@ from netcost.analysis.fusion import view_aliases
 from netcost.analysis.memory import inference_memory, live_after_layers
 from netcost.analysis.receptive_field import layer_fields
 from netcost.analysis.scenario import scenario_diagnostics
-from netcost.capture.trace import Trace, specs_in
 from netcost.cost import Cost
 from netcost.formulas import costed
 from netcost.report import (
@@ -24,6 +23,7 @@ from netcost.report import (
     TensorInfo,
     Totals,
 )
+from netcost.trace import Trace, specs_in
 
 __all__ = ["build_report"]
 

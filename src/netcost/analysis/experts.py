@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netcost.capture.trace import Trace
+from netcost.trace import Trace
 
 
 def active_params(trace: Trace) -> dict[str, Any]:

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from math import prod
 
 from netcost.analysis.geometry import Window, dim_names, windows
-from netcost.capture.trace import TensorSpec
 from netcost.conventions import under
 from netcost.errors import NetcostError
 from netcost.formulas import lookup
 from netcost.report import Layer, OpRecord, ReceptiveField, Report
 from netcost.text import binary_size, count, shape
+from netcost.trace import TensorSpec
 
 
 @dataclass(frozen=True)

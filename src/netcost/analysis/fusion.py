@@ -35,10 +35,10 @@ from dataclasses import dataclass, replace
 from math import prod
 from typing import Any
 
-from netcost.capture.trace import OpEvent, TensorSpec, specs_in
 from netcost.cost import Cost
 from netcost.formulas.attention import attention_cost
 from netcost.formulas.free import VIEW_PACKETS
+from netcost.trace import OpEvent, TensorSpec, specs_in
 
 #: ops whose K or V result is a copy of their one tensor input (walked through to the source)
 COPIES_OF_KV = frozenset({"aten.clone", "aten.contiguous", "aten._to_copy", "aten.expand_copy",

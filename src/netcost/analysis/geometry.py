@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from netcost.capture.trace import TensorSpec
 from netcost.formulas._shapes import tup
 from netcost.report import OpRecord
+from netcost.trace import TensorSpec
 
 POOLS = ("max_pool", "avg_pool")
 

@@ -18,8 +18,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from netcost.analysis.fusion import FlatOp, Kernel
-from netcost.capture.trace import TensorSpec
 from netcost.gpu_tables import GEMM_DTYPES, Tables
+from netcost.trace import TensorSpec
 
 #: products read from the GEMM table: op packet -> the argument names of its (M×K, K×N) operands
 GEMMS = {

@@ -4,8 +4,8 @@ a training step."""
 from __future__ import annotations
 
 from netcost.capture.lifetimes import Block, live_after
-from netcost.capture.trace import StepTrace, Trace
 from netcost.report import Memory, PhasePeak, TrainingMemory
+from netcost.trace import StepTrace, Trace
 
 
 def inference_memory(trace: Trace) -> Memory | None:

@@ -21,10 +21,10 @@ from fractions import Fraction
 from typing import Any
 
 from netcost.analysis.geometry import Window, windows
-from netcost.capture.trace import OpEvent, TensorSpec, Trace
 from netcost.cost import Cost
 from netcost.formulas import lookup
 from netcost.report import OpRecord, ReceptiveField
+from netcost.trace import OpEvent, TensorSpec, Trace
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from netcost.capture.scenario import DESCRIPTION, SCENARIO
-from netcost.capture.trace import Trace
 from netcost.report import Diagnostic
+from netcost.trace import Trace
 
 VALUE_READ = "aten._local_scalar_dense.default"
 SHOWN = 6

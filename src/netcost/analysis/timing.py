@@ -27,13 +27,13 @@ from netcost.analysis.fusion import WIDTHS, FlatOp, Serving, flat_ops, quantised
 from netcost.analysis.fusion import kernels as fused_kernels
 from netcost.analysis.gpu_estimate import Sources
 from netcost.analysis.tree import inclusive
-from netcost.capture.trace import first_dtype
 from netcost.cost import Cost
 from netcost.devices import KERNEL_VIEWS, Device, load
 from netcost.errors import UsageError
 from netcost.gpu_tables import tables as gpu_tables
 from netcost.report import OpRecord, Report
 from netcost.shown import ShownAsText
+from netcost.trace import first_dtype
 
 DTYPE_KEYS = {
     "float64": "fp64",

@@ -10,11 +10,11 @@ from dataclasses import dataclass, replace
 from netcost import conventions
 from netcost.analysis.fusion import FlatOp, view_aliases
 from netcost.analysis.tree import inclusive
-from netcost.capture.trace import StepTrace
 from netcost.cost import Cost
 from netcost.formulas import costed
 from netcost.report import Report
 from netcost.shown import ShownAsText
+from netcost.trace import StepTrace
 
 PHASES = ("forward", "backward", "optimizer")
 

@@ -36,10 +36,10 @@ from netcost.capture.state import (
     stand_ins,
     state_nbytes,
 )
-from netcost.capture.trace import Kept, ModuleCall, OpEvent, ParamInfo, TensorSpec, Trace
 from netcost.capture.untouched import Untouched
 from netcost.errors import ModelError, NetcostError, UnsupportedError
 from netcost.inputs import known
+from netcost.trace import Kept, ModuleCall, OpEvent, ParamInfo, TensorSpec, Trace
 
 __all__ = ["ModuleCall", "OpEvent", "ParamInfo", "TensorSpec", "Trace", "capture"]
 
@@ -49,8 +49,9 @@ Recorded = tuple[
     list[ModuleCall],
     list[OpEvent],
     tuple[TensorSpec, ...],
-    tuple[list[int], list[int]],
+    tuple[list[int], list[int], list[int]],  # bytes allocated, freed, weight copies: per op
     list[Kept],
+    dict[str, int],  # each parameter's, buffer's and input's tensor number
 ]
 
 #: Real execution is the fallback only while parameters, buffers and inputs fit in this many bytes.

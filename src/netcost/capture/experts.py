@@ -14,7 +14,7 @@ from typing import Any
 
 from torch import nn
 
-from netcost.capture.trace import ExpertLayer, Experts
+from netcost.trace import ExpertLayer, Experts
 
 TOP_K_KEYS = (
     "num_experts_per_tok",

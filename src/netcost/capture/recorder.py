@@ -29,9 +29,9 @@ from netcost.capture.lifetimes import Ledger, live_after, per_op
 from netcost.capture.scenario import keep_all
 from netcost.capture.specs import bind, plain, spec_of, storage_of, tensor_specs, tensors_in
 from netcost.capture.state import packed_weights
-from netcost.capture.trace import Kept, ModuleCall, OpEvent
 from netcost.errors import UnsupportedError
 from netcost.ops import aten
+from netcost.trace import Kept, ModuleCall, OpEvent
 
 #: A top-k whose indices follow the balanced routing (capture/known.py).
 ROUTED = "(indices round-robin)"

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch.utils._pytree import tree_leaves
 
-from netcost.capture.trace import PackedWeight, TensorSpec
+from netcost.trace import PackedWeight, TensorSpec
 
 _DTYPES: dict[torch.dtype, tuple[str, int]] = {}
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_map
 
-from netcost.capture.trace import ParamInfo
+from netcost.trace import ParamInfo
 
 
 def named_state(model: nn.Module) -> dict[str, torch.Tensor]:

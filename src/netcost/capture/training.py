@@ -24,10 +24,10 @@ from netcost.capture.recorder import (
 )
 from netcost.capture.specs import storage_key, tensor_ids, tensors_in
 from netcost.capture.state import buffers_bytes, fake_like, named_state, param_table, stand_ins
-from netcost.capture.trace import ModuleCall, StepTrace
 from netcost.capture.untouched import Untouched
 from netcost.capture.workspaces import sized_workspace
 from netcost.errors import ModelError, NetcostError
+from netcost.trace import ModuleCall, StepTrace
 
 #: --optimizer names: the optimizer class and its arguments.
 OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {

@@ -14,9 +14,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
-from netcost.capture.trace import OpEvent, TensorSpec, specs_in
 from netcost.cost import Cost
 from netcost.errors import UnsupportedError, UsageError
+from netcost.trace import OpEvent, TensorSpec, specs_in
 
 Formula = Callable[..., Cost]
 Moves = Callable[[dict[str, Any], tuple[TensorSpec, ...]], tuple[int, int]]

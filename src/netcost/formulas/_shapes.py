@@ -5,7 +5,7 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from netcost.capture.trace import TensorSpec
+from netcost.trace import TensorSpec
 
 
 def numel(t: TensorSpec | tuple[int, ...] | None) -> int:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas.norm import normalisation_cost
 from netcost.ops import aten
+from netcost.trace import TensorSpec
 
 SOFTMAX_FLOPS = 5  # max, subtract, exp, sum, divide: per element
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import first, numel
@@ -20,6 +19,7 @@ from netcost.formulas.attention import causal_scores
 from netcost.formulas.pointwise import COMPOUND, ONE_FLOP
 from netcost.formulas.rnn import CELL_FLOPS
 from netcost.ops import aten, has
+from netcost.trace import TensorSpec
 
 
 @formula(aten.convolution_backward, family="backward")

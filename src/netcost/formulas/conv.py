@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from math import prod
 
-from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import numel
 from netcost.ops import aten
+from netcost.trace import TensorSpec
 
 
 @formula(aten.convolution, aten._convolution, family="conv")

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import numel
 from netcost.formulas.selection import sort_comparisons
+from netcost.trace import TensorSpec
 
 IOU_FLOPS = 13
 AREA_FLOPS = 3

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import numel
 from netcost.ops import aten
+from netcost.trace import TensorSpec
 
 REDUCTION_NONE, REDUCTION_MEAN = 0, 1
 

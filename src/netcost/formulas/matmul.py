@@ -5,11 +5,11 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula, generic_moves
 from netcost.formulas._shapes import numel
 from netcost.ops import aten
+from netcost.trace import TensorSpec
 
 
 def _accumulate_into_input(macs: int, outputs: int, alpha: float, beta: float) -> Cost:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import first, numel
 from netcost.ops import aten, has
+from netcost.trace import TensorSpec
 
 COPIES = """
 clone _to_copy _copy_from _copy_from_and_resize cat stack hstack vstack

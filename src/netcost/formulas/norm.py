@@ -11,11 +11,11 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import numel
 from netcost.ops import aten
+from netcost.trace import TensorSpec
 
 STATS_FLOPS = 4  # mean (1) + variance (3), per element
 NORMALISE_FLOPS = 2  # subtract mean, multiply by 1/std, per element

@@ -10,11 +10,11 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import first, numel, tup
 from netcost.ops import aten
+from netcost.trace import TensorSpec
 
 
 def window_reads(

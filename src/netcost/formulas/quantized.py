@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from netcost.capture.trace import PackedWeight, TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula, free
 from netcost.formulas._shapes import first, numel
 from netcost.formulas.pool import max_pool2d
 from netcost.ops import aten
+from netcost.trace import PackedWeight, TensorSpec
 
 REQUANTIZE = 3
 QUANTIZE = 3

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import first, numel
 from netcost.ops import aten
+from netcost.trace import TensorSpec
 
 SOFTMAX_FLOPS = 5
 

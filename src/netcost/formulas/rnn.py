@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from netcost.capture.trace import TensorSpec
 from netcost.cost import Cost
 from netcost.formulas._registry import formula
 from netcost.formulas._shapes import numel
 from netcost.ops import aten
+from netcost.trace import TensorSpec
 
 # Per hidden unit per step, after the gates are summed:
 #   LSTM: sigmoid ×3, tanh ×2, c = f·c + i·g (3), h = o·tanh(c) (1 multiply)      = 9
