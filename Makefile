@@ -28,6 +28,7 @@ demo: install
 lint: install-dev
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 
 format: install-dev
 	$(BIN)/ruff format src tests benchmarks

@@ -7,7 +7,7 @@ import contextlib
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, cast
 
 from netcost import __version__
 from netcost.devices import KERNEL_VIEWS, KV_DTYPES, WEIGHT_DTYPES
@@ -339,11 +339,12 @@ def run(argv: list[str] | None = None) -> str:
     if not specs:
         raise UsageError(f"{args.model}: give its input shape, e.g. --input 1x3x224x224")
     shapes = [parse_input(s) for s in specs]
-    if is_spec:
-        shapes = _spec_shapes(resolved.model, shapes, args.batch)
     import torch
 
-    def analyze_at(inputs: object) -> Report:
+    if is_spec:  # a spec builds an nn.Sequential
+        shapes = _spec_shapes(cast("nn.Sequential", resolved.model), shapes, args.batch)
+
+    def analyze_at(inputs: tuple[torch.Tensor, ...] | dict[str, torch.Tensor]) -> Report:
         with torch.no_grad():  # inference: the kernels PyTorch picks under no_grad (fast paths)
             report = analyze(
                 resolved.model,
@@ -585,7 +586,7 @@ def _plan(
     budget_text: str,
     shapes: list[Shaped],
     resolved: Resolved,
-    analyze_at: Callable[[object], Report],
+    analyze_at: Callable[[tuple[torch.Tensor, ...] | dict[str, torch.Tensor]], Report],
     train: bool,
 ) -> str:
     """Every input's first dimension is the batch."""

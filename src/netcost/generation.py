@@ -162,8 +162,9 @@ class _TwoCalls(nn.Module):
             if self.static_positions is not None:
                 from transformers import StaticCache
 
+                lm: Any = self.lm  # a transformers model: its config
                 given[self.cache_name] = StaticCache(
-                    config=self.lm.config, max_cache_len=self.static_positions
+                    config=lm.config, max_cache_len=self.static_positions
                 )
             out = self.lm(input_ids=input_ids, use_cache=True, **self.keep, **given)
             feed = {"input_ids": next_ids, **self.keep}

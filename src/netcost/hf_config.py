@@ -49,7 +49,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from math import isqrt
-from typing import Any
+from typing import Any, TypeGuard
 
 from torch import nn
 
@@ -232,7 +232,7 @@ def _pooled_tokens(config: Any, overrides: dict[str, Any]) -> list[Mend]:
         tokens = getattr(outer, "mm_tokens_per_image", None)
         vision = getattr(outer, "vision_config", None)
         size, patch = getattr(vision, "image_size", None), getattr(vision, "patch_size", None)
-        if not all(isinstance(v, int) and v > 0 for v in (tokens, size, patch)):
+        if not (_positive(tokens) and _positive(size) and _positive(patch)):
             continue
         side = isqrt(tokens)
         patches = size // patch
@@ -253,7 +253,7 @@ def _shuffled_grid(config: Any, overrides: dict[str, Any]) -> list[Mend]:
     factor = getattr(config, "scale_factor", None) or getattr(config, "pixel_shuffle_factor", None)
     vision = getattr(config, "vision_config", None)
     size, patch = getattr(vision, "image_size", None), getattr(vision, "patch_size", None)
-    if not all(isinstance(v, int) and v > 0 for v in (factor, size, patch)):
+    if not (_positive(factor) and _positive(size) and _positive(patch)):
         return []
     if (size // patch) % factor == 0 or "image_size" in overrides.get("vision_config", {}):
         return []
@@ -335,9 +335,14 @@ def _tower_widths(config: Any, overrides: dict[str, Any]) -> list[Mend]:
     return found
 
 
+def _positive(value: Any) -> TypeGuard[int]:
+    """A config value that is a whole number of one or more."""
+    return isinstance(value, int) and value > 0
+
+
 def _rotary_sections(config: Any, model: nn.Module, overrides: dict[str, Any]) -> list[Mend]:
     """The rotary factor f' = f · Σ sections / frequencies, when that is at most 1."""
-    rotary = next((m for m in model.modules() if hasattr(m, "mrope_section")), None)
+    rotary: Any = next((m for m in model.modules() if hasattr(m, "mrope_section")), None)
     frequencies = getattr(rotary, "inv_freq", None)
     if rotary is None or frequencies is None:
         return []

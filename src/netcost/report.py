@@ -325,7 +325,7 @@ class Report:
             f"params, {self.total.cost.macs:,} MACs, {len(self.layers)} layers, {state}>"
         )
 
-    def stages(self, depth: int = 1, top: int = 5):  # type: ignore[no-untyped-def]
+    def stages(self, depth: int = 1, top: int = 5):
         """Where the compute goes: the calls at `depth` with their shares, and the `top`
         heaviest layers by each measure (analysis/stages.py)."""
         from netcost.analysis.stages import stages
@@ -353,7 +353,7 @@ class Report:
 
         return render_html_fragment(self, stages(self, 1, top=0))
 
-    def to_pandas(self):  # type: ignore[no-untyped-def]
+    def to_pandas(self):
         """Every module call as a row of a pandas DataFrame (the CSV's columns; needs pandas)."""
         from netcost.render.csv import to_records
 

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -55,7 +55,9 @@ class Resolved:
     #: what the user should know about how the model was built (a mended default config)
     notes: tuple[str, ...] = ()
 
-    def example_inputs(self, shapes: list[tuple[tuple[int, ...], torch.dtype]]) -> object:
+    def example_inputs(
+        self, shapes: list[tuple[tuple[int, ...], torch.dtype]]
+    ) -> tuple[torch.Tensor, ...] | dict[str, torch.Tensor]:
         """Shape-only tensors of these shapes, by name where the model takes names; a named input
         with known values keeps them (repeated along the batch when only the batch differs; one
         value repeated, as ordinary token ids are, fills any shape)."""
@@ -300,7 +302,7 @@ def _timm(name: str) -> Resolved:
     if name not in known:
         raise _unknown("timm", name, known)
     model = _on_meta(timm.create_model, name, pretrained=False)
-    size = model.pretrained_cfg.get("input_size", (3, 224, 224))
+    size = cast(Any, model).pretrained_cfg.get("input_size", (3, 224, 224))
     return Resolved(model, name, ("1x" + "x".join(map(str, size)),))
 
 

@@ -59,10 +59,10 @@ class TensorSpec:
     def __len__(self) -> int:
         return len(self.shape)
 
-    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+    def __getitem__(self, i):
         return self.shape[i]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self):
         return iter(self.shape)
 
 

@@ -61,7 +61,7 @@ def load_file(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and pickling look the module up by name
     try:
-        on_meta_or_cpu(lambda: spec.loader.exec_module(module))  # type: ignore[union-attr]
+        on_meta_or_cpu(lambda: spec.loader.exec_module(module))
     except Exception as error:
         del sys.modules[name]
         raise ModelError(f"{path}: importing it failed: {type(error).__name__}: {error}") from None

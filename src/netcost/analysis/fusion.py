@@ -191,7 +191,7 @@ def quantised(ops: list[FlatOp], aliases: Mapping[int, int], weight: str) -> lis
         def narrow(value: Any) -> Any:
             is_weight = isinstance(value, TensorSpec) and value.tid >= 0 and len(value.shape) == 2
             if is_weight and aliases.get(value.tid, value.tid) in weights:
-                return replace(value, dtype=dtype, itemsize=width)  # type: ignore[arg-type]
+                return replace(value, dtype=dtype, itemsize=width)
             return value
 
         args = {k: narrow(v) for k, v in o.args.items()}
@@ -327,7 +327,11 @@ def _attention(
                 yield _attention_kernel(flow, *chain, valid_keys, appends)
 
 
-def _eager_chain(flow: _Flow, softmax: int) -> tuple[Any, ...] | None:
+#: an eager attention chain: its ops, Q, K, V, its output, its first op, masked or not
+_Chain = tuple[list[int], TensorSpec, TensorSpec, TensorSpec, TensorSpec, int, bool]
+
+
+def _eager_chain(flow: _Flow, softmax: int) -> _Chain | None:
     """(members, Q, K, V, output, first op, masked) of an eager attention around `softmax`;
     masked: a mask as large as the scores' last two dims was applied to them."""
     ops = flow.ops

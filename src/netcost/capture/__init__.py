@@ -127,7 +127,7 @@ def _capture(
         return stored_dtype(precision, t)
 
     params = param_table(model, stored)
-    base = dict(
+    base: dict[str, Any] = dict(
         model_name=type(model).__name__,
         input_names=input_names,
         grad_enabled=torch.is_grad_enabled(),
@@ -224,30 +224,30 @@ def _run(
     calls: list[ModuleCall] = []
     recorder: Recorder
     if fake:
-        recorder = FakeRecorder(calls)  # the stand-ins are made in the recording fake mode
+        faking = FakeRecorder(calls)  # the stand-ins are made in the recording fake mode
+        recorder = faking
 
         def make(t: torch.Tensor) -> torch.Tensor:
             if has_values(t):
-                return recorder.with_values(t)
+                return faking.with_values(t)
             return fake_like(t, stored_dtype(precision, t))
     else:
         recorder, generator = Recorder(calls), torch.Generator().manual_seed(0)
         initialised = initialised_state(model, state)
 
         def make(t: torch.Tensor) -> torch.Tensor:
-            out = initialised.get(id(t)) if id(t) in initialised else real_like(t, generator)
+            out = initialised[id(t)] if id(t) in initialised else real_like(t, generator)
             dtype = stored_dtype(precision, t)
             return out if dtype == out.dtype else out.to(dtype).requires_grad_(t.requires_grad)
 
     with recorder if fake else nullcontext():
         original = state
         state, (args, kwargs) = stand_ins(state, make, args, kwargs)
-    weights = frozenset(  # autocast's copies of these are weight copies, not activations
-        storage_key(state[name]) for name, t in original.items() if id(t) in params
-    )
-    resident = frozenset(storage_key(t) for t in [*state.values(), *tensors_in((args, kwargs))]) - {
-        None
-    }
+    weight_keys = (storage_key(state[name]) for name, t in original.items() if id(t) in params)
+    # autocast's copies of these are weight copies, not activations
+    weights = frozenset(k for k in weight_keys if k is not None)
+    keys = (storage_key(t) for t in [*state.values(), *tensors_in((args, kwargs))])
+    resident = frozenset(k for k in keys if k is not None)
     fake_errors = _fake_errors()
     try:
         with tensor_ids():

@@ -34,7 +34,8 @@ def initialised_copy(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, 
         if is_lazy(t):  # deepcopy refuses uninitialised tensors: fresh ones on meta instead
             kind = UninitializedParameter if isinstance(t, nn.Parameter) else UninitializedBuffer
             grad = t.requires_grad if kind is UninitializedParameter else False
-            memo[id(t)] = kind(requires_grad=grad, device="meta", dtype=t.dtype)
+            # torch's stubs leave out the factory keywords these classes take
+            memo[id(t)] = kind(requires_grad=grad, device="meta", dtype=t.dtype)  # type: ignore[call-arg]
     fresh = copy.deepcopy(model, memo).to("meta")
 
     def on_meta(value: Any) -> Any:

@@ -89,10 +89,10 @@ class Recorder(TorchDispatchMode):
         self.started = time.perf_counter()
         self.recording = True
 
-    def _dispatch(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
+    def _dispatch(self, func, types, args, kwargs):
         """Run the op; a value-dependent one under the keep-all scenario (capture/scenario.py)."""
 
-        def run(op, op_args, op_kwargs):  # type: ignore[no-untyped-def]
+        def run(op, op_args, op_kwargs):
             return self._run_op(op, types, op_args, op_kwargs)
 
         if self.recording:
@@ -108,7 +108,7 @@ class Recorder(TorchDispatchMode):
     #: can ask a real run for more arithmetic than any user waits for.
     REAL_SECONDS = 120.0
 
-    def _run_op(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
+    def _run_op(self, func, types, args, kwargs):
         if self.recording and time.perf_counter() - self.started > self.REAL_SECONDS:
             raise UnsupportedError(
                 f"real CPU execution stopped after {self.REAL_SECONDS:.0f} s, at {func}: the "
@@ -121,7 +121,7 @@ class Recorder(TorchDispatchMode):
     def current(self) -> int:
         return self.call_stack[-1] if self.call_stack else 0
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         # metadata queries (prim.device) and profiler ranges hold no data
         if func.namespace in ("prim", "profiler") or self._inside or not self.recording:
@@ -190,8 +190,8 @@ class FakeRecorder(Recorder, FakeTensorMode):
         """A fake tensor carrying `real` as its values (netcost's own real tensor, not a user's)."""
         return self.fake_tensor_converter.from_real_tensor(self, real, make_constant=True)
 
-    def _run_op(self, func, types, args, kwargs):  # type: ignore[no-untyped-def]
-        def fake(op, op_args, op_kwargs):  # type: ignore[no-untyped-def]
+    def _run_op(self, func, types, args, kwargs):
+        def fake(op, op_args, op_kwargs):
             return FakeTensorMode.__torch_dispatch__(self, op, types, op_args, op_kwargs)
 
         handled, out = cpu_only(func, args, kwargs, fake)
@@ -358,7 +358,7 @@ class ModuleTracker:
         )
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         from torch.nn.modules import module
 
         for handle in self._handles:
@@ -415,7 +415,7 @@ class ModuleTracker:
                 continue
             nodes[id(node)] = call
             self._pinned.append(node)
-            todo.extend(next_node for next_node, _ in node.next_functions)
+            todo.extend(n for n, _ in node.next_functions if n is not None)
 
 
 def _describe(module: nn.Module) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from math import prod
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.utils._pytree as pytree
@@ -42,7 +42,7 @@ def _nonzero(dispatch: Dispatch, x: torch.Tensor) -> torch.Tensor:
         with unset_fake_temporarily():
             rows = torch.nonzero(x.constant)
         if rows.numel() <= VALUE_LIMIT:  # the recording mode makes it a stand-in with values
-            return x.fake_mode.constant(rows)
+            return cast(Any, x.fake_mode).constant(rows)  # the recording mode's
         return dispatch(aten.new_empty.default, (x, list(rows.shape)), {"dtype": torch.int64})
     if isinstance(x, FakeTensor) or x.device.type == "meta":
         return dispatch(aten.new_empty.default, (x, [x.numel(), x.dim()]), {"dtype": torch.int64})

@@ -107,7 +107,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def packed(value: torch.ScriptObject) -> Any:
+def packed(value: Any) -> Any:
     """Quantized ops' prepacked weights as a PackedWeight (other script objects as they are)."""
     try:
         if not value._has_method("unpack"):

@@ -6,7 +6,7 @@ The user's tensors are never modified: the model runs through torch.func.functio
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -51,7 +51,7 @@ def packed_weights(module: nn.Module, recurse: bool = True) -> list[tuple[str, A
         for key, value in vars(m).items():
             inner = getattr(value, "_packed_params", None) if isinstance(value, nn.Module) else None
             for obj in (value, inner):
-                if isinstance(obj, torch.ScriptObject) and obj._has_method("unpack"):
+                if isinstance(obj, torch.ScriptObject) and cast(Any, obj)._has_method("unpack"):
                     found.append((f"{path}.{key}" if path else key, obj))
     return found
 

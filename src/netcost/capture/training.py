@@ -61,7 +61,7 @@ class StepRecorder(FakeRecorder):
         self.weights: frozenset[int] = frozenset()  # parameter storages: casts of them are copies
         self.notes: list[str] = []  # what the step could not size
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         if func is torch.ops.aten._local_scalar_dense.default and self.phase in (
             "warm-up",
             "optimizer",
@@ -170,9 +170,9 @@ def _step(
         for t in s.values()
         if isinstance(t, torch.Tensor)
     }
-    resident = {storage_key(t): t for t in [*state.values(), *inputs]}
-    resident.pop(None, None)
-    recorder.start(frozenset(resident) | frozenset(state_tensors))
+    keys = (storage_key(t) for t in [*state.values(), *inputs])
+    resident = frozenset(k for k in keys if k is not None)
+    recorder.start(resident | frozenset(state_tensors))
     recorder.weights = frozenset(t.untyped_storage()._cdata for t in trainable)
 
     try:

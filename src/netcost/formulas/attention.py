@@ -122,7 +122,7 @@ def native_multi_head_attention(
     Returned weights averaged over the heads cost what the slow path's mean costs: one add per
     weight of every head, B·H·L·S, and one division per averaged weight, B·L·S."""
     batch, q_len = _batch_len(query)
-    _, k_len = _batch_len(key)
+    k_len = _batch_len(key)[1]
     cost = multi_head_attention_cost(
         batch, q_len, k_len, embed_dim, num_head, masked=mask is not None
     )

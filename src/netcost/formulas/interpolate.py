@@ -62,7 +62,7 @@ def _aa_taps(size_in: int, size_out: int, support: float) -> int:
 
 def _antialiased(support: float) -> Any:
     def resize(*, out: Any, **args: Any) -> Cost:
-        x = args.get("self", args.get("input"))
+        x = args["self"] if "self" in args else args["input"]
         n, c, h_in, w_in = x.shape
         h_out, w_out = out.shape[-2:]
         wide = _aa_taps(w_in, w_out, support)

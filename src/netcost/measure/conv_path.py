@@ -49,13 +49,13 @@ def native_conv_of(args: dict[str, Any]) -> bool:
     if x is None or w is None or not hasattr(x, "stride"):
         return False
     try:
-        tensors = [
+        x_, w_ = (
             torch.empty_strided(t.shape, t.stride, dtype=getattr(torch, t.dtype)) for t in (x, w)
-        ]
+        )
     except (AttributeError, RuntimeError, TypeError):
         return False
     return native_conv(
-        *tensors, args.get("stride", (1,)), args.get("padding", (0,)), args.get("dilation"),
+        x_, w_, args.get("stride", (1,)), args.get("padding", (0,)), args.get("dilation"),
         bool(args.get("transposed", False)), args.get("output_padding"), args.get("groups", 1),
     )  # fmt: skip
 

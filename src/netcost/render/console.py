@@ -3,18 +3,18 @@ a console that records text instead of printing it."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 
 from rich.console import Console
 from rich.table import Table
 
 
-class NullFile:
+class NullFile(io.StringIO):
+    """A text sink that keeps nothing."""
+
     def write(self, _: str) -> int:
         return 0
-
-    def flush(self) -> None:
-        pass
 
 
 def recording_console(width: int) -> Console:

@@ -29,7 +29,7 @@ def economics_lines(e: Economics) -> list[str]:
             else ""
         )
     ]
-    if e.mfu is not None:
+    if e.mfu is not None and e.peak is not None:
         lines.append(f"MFU of the measured step: {100 * e.mfu:.1f} % of {e.peak / 1e12:g} TFLOP/s")
     if e.run_seconds is not None and e.run_tokens and e.run_mfu:
         days = e.run_seconds / 86_400

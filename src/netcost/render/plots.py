@@ -13,7 +13,7 @@ from netcost.report import Report
 FORMATS = {".png": "png", ".svg": "svg"}
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot():
     try:
         import matplotlib
     except ImportError:
@@ -24,7 +24,7 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
-def _ticks(is_bytes: bool):  # type: ignore[no-untyped-def]
+def _ticks(is_bytes: bool):
     """Axis labels in binary units for bytes, k/M/G for counts (never an offset like 1e8)."""
     from matplotlib.ticker import FuncFormatter
 
@@ -39,7 +39,7 @@ def _ticks(is_bytes: bool):  # type: ignore[no-untyped-def]
     return FuncFormatter(label)
 
 
-def figure(report: Report):  # type: ignore[no-untyped-def]
+def figure(report: Report):
     """The figure: three bar panels sharing the layer axis, cumulative shares underneath."""
     plt = _pyplot()
     from matplotlib.ticker import MaxNLocator, MultipleLocator
@@ -111,7 +111,7 @@ def figure(report: Report):  # type: ignore[no-untyped-def]
     return fig
 
 
-def _roofline(ax, report: Report) -> None:  # type: ignore[no-untyped-def]
+def _roofline(ax, report: Report) -> None:
     """Log-log arithmetic intensity (FLOP/byte) against FLOP/s at the roofline time, with the
     device's memory roof and its compute roofs; one point per leaf layer, sized by its time."""
     t = report.time
