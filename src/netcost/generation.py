@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from netcost.analysis.fusion import Serving
+from netcost.analysis.timing import Timing
 from netcost.cost import Cost
 from netcost.errors import ModelError, UnsupportedError, UsageError
 from netcost.report import Report
@@ -89,11 +90,6 @@ class Generation(ShownAsText):
             f"<Generation {self.model} {self.prompt_tokens}:{self.new_tokens} × {self.batch}: "
             f"prefill {self.prefill.macs:,} MACs, decode {self.decode_total.macs:,} MACs>"
         )
-
-    def __str__(self) -> str:
-        from netcost.render.generation import render_generation
-
-        return render_generation(self)
 
     def to_dict(self) -> dict[str, Any]:
         def cost(c: Cost) -> dict[str, int]:
@@ -331,7 +327,7 @@ def generate(
     if device is not None:
         times = _times(first_report, last_report, steps, batch)
         moved = _moved(first_report, last_report, steps)
-        if first_report.time.estimates and last_report.time.estimates:
+        if _timing(first_report).estimates and _timing(last_report).estimates:
             estimate = _times(first_report, last_report, steps, batch, estimate=True)
     memory = first_report.memory
     weight_bytes = first_report.total.param_bytes
@@ -581,7 +577,7 @@ def _times(
     costs), and tokens per second over the decode."""
 
     def at(report: Report, index: int) -> float:
-        t = report.time
+        t = _timing(report)
         return t.estimates[index] if estimate else t.layers[index].seconds
 
     prefill, step_first, step_last = _steps(first, last, at)
@@ -597,6 +593,12 @@ def _times(
     return times
 
 
+def _timing(report: Report) -> Timing:
+    """The timing of a report analysed on a device."""
+    assert report.time is not None, "timed on a device"
+    return report.time
+
+
 def _steps(first: Report, last: Report, read: Callable[[Report, int], T]) -> tuple[T, T, T]:
     """`read` of the prefill and the first decode step (the first analysis' two calls of the
     model) and of the last decode step (the last analysis' second call)."""
@@ -609,7 +611,7 @@ def _moved(first: Report, last: Report, steps: int) -> dict[str, int]:
     """Bytes the timed kernels move (fused: a region's inputs and outputs only): the prefill,
     the first and last decode steps, and the steps' sum (affine, as the costs)."""
     prefill, step_first, step_last = _steps(
-        first, last, lambda report, index: report.time.layers[index].bytes_moved
+        first, last, lambda report, index: _timing(report).layers[index].bytes_moved
     )
     return {
         "prefill": prefill,
@@ -631,35 +633,6 @@ class ServingPlan(ShownAsText):
     analyses: int
     compute_bound_batch: int | None = None  # the smallest batch whose first decode step is
     device: str | None = None  # compute-bound on `device` (None: never up to the search's end)
-
-    def __str__(self) -> str:
-        from netcost.text import binary_size, count
-
-        lines = []
-        if self.batch == 0:
-            lines.append(
-                f"Not even one sequence fits {binary_size(self.budget)}: serving needs "
-                f"{binary_size(self.peak)}"
-            )
-        else:
-            nxt = (
-                ""
-                if self.next_peak is None
-                else (f"; batch {count(self.batch + 1)} would need {binary_size(self.next_peak)}")
-            )
-            lines.append(
-                f"Largest batch for serving within {binary_size(self.budget)}: "
-                f"{count(self.batch)} (peak {binary_size(self.peak)}{nxt}; "
-                f"{self.analyses} analyses)"
-            )
-        if self.device is not None:
-            where = (
-                f"from batch {count(self.compute_bound_batch)}"
-                if self.compute_bound_batch
-                else "at no batch up to 4,096"
-            )
-            lines.append(f"Decode on {self.device} turns compute-bound {where} (roofline)")
-        return "\n".join(lines) + "\n"
 
 
 def serving_plan(

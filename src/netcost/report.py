@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netcost.cost import Cost
 from netcost.shown import ShownAsText
+
+if TYPE_CHECKING:  # results of the analysis stages, read here and never imported at run time
+    from netcost.analysis.timing import Timing
+    from netcost.analysis.training_compute import TrainingCompute
 
 SCHEMA_VERSION = 1
 
@@ -164,11 +168,6 @@ class Memory(ShownAsText):
             f"<Memory: inference peak {self.peak_bytes:,} B in {self.peak_layer} ({self.peak_op})>"
         )
 
-    def __str__(self) -> str:
-        from netcost.render.memory import inference_lines
-
-        return "\n".join(inference_lines(self)) + "\n"
-
 
 @dataclass(frozen=True)
 class PhasePeak:
@@ -216,11 +215,6 @@ class TrainingMemory(ShownAsText):
             f"{binary_size(self.peak_bytes)} in the {self.peak.phase}>"
         )
 
-    def __str__(self) -> str:
-        from netcost.render.memory import training_lines
-
-        return "\n".join(training_lines(self)).rstrip() + "\n"
-
 
 @dataclass(frozen=True)
 class Report:
@@ -236,8 +230,8 @@ class Report:
     execution: str
     memory: Memory | None = None  # inference memory (None only from a capture with autograd on)
     training: TrainingMemory | None = None  # a training step's memory, when asked for
-    training_compute: Any = None  # analysis/training_compute.TrainingCompute, when asked for
-    time: Any = None  # analysis/timing.Timing: roofline times on a device, when asked for
+    training_compute: TrainingCompute | None = None  # a training step's arithmetic, when asked for
+    time: Timing | None = None  # roofline times on a device, when asked for
     config: dict[str, Any] | None = None  # a transformers model's shape keys (layers, heads, ...)
     aliases: dict[int, int] | None = None  # a view's tensor number -> its base's (the dataflow)
 

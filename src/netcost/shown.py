@@ -1,5 +1,7 @@
-"""How results show in a notebook: `_repr_html_` as the same text as `str()` (the CLI's text),
-in a <pre> block, for every result that has no richer page."""
+"""How results show: `str()` is the text the command line prints, rendered by the renderer
+registered for the result's type (render/shown.py), so that no result type imports a renderer
+to show itself; in a notebook, `_repr_html_` is that text in a <pre> block for every result
+that has no richer page."""
 
 from __future__ import annotations
 
@@ -7,5 +9,10 @@ from html import escape
 
 
 class ShownAsText:
+    def __str__(self) -> str:
+        from netcost.render.shown import as_text
+
+        return as_text(self)
+
     def _repr_html_(self) -> str:
         return f"<pre>{escape(str(self))}</pre>"

@@ -55,9 +55,6 @@ class Comparison(ShownAsText):
 
         return render_compare(self, width)
 
-    def __str__(self) -> str:
-        return self.table()
-
     def __repr__(self) -> str:
         return f"<Comparison of {', '.join(self.labels)} by {self.measure}>"
 

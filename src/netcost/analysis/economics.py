@@ -86,7 +86,7 @@ def economics(
         peak = peak or None
     measured = step_time or (tokens / tokens_per_second if tokens_per_second else None)
     achieved = model_flops / measured / peak if measured and peak else None
-    if achieved is not None and achieved > 1 and peak is not None:
+    if achieved is not None and achieved > 1 and peak is not None and report.time is not None:
         dtype = _matrix_dtype(report)
         cause = (
             "the model is analysed in fp32; dtype=bfloat16 or --precision bf16-mixed?"

@@ -53,11 +53,6 @@ class Breakdown(ShownAsText):
             f"{self.total.macs:,} MACs>"
         )
 
-    def __str__(self) -> str:
-        from netcost.render.stages import render_stages
-
-        return render_stages(self, self.model)
-
 
 def stages(report: Report, depth: int = 1, top: int = 5) -> Breakdown:
     """The calls at `depth` (1: the model's children) as stages, and the `top` heaviest layers."""

@@ -123,11 +123,6 @@ class Timing(ShownAsText):
             f"(roofline, {self.kernels} kernels)>"
         )
 
-    def __str__(self) -> str:
-        from netcost.render.timing import timing_lines
-
-        return "\n".join(timing_lines(self)) + "\n"
-
 
 def peak(device: Device, matrix: bool, dtype: str, op: str, tf32_matmul: bool) -> tuple[float, str]:
     """(FLOP/s, unit) of the unit that runs an op; (0, "none") when the device gives no peak."""
@@ -246,13 +241,14 @@ def timing(
         estimates = tuple(sums[i] for i in sorted(sums))
     phases: tuple[tuple[str, float], ...] = ()
     phase_estimates: tuple[tuple[str, float], ...] = ()
-    flow = list(getattr(report.training_compute, "flow", ()))
-    if flow:
+    step_compute = report.training_compute
+    flow = list(step_compute.flow) if step_compute is not None else []
+    if step_compute is not None and flow:
         from netcost.analysis.training_compute import PHASES
 
         if view == "fused":
             step = fused_layer_times(
-                flow, report.training_compute.aliases or {}, chosen, tf32_matmul,
+                flow, step_compute.aliases or {}, chosen, tf32_matmul,
                 across_owners=False, tables=measured,
             )  # fmt: skip
             missing |= step.missing

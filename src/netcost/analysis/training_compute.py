@@ -51,11 +51,6 @@ class TrainingCompute(ShownAsText):
             f"backward {self.backward.macs:,}, optimizer {self.optimizer.flops:,} FLOPs)>"
         )
 
-    def __str__(self) -> str:
-        from netcost.render.memory import compute_lines
-
-        return "\n".join(compute_lines(self)) + "\n"
-
 
 def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompute:
     phases: dict[str, Cost] = defaultdict(Cost)

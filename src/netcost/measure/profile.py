@@ -64,11 +64,6 @@ class Profile(ShownAsText):
     def __repr__(self) -> str:
         return f"<Profile on {self.device}: forward {self.forward_s * 1e3:.4g} ms>"
 
-    def __str__(self) -> str:
-        from netcost.render.profile import profile_lines
-
-        return "\n".join(profile_lines(self)) + "\n"
-
 
 def local_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"

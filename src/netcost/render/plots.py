@@ -115,6 +115,7 @@ def _roofline(ax, report: Report) -> None:
     """Log-log arithmetic intensity (FLOP/byte) against FLOP/s at the roofline time, with the
     device's memory roof and its compute roofs; one point per leaf layer, sized by its time."""
     t = report.time
+    assert t is not None, "a roofline needs a device"
     d = t.device
     points = [
         (lt.flops / lt.bytes_moved, lt.flops / lt.seconds, lt.seconds)
