@@ -590,15 +590,16 @@ def _plan(
     train: bool,
 ) -> str:
     """Every input's first dimension is the batch."""
-    from netcost.planning import largest_batch, parse_size
+    from netcost.planning import largest_batch, parse_size, peak_of
     from netcost.text import binary_size, count, counted
 
     budget = parse_size(budget_text)
 
-    def at(batch: int) -> Report:
-        return analyze_at(resolved.example_inputs([((batch, *s[1:]), d) for s, d in shapes]))
+    def at(batch: int) -> int:
+        inputs = resolved.example_inputs([((batch, *s[1:]), d) for s, d in shapes])
+        return peak_of(analyze_at(inputs), train)
 
-    plan = largest_batch(at, budget, train=train)
+    plan = largest_batch(at, budget)
     what = "a training step" if train else "inference"
     analyses = counted(plan.analyses, "analysis", "analyses")
     if plan.batch == 0:

@@ -649,8 +649,6 @@ def serving_plan(
     """The largest batch whose serving peak (weights, the prefill's activations, the KV cache at
     its end) fits `budget` (default: `device`'s memory), found by planning.largest_batch; with a
     device, the batch from which a decode step's arithmetic outlasts its memory traffic."""
-    from types import SimpleNamespace
-
     from netcost.devices import load
     from netcost.planning import largest_batch
 
@@ -660,14 +658,14 @@ def serving_plan(
             raise UsageError("a serving plan needs --memory-budget or --device")
         budget = chosen.memory_bytes
 
-    def at(batch: int) -> Any:
+    def at(batch: int) -> int:
         g = generate(
             model, prompt_tokens, new_tokens, batch, static_cache=static_cache,
             weight_dtype=weight_dtype, kv_dtype=kv_dtype,
         )  # fmt: skip
         if g.serving_peak_bytes is None:
             raise UnsupportedError("serving memory unknown: " + "; ".join(g.notes))
-        return SimpleNamespace(memory=SimpleNamespace(peak_bytes=g.serving_peak_bytes))
+        return g.serving_peak_bytes
 
     plan = largest_batch(at, budget, limit=1 << 16)
     crossing = None

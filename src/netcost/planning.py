@@ -48,27 +48,26 @@ class BatchPlan:
         return self.next_peak is None
 
 
-def largest_batch(
-    analyze_at: Callable[[int], Report],
-    budget: int,
-    limit: int = 1 << 20,
-    *,
-    train: bool = False,
-) -> BatchPlan:
-    """The largest batch b ≤ limit with peak(b) ≤ budget; analyze_at(b) analyses at batch b (under
-    no_grad, and with a training step when `train`)."""
+def peak_of(report: Report, train: bool = False) -> int:
+    """The peak a plan compares with its budget: a training step's with `train`, else
+    inference's."""
+    memory = report.training if train else report.memory
+    if memory is None:
+        raise UsageError(
+            "memory planning needs an analysis under no_grad"
+            + (" with a training step" if train else "")
+        )
+    return memory.peak_bytes
+
+
+def largest_batch(peak_at: Callable[[int], int], budget: int, limit: int = 1 << 20) -> BatchPlan:
+    """The largest batch b ≤ limit with peak_at(b) ≤ budget, for a peak that does not fall as
+    the batch grows (e.g. `lambda b: peak_of(analyze(model, input_size=(b, 256)))`)."""
     peaks: dict[int, int] = {}
 
     def peak(b: int) -> int:
         if b not in peaks:
-            report = analyze_at(b)
-            memory = report.training if train else report.memory
-            if memory is None:
-                raise UsageError(
-                    "memory planning needs an analysis under no_grad"
-                    + (" with a training step" if train else "")
-                )
-            peaks[b] = memory.peak_bytes
+            peaks[b] = peak_at(b)
         return peaks[b]
 
     def plan(b: int) -> BatchPlan:
