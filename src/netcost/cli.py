@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, cast
 
 from netcost import __version__
+from netcost.analysis.stages import MEASURES
 from netcost.devices import KERNEL_VIEWS, KV_DTYPES, WEIGHT_DTYPES
 from netcost.errors import NetcostError, UsageError
+from netcost.flags import VIEWS
+from netcost.render.styles import STYLES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
@@ -23,8 +26,10 @@ if TYPE_CHECKING:
     from netcost.sources import Resolved
 
     Shaped = tuple[tuple[int, ...], torch.dtype]
+    Inputs = tuple[torch.Tensor, ...] | dict[str, torch.Tensor]
+    Analyzer = Callable[[Inputs], Report]
 
-FORMATS = ("table", "json", "csv", "markdown")
+FORMATS = VIEWS["report"].formats  # every format some view renders
 
 
 def _choice(kind: str, choices: Collection[str]) -> Callable[[str], str]:
@@ -93,7 +98,7 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
     p.add_argument("-f", "--format", choices=FORMATS, default="table")
     p.add_argument(
         "--style",
-        choices=("netcost", "fastai", "keras"),
+        choices=("netcost", *STYLES),
         default="netcost",
         help="lay the table out like fastai's learn.summary() or Keras's model.summary()",
     )
@@ -278,7 +283,7 @@ def compare_parser() -> argparse.ArgumentParser:
     p.add_argument("-s", "--stages", type=int, default=1, metavar="DEPTH", help="stage depth")
     p.add_argument(
         "--measure",
-        choices=("macs", "params", "activation_bytes", "bytes_moved"),
+        choices=MEASURES,
         default="macs",
         help="what the per-stage table compares (default macs)",
     )
@@ -308,18 +313,12 @@ def _negative_inputs(argv: list[str]) -> list[str]:
 
 
 def run(argv: list[str] | None = None) -> str:
-    """Everything main() does, returning the text instead of printing it."""
+    """Everything main() does, returning the text instead of printing it: a subcommand with its
+    own arguments (SUBCOMMANDS), `compare`, or one analysis shown as the one view its flags
+    select (flags.py), each view by its function (SHOWN)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "list":
-        return _list(argv[1:])
-    if argv and argv[0] == "calibrate":
-        return _calibrate(argv[1:])
-    if argv and argv[0] == "devices":
-        from netcost.devices import listing
-
-        if len(argv) > 1:
-            raise UsageError("netcost devices takes no arguments")
-        return listing()
+    if argv and argv[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[argv[0]](argv[1:])
     args = parse(argv)
     if argv and argv[0] == "compare":
         return _compare(args)
@@ -328,23 +327,49 @@ def run(argv: list[str] | None = None) -> str:
     from netcost.flags import check
 
     view = check(args)
-    from netcost.api import analyze
+    if view == "generate":
+        return _generate(args)
+    resolved, shapes = _resolved(args)
+    analyze_at = _analyzer(args, resolved)
+    if view == "plan":
+        return _plan(args.memory_budget, shapes, resolved, analyze_at, args.train)
+    if view == "profile" and args.device is None:
+        from netcost.measure.calibrate import cache_path
+
+        if cache_path().is_file():  # predictions on this machine, as calibrated
+            args.device = "local"
+    report = analyze_at(resolved.example_inputs(shapes))
+    if args.plot is not None:
+        from netcost.render.plots import save_plot
+
+        save_plot(report, args.plot)
+    if args.html is not None:
+        args.html.write_text(report.to_html(), encoding="utf-8")
+    return SHOWN[view](args, report, resolved, shapes)
+
+
+def _resolved(args: argparse.Namespace) -> tuple[Resolved, list[Shaped]]:
+    """The model (a source, or a spec's layers) and its inputs' shapes and dtypes."""
     from netcost.inputs import parse_input
 
     is_spec = hasattr(args, "batch")  # `netcost spec`
-    if view == "generate":
-        return _generate(args)
     resolved = _resolve_spec(args) if is_spec else _resolve_model(args)
     specs = tuple(args.input) if args.input else resolved.inputs
     if not specs:
         raise UsageError(f"{args.model}: give its input shape, e.g. --input 1x3x224x224")
     shapes = [parse_input(s) for s in specs]
-    import torch
-
     if is_spec:  # a spec builds an nn.Sequential
         shapes = _spec_shapes(cast("nn.Sequential", resolved.model), shapes, args.batch)
+    return resolved, shapes
 
-    def analyze_at(inputs: tuple[torch.Tensor, ...] | dict[str, torch.Tensor]) -> Report:
+
+def _analyzer(args: argparse.Namespace, resolved: Resolved) -> Analyzer:
+    """The analysis the flags ask for, of the model at some inputs."""
+    import torch
+
+    from netcost.api import analyze
+
+    def analyze_at(inputs: Inputs) -> Report:
         with torch.no_grad():  # inference: the kernels PyTorch picks under no_grad (fast paths)
             report = analyze(
                 resolved.model,
@@ -361,34 +386,42 @@ def run(argv: list[str] | None = None) -> str:
             )
         return _noted(report, resolved)
 
-    if args.memory_budget is not None:
-        return _plan(args.memory_budget, shapes, resolved, analyze_at, args.train)
-    if view == "profile" and args.device is None:
-        from netcost.measure.calibrate import cache_path
+    return analyze_at
 
-        if cache_path().is_file():  # predictions on this machine, as calibrated
-            args.device = "local"
-    report = analyze_at(resolved.example_inputs(shapes))
-    if args.plot is not None:
-        from netcost.render.plots import save_plot
 
-        save_plot(report, args.plot)
-    if args.html is not None:
-        args.html.write_text(report.to_html(), encoding="utf-8")
-    if view == "explain":
-        return report.explain(args.explain or None)
-    if view == "profile":
-        return _profile(args, report, resolved.model, resolved.example_inputs(shapes))
-    if view == "style":
-        from netcost.render.styles import render_fastai, render_keras
+def _show_explain(args: argparse.Namespace, report: Report, *_: object) -> str:
+    return report.explain(args.explain or None)
 
-        return (render_fastai if args.style == "fastai" else render_keras)(report)
-    if view == "stages":
-        from netcost.analysis.stages import stages
-        from netcost.render.stages import render_stages
 
-        top = 5 if args.top is None else args.top
-        return render_stages(stages(report, args.stages, top), report.model, _width(args))
+def _show_profile(
+    args: argparse.Namespace, report: Report, resolved: Resolved, shapes: list[Shaped]
+) -> str:
+    return _profile(args, report, resolved.model, resolved.example_inputs(shapes))
+
+
+def _show_style(args: argparse.Namespace, report: Report, *_: object) -> str:
+    return STYLES[args.style](report)
+
+
+def _show_stages(args: argparse.Namespace, report: Report, *_: object) -> str:
+    from netcost.analysis.stages import stages
+    from netcost.render.stages import render_stages
+
+    top = 5 if args.top is None else args.top
+    return render_stages(stages(report, args.stages, top), report.model, _width(args))
+
+
+def _show_report(args: argparse.Namespace, report: Report, *_: object) -> str:
+    return _report_view(args, report, memory=False)
+
+
+def _show_memory(args: argparse.Namespace, report: Report, *_: object) -> str:
+    return _report_view(args, report, memory=True)
+
+
+def _report_view(args: argparse.Namespace, report: Report, memory: bool) -> str:
+    """The report, or its memory (--memory, --train): with per-GPU shares and the step's
+    economics where asked for; JSON holds both."""
     per_gpu = None
     if args.gpus is not None:
         from netcost.analysis.sharding import per_gpu as split
@@ -408,7 +441,7 @@ def run(argv: list[str] | None = None) -> str:
         from netcost.render.json import render_json
 
         return render_json(report, per_gpu, found) + "\n"
-    if view == "memory":
+    if memory:
         from netcost.render.memory import render_memory
 
         return render_memory(report, per_gpu, found)
@@ -531,12 +564,21 @@ def _calibrate(argv: list[str]) -> str:
     )
 
 
+def _devices(argv: list[str]) -> str:
+    """`netcost devices`: the devices netcost knows, with their peaks and sources."""
+    from netcost.devices import listing
+
+    if argv:
+        raise UsageError("netcost devices takes no arguments")
+    return listing()
+
+
 def _list(argv: list[str]) -> str:
     """`netcost list examples|torchvision|timm|hf [PATTERN]`: the names a source accepts."""
-    from netcost.sources import names
+    from netcost.sources import SOURCES, names
 
     p = Parser(prog="netcost list", description="The model names a source accepts.")
-    p.add_argument("source", choices=("examples", "torchvision", "timm", "hf"))
+    p.add_argument("source", choices=SOURCES)
     p.add_argument("pattern", nargs="?", default="", help="a part of the name, or a glob (*, ?)")
     args = p.parse_args(argv)
     found = names(args.source, args.pattern)
@@ -586,7 +628,7 @@ def _plan(
     budget_text: str,
     shapes: list[Shaped],
     resolved: Resolved,
-    analyze_at: Callable[[tuple[torch.Tensor, ...] | dict[str, torch.Tensor]], Report],
+    analyze_at: Analyzer,
     train: bool,
 ) -> str:
     """Every input's first dimension is the batch."""
@@ -677,6 +719,23 @@ def _width(args: argparse.Namespace) -> int:
             raise UsageError("--width must be 40 or more")
         return args.width
     return max(80, shutil.get_terminal_size((120, 24)).columns)
+
+
+#: subcommands that take their own arguments: name -> what runs on the rest of the line
+SUBCOMMANDS: dict[str, Callable[[list[str]], str]] = {
+    "list": _list,
+    "calibrate": _calibrate,
+    "devices": _devices,
+}
+#: the views of one analysis (flags.VIEWS; the plan and generation are shown before one runs)
+SHOWN: dict[str, Callable[[argparse.Namespace, Report, Resolved, list[Shaped]], str]] = {
+    "explain": _show_explain,
+    "profile": _show_profile,
+    "style": _show_style,
+    "stages": _show_stages,
+    "memory": _show_memory,
+    "report": _show_report,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

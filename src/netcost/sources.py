@@ -112,6 +112,10 @@ def _resolve(source: str) -> Resolved:
     return found if found is not None else _close_match_error(source)
 
 
+#: the model sources `netcost list` names, as a model is written: examples:NAME, ...
+SOURCES = ("examples", "torchvision", "timm", "hf")
+
+
 def names(kind: str, pattern: str = "") -> list[str]:
     """The model names `kind:` accepts, those matching `pattern` (a part of the name, or a
     glob), sorted."""

@@ -73,3 +73,7 @@ def render_keras(report: Report) -> str:
         "_" * rule,
     ]
     return "\n".join(lines) + "\n"
+
+
+#: `--style NAME`: another library's layout of the report
+STYLES = {"fastai": render_fastai, "keras": render_keras}
