@@ -83,6 +83,21 @@ class LayerTime:
         """Where most of the layer's time goes: compute-bound ops or memory-bound ones."""
         return "compute" if self.compute_s >= self.seconds - self.compute_s else "memory"
 
+    @property
+    def flops_per_s(self) -> float:
+        """The rate its time implies: FLOPs / seconds (0 for no time)."""
+        return self.flops / self.seconds if self.seconds else 0.0
+
+    @property
+    def memory_share(self) -> float:
+        """The part of its time in memory-bound ops: 1 − compute / seconds."""
+        return 1 - self.compute_s / self.seconds if self.seconds else 0.0
+
+    @property
+    def intensity(self) -> float | None:
+        """FLOPs per byte moved (None: nothing moved)."""
+        return self.flops / self.bytes_moved if self.bytes_moved else None
+
 
 @dataclass(frozen=True)
 class Timing(ShownAsText):

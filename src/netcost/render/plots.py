@@ -118,9 +118,9 @@ def _roofline(ax, report: Report) -> None:
     assert t is not None, "a roofline needs a device"
     d = t.device
     points = [
-        (lt.flops / lt.bytes_moved, lt.flops / lt.seconds, lt.seconds)
+        (intensity, lt.flops_per_s, lt.seconds)
         for m in report.layers
-        if (lt := t.layers[m.index]).seconds and lt.flops and lt.bytes_moved
+        if (lt := t.layers[m.index]).seconds and lt.flops and (intensity := lt.intensity)
     ]
     named: dict[float, list[str]] = {}  # one roof per value: "matrix bf16/fp16"
     for unit, peaks, keys in (("matrix", d.matrix, ("tf32", "bf16", "fp16")),

@@ -30,8 +30,8 @@ KERNEL_WORDS = {
 def timing_lines(t: Timing, report: Report | None = None) -> list[str]:
     d = t.device
     root = max(t.layers, key=lambda layer: layer.seconds) if t.layers else None
-    rate = root.flops / t.inference_s if root and t.inference_s else 0.0
-    memory_share = 1 - root.compute_s / root.seconds if root and root.seconds else 0.0
+    rate = root.flops_per_s if root else 0.0
+    memory_share = root.memory_share if root else 0.0
     tf32 = "TF32" if t.tf32_matmul else "FP32"
     lines = [
         f"Time on {d.key} ({d.name}), roofline lower bound: {seconds(t.inference_s)} for "
