@@ -254,3 +254,36 @@ def test_embedding_bag_and_multinomial():
         lambda w: torch.multinomial(w, 5).float(), weights, op="aten.multinomial.default"
     )
     assert cost.flops == 2 * (16 + 5 * 4)
+
+
+@pytest.mark.parametrize(
+    ("p", "macs", "flops"),
+    [
+        # 3 batches of 8 × 6 pairs of 5-feature rows: 144 pairs
+        (2.0, 144 * 5, 2 * 144 * 5 + 144 * (5 + 1)),  # d MACs; d subtractions and a root
+        (1.0, 0, 144 * 3 * 5),  # subtract, absolute value, add
+        (float("inf"), 0, 144 * 3 * 5),  # subtract, absolute value, maximum
+        (0.0, 0, 144 * 2 * 5),  # compare, add
+        (3.0, 0, 144 * (4 * 5 + 1)),  # subtract, absolute value, power, add; a root
+    ],
+)
+def test_cdist_computed_directly_by_hand(p, macs, flops):
+    """Few rows: PyTorch computes every distance directly (aten._cdist_forward), which was
+    "not counted" before."""
+    x1, x2 = torch.randn(3, 8, 5), torch.randn(3, 6, 5)
+    cost = op_cost(lambda a, b: torch.cdist(a, b, p=p), x1, x2, op="aten._cdist_forward.default")
+    assert (cost.macs, cost.flops) == (macs, flops)
+
+
+def test_cdist_of_many_rows_is_a_product():
+    """Over 25 rows, p = 2 goes through the matrix-product identity instead, as PyTorch runs it."""
+    x1, x2 = torch.randn(30, 5), torch.randn(40, 5)
+    cost = op_cost(torch.cdist, x1, x2, op="aten._euclidean_dist.default")
+    assert cost.macs == 30 * 40 * (5 + 2)
+
+
+def test_log_determinant_by_hand():
+    """LU of each 4 × 4 matrix: (n − 1)·n·(2n − 1)/6 = 14 MACs, n·(n − 1)/2 = 6 divisions, and
+    3n = 12 for the diagonal's absolute values, logarithms and sum; 3 matrices."""
+    cost = op_cost(torch.logdet, torch.randn(3, 4, 4), op="aten._linalg_slogdet.default")
+    assert (cost.macs, cost.flops) == (3 * 14, 3 * (2 * 14 + 6 + 12))

@@ -219,3 +219,31 @@ def euclidean_dist(x1: TensorSpec, x2: TensorSpec, *, out: TensorSpec, **_: obje
     pairs = numel(out)
     extra = 2 * d * (rows1 + rows2) + numel(x1) + 2 * pairs
     return Cost.mac_op(pairs * (d + 2), extra_flops=extra)
+
+
+@formula(aten._cdist_forward, family="matmul")
+def cdist(x1: TensorSpec, x2: TensorSpec, p: float, *, out: TensorSpec, **_: object) -> Cost:
+    """Distances between every row of x1 and every row of x2, computed directly (PyTorch takes
+    this path for few rows; for many, p = 2 goes through _euclidean_dist's product instead), d
+    features a row. p = 2: the squared differences accumulated, d MACs a pair, after d
+    subtractions, then one square root. p = 1 or ∞: d subtractions, d absolute values, d adds
+    (or maxima); p = 0: d comparisons and d adds; any other p: d subtractions, absolute values,
+    powers and adds, then one root."""
+    d, pairs = x1.shape[-1], numel(out)
+    if p == 2:
+        return Cost.mac_op(pairs * d, extra_flops=pairs * (d + 1))
+    per_pair = {1.0: 3 * d, float("inf"): 3 * d, 0.0: 2 * d}.get(float(p), 4 * d + 1)
+    return Cost.elementwise(pairs, per_pair)
+
+
+@formula(aten._linalg_slogdet, family="matmul")
+def slogdet(A: TensorSpec, *, out: Any, **_: object) -> Cost:
+    """LU factorisation of each n×n matrix, then the sign and log|det| from the diagonal.
+    Elimination step k updates the (n − k)² trailing entries with one MAC each:
+    Σ_{k=1}^{n−1} (n − k)² = (n − 1)·n·(2n − 1)/6 MACs, after n·(n − 1)/2 divisions for the
+    multipliers; the diagonal's n absolute values, logarithms and adds: 3n. Partial pivoting's
+    comparisons and row swaps are not counted."""
+    n = A.shape[-1]
+    batch = numel(A) // (n * n) if n else 0
+    macs = batch * (n - 1) * n * (2 * n - 1) // 6
+    return Cost.mac_op(macs, extra_flops=batch * (n * (n - 1) // 2 + 3 * n))
