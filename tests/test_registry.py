@@ -184,3 +184,36 @@ def test_formulas_read_the_plain_records_never_the_recorder():
     formulas = Path(netcost.formulas.__file__).parent.glob("*.py")
     assert not {m for f in formulas for m in imported(f) if m.startswith("netcost.capture")}
     assert not {m for m in imported(Path(netcost.trace.__file__)) if m.startswith("netcost")}
+
+
+def test_an_op_without_a_formula_is_costed_through_its_decomposition():
+    """torch.dist has no formula; PyTorch decomposes it into a subtraction and a 2-norm: 20
+    subtractions, then 20 squares, 20 adds and a square root (4 × 5 elements). The report is
+    complete, costs what the decomposed expression written out costs, and says how it was
+    costed; an op with neither a formula nor a decomposition stays "not counted"."""
+    import torch
+    from torch import nn
+
+    import netcost
+
+    class Dist(nn.Module):
+        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            return torch.dist(a, b)
+
+    class Written(nn.Module):
+        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            return torch.norm(a - b, 2)
+
+    class Eigen(nn.Module):
+        def forward(self, a: torch.Tensor) -> torch.Tensor:
+            return torch.linalg.eigvalsh(a)
+
+    a, b = torch.randn(4, 5), torch.randn(4, 5)
+    r = netcost.analyze(Dist(), (a, b))
+    assert r.complete and r.total.flops == 20 + (2 * 20 + 1)
+    assert r.total.cost == netcost.analyze(Written(), (a, b)).total.cost
+    assert "aten.dist.default has no formula: costed as the ops of PyTorch's decomposition of it " \
+        "(1 call)" in [d.message for d in r.diagnostics]  # fmt: skip
+    e = netcost.analyze(Eigen(), torch.randn(4, 4))
+    assert not e.complete
+    assert any("_linalg_eigh.default has no formula" in d.message for d in e.diagnostics)

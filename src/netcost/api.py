@@ -22,7 +22,7 @@ from netcost.cost import Cost
 from netcost.devices import KERNEL_VIEWS
 from netcost.devices import load as load_device
 from netcost.errors import UsageError
-from netcost.formulas import local_formulas
+from netcost.formulas import local_formulas, lookup
 from netcost.inputs import checked_shape, parse_input, shape_only
 from netcost.report import Report
 
@@ -95,10 +95,13 @@ def analyze(
     names = _input_names(model, args, kwargs)
     if lazy_paths(model):  # analysed as an initialised copy: the user's stays lazy
         model = initialised_copy(model, args, kwargs)
-    with torch.no_grad():  # the report is inference, whatever the caller's grad mode
+    # the report is inference, whatever the caller's grad mode; an op with no formula (the
+    # caller's included) is recorded as the ops of PyTorch's decomposition of it
+    with torch.no_grad(), local_formulas(formulas):
         trace = capture(
-            model, args, kwargs, input_names=names, execution=execution, precision=precision
-        )
+            model, args, kwargs, input_names=names, execution=execution, precision=precision,
+            decompose=lambda op, packet: lookup(op, packet) is None,
+        )  # fmt: skip
     chosen = load_device(device) if device is not None else None  # a bad name: before the work
     with local_formulas(formulas):
         report = replace(build_report(trace, convention), config=_shape_config(model))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
 
@@ -39,20 +40,18 @@ from netcost.capture.state import (
 from netcost.capture.untouched import Untouched
 from netcost.errors import ModelError, NetcostError, UnsupportedError
 from netcost.inputs import known
-from netcost.trace import Kept, ModuleCall, OpEvent, ParamInfo, TensorSpec, Trace
+from netcost.trace import ModuleCall, OpEvent, ParamInfo, TensorSpec, Trace
 
 __all__ = ["ModuleCall", "OpEvent", "ParamInfo", "TensorSpec", "Trace", "capture"]
 
 #: What one recorded pass gives: the module calls, the ops, the stand-in inputs' specs, and the
 #: bytes allocated by each op and freed after it.
-Recorded = tuple[
-    list[ModuleCall],
-    list[OpEvent],
-    tuple[TensorSpec, ...],
-    tuple[list[int], list[int], list[int]],  # bytes allocated, freed, weight copies: per op
-    list[Kept],
-    dict[str, int],  # each parameter's, buffer's and input's tensor number
-]
+#: What one recorded pass gives a Trace: calls, events, inputs, per-op bytes allocated and freed
+#: and weight copies alive, kept (value-dependent ops), state_numbers (each parameter's,
+#: buffer's and input's tensor number) and notes (ops run through their decomposition)
+Recorded = dict[str, Any]
+#: which ops run through PyTorch's decomposition, recorded op by op (op, packet) -> bool
+Decompose = Callable[[str, str], bool]
 
 #: Real execution is the fallback only while parameters, buffers and inputs fit in this many bytes.
 REAL_FALLBACK_LIMIT = 1 << 30
@@ -91,12 +90,15 @@ def capture(
     execution: str = "auto",
     real_limit: int = REAL_FALLBACK_LIMIT,
     precision: str = "fp32",
+    decompose: Decompose | None = None,
 ) -> Trace:
     """Record one forward pass of `model(*args, **kwargs)`.
 
     execution: "fake" (shapes only), "real" (CPU copies) or "auto": fake, and real only when fake
     execution cannot proceed (data-dependent shapes, an op with no fake kernel) and the state is at
     most `real_limit` bytes. precision: capture/precision.py (bf16 stand-ins, or autocast).
+    decompose: ops the caller wants recorded as the ops of PyTorch's decomposition of them (the
+    analysis: those it has no formula for), where PyTorch has one; the trace's notes name them.
     """
     check_choice("precision", precision, PRECISIONS)
     check_choice("execution", execution, EXECUTIONS)
@@ -109,7 +111,9 @@ def capture(
         torch.set_grad_enabled(grad),
         quiet_fake_tensor_log(),
     ):
-        return _capture(model, args, kwargs, input_names, execution, real_limit, precision)
+        return _capture(
+            model, args, kwargs, input_names, execution, real_limit, precision, decompose
+        )
 
 
 def _capture(
@@ -120,6 +124,7 @@ def _capture(
     execution: str,
     real_limit: int,
     precision: str,
+    decompose: Decompose | None,
 ) -> Trace:
     state = named_state(model)
 
@@ -136,27 +141,17 @@ def _capture(
         experts=find_experts(model),
         module_paths=[name for name, _ in model.named_modules() if name],
     )
+
+    def recorded(fake: bool, notes: list[str]) -> Trace:
+        run = _run(model, state, args, kwargs, params, precision, fake=fake, decompose=decompose)
+        notes = [*notes, *run.pop("notes")]
+        return Trace(**base, **run, execution="fake" if fake else "real", notes=notes)
+
     if execution == "real":
         _fits_in_memory(state_nbytes(state, args, kwargs))
-        calls, events, inputs, (allocated, freed, copies), kept, numbers = _run(
-            model, state, args, kwargs, params, precision, fake=False
-        )
-        return Trace(
-            **base, inputs=inputs, calls=calls, events=events, execution="real",
-            allocated=allocated, freed=freed, weight_copies=copies, kept=kept,
-            state_numbers=numbers,
-        )  # fmt: skip
-
+        return recorded(False, [])
     try:
-        calls, events, inputs, (allocated, freed, copies), kept, numbers = _run(
-            model, state, args, kwargs, params, precision, fake=True
-        )
-        return Trace(
-            **base, inputs=inputs, calls=calls, events=events, execution="fake",
-            allocated=allocated, freed=freed, weight_copies=copies, kept=kept,
-            state_numbers=numbers,
-            notes=_compressed_notes(input_names, (args, kwargs)),
-        )  # fmt: skip
+        return recorded(True, _compressed_notes(input_names, (args, kwargs)))
     except _FakeUnsupported as unsupported:
         failure = unsupported.failure
         where = _where(unsupported.calls, failure)
@@ -173,18 +168,11 @@ def _capture(
                 f"{real_limit / 2**20:,.0f} MiB limit"
             ) from None
         _fits_in_memory(size)
-        calls, events, inputs, (allocated, freed, copies), kept, numbers = _run(
-            model, state, args, kwargs, params, precision, fake=False
-        )
         note = (
             f"ran on real CPU tensors: {where} calls {failure.op}, which fake tensors cannot run "
             f"({type(failure.error).__name__})"
         )
-        return Trace(
-            **base, inputs=inputs, calls=calls, events=events, execution="real", notes=[note],
-            allocated=allocated, freed=freed, weight_copies=copies, kept=kept,
-            state_numbers=numbers,
-        )  # fmt: skip
+        return recorded(False, [note])
 
 
 def _fits_in_memory(size: int) -> None:
@@ -219,12 +207,13 @@ def _run(
     precision: str,
     *,
     fake: bool,
+    decompose: Decompose | None = None,
 ) -> Recorded:
     """Record one pass on stand-ins: fake tensors (shapes only), or real CPU copies."""
     calls: list[ModuleCall] = []
     recorder: Recorder
     if fake:
-        faking = FakeRecorder(calls)  # the stand-ins are made in the recording fake mode
+        faking = FakeRecorder(calls, decompose)  # the stand-ins are made in the recording mode
         recorder = faking
 
         def make(t: torch.Tensor) -> torch.Tensor:
@@ -232,7 +221,7 @@ def _run(
                 return faking.with_values(t)
             return fake_like(t, stored_dtype(precision, t))
     else:
-        recorder, generator = Recorder(calls), torch.Generator().manual_seed(0)
+        recorder, generator = Recorder(calls, decompose), torch.Generator().manual_seed(0)
         initialised = initialised_state(model, state)
 
         def make(t: torch.Tensor) -> torch.Tensor:
@@ -271,7 +260,16 @@ def _run(
         if failure is not None and isinstance(failure.error, fake_errors):
             raise _FakeUnsupported(failure, calls) from error
         raise _model_error(error, failure, calls) from error
-    return calls, recorder.events, inputs, recorder.memory(), recorder.kept, numbers
+    allocated, freed, copies = recorder.memory()
+    notes = [
+        f"{op} has no formula: costed as the ops of PyTorch's decomposition of it "
+        f"({calls_} call{'s' * (calls_ != 1)})"
+        for op, calls_ in recorder.decomposed.items()
+    ]
+    return dict(
+        calls=calls, events=recorder.events, inputs=inputs, allocated=allocated, freed=freed,
+        weight_copies=copies, kept=recorder.kept, state_numbers=numbers, notes=notes,
+    )  # fmt: skip
 
 
 def _compressed_notes(names: tuple[str, ...], inputs: Any) -> list[str]:

@@ -13,7 +13,7 @@ import time
 import warnings
 import weakref
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -68,9 +68,19 @@ class Recorder(TorchDispatchMode):
     #: known value (exact) or fails.
     notes_value_reads = True
 
-    def __init__(self, calls: list[ModuleCall], **mode_options: Any) -> None:
+    def __init__(
+        self,
+        calls: list[ModuleCall],
+        decompose: Callable[[str, str], bool] | None = None,
+        **mode_options: Any,
+    ) -> None:
         super().__init__(**mode_options)
         self.calls = calls
+        #: which ops to record as the ops of their decomposition (op, packet) -> bool, and how
+        #: often each was
+        self.decompose = decompose
+        self.decomposed: Counter[str] = Counter()
+        self._decomposing: set[Any] = set()  # an op inside its own decomposition runs as itself
         self.call_stack: list[int] = []
         self.events: list[OpEvent] = []
         self.failure: Failure | None = None
@@ -126,6 +136,26 @@ class Recorder(TorchDispatchMode):
         # metadata queries (prim.device) and profiler ranges hold no data
         if func.namespace in ("prim", "profiler") or self._inside or not self.recording:
             return self._dispatch(func, types, args, kwargs)
+        decomposition = self._decomposition(func)
+        if decomposition is not None:
+            recorded, call = len(self.events), self.current
+            self._decomposing.add(func)
+            try:
+                with self:  # its ops dispatch through this mode again, each recorded
+                    out = decomposition(*args, **kwargs)
+            except Exception as error:
+                if len(self.events) > recorded:  # part of it ran: it fails as the op
+                    if self.failure is None:
+                        self.failure = Failure(
+                            str(func), call, safe_bind(func, args, kwargs), error
+                        )
+                    raise
+                out = NotImplemented  # it declined before any op: the op runs as itself
+            finally:
+                self._decomposing.discard(func)
+            if out is not NotImplemented:
+                self.decomposed[str(func)] += 1
+                return out
         call = self.current
         self._inside = True
         try:
@@ -137,6 +167,19 @@ class Recorder(TorchDispatchMode):
         finally:
             self._inside = False
         return self._record(func, args, kwargs, out, call)
+
+    def _decomposition(self, func: Any) -> Callable[..., Any] | None:
+        """PyTorch's decomposition of an op the caller wants decomposed: a Python one
+        (torch._decomp), else the op's composite kernel (which may decline: NotImplemented)."""
+        if self.decompose is None or not isinstance(func, torch._ops.OpOverload):
+            return None
+        if func in self._decomposing:
+            return None
+        if func.namespace != "aten" or not self.decompose(str(func), str(func.overloadpacket)):
+            return None
+        from torch._decomp import decomposition_table
+
+        return decomposition_table.get(func, func.decompose)
 
     def _record(self, func: Any, args: tuple, kwargs: dict, out: Any, call: int) -> Any:
         """Keep what the op did; returns its (possibly completed) results."""
@@ -166,8 +209,10 @@ class FakeRecorder(Recorder, FakeTensorMode):
 
     notes_value_reads = False
 
-    def __init__(self, calls: list[ModuleCall]) -> None:
-        super().__init__(calls, allow_non_fake_inputs=True)
+    def __init__(
+        self, calls: list[ModuleCall], decompose: Callable[[str, str], bool] | None = None
+    ) -> None:
+        super().__init__(calls, decompose, allow_non_fake_inputs=True)
         #: unknown tensors made by filling a known mask: the positions an argmax then skips
         self.filled: dict[int, tuple[weakref.ref, torch.Tensor]] = {}
 
