@@ -80,6 +80,7 @@ class Recorder(TorchDispatchMode):
         #: often each was
         self.decompose = decompose
         self.decomposed: Counter[str] = Counter()
+        self._decompositions: dict[Any, Callable[..., Any] | None] = {}  # asked once per op
         self._decomposing: set[Any] = set()  # an op inside its own decomposition runs as itself
         self.call_stack: list[int] = []
         self.events: list[OpEvent] = []
@@ -136,25 +137,12 @@ class Recorder(TorchDispatchMode):
         # metadata queries (prim.device) and profiler ranges hold no data
         if func.namespace in ("prim", "profiler") or self._inside or not self.recording:
             return self._dispatch(func, types, args, kwargs)
-        decomposition = self._decomposition(func)
-        if decomposition is not None:
-            recorded, call = len(self.events), self.current
-            self._decomposing.add(func)
-            try:
-                with self:  # its ops dispatch through this mode again, each recorded
-                    out = decomposition(*args, **kwargs)
-            except Exception as error:
-                if len(self.events) > recorded:  # part of it ran: it fails as the op
-                    if self.failure is None:
-                        self.failure = Failure(
-                            str(func), call, safe_bind(func, args, kwargs), error
-                        )
-                    raise
-                out = NotImplemented  # it declined before any op: the op runs as itself
-            finally:
-                self._decomposing.discard(func)
+        if func not in self._decompositions:
+            self._decompositions[func] = self._decomposition(func)
+        decomposition = self._decompositions[func]
+        if decomposition is not None and func not in self._decomposing:
+            out = self._decomposed(func, decomposition, args, kwargs)
             if out is not NotImplemented:
-                self.decomposed[str(func)] += 1
                 return out
         call = self.current
         self._inside = True
@@ -173,13 +161,33 @@ class Recorder(TorchDispatchMode):
         (torch._decomp), else the op's composite kernel (which may decline: NotImplemented)."""
         if self.decompose is None or not isinstance(func, torch._ops.OpOverload):
             return None
-        if func in self._decomposing:
-            return None
         if func.namespace != "aten" or not self.decompose(str(func), str(func.overloadpacket)):
             return None
         from torch._decomp import decomposition_table
 
         return decomposition_table.get(func, func.decompose)
+
+    def _decomposed(
+        self, func: Any, decomposition: Callable[..., Any], args: tuple, kwargs: dict
+    ) -> Any:
+        """The op run as its decomposition's ops, each recorded; NotImplemented where the
+        decomposition declines before running any op (the op then runs as itself)."""
+        recorded, call = len(self.events), self.current
+        self._decomposing.add(func)  # inside its own decomposition, an op runs as itself
+        try:
+            with self:  # its ops dispatch through this mode again
+                out = decomposition(*args, **kwargs)
+        except Exception as error:
+            if len(self.events) == recorded:
+                return NotImplemented
+            if self.failure is None:  # part of it ran: it fails as the op
+                self.failure = Failure(str(func), call, safe_bind(func, args, kwargs), error)
+            raise
+        finally:
+            self._decomposing.discard(func)
+        if out is not NotImplemented:
+            self.decomposed[str(func)] += 1
+        return out
 
     def _record(self, func: Any, args: tuple, kwargs: dict, out: Any, call: int) -> Any:
         """Keep what the op did; returns its (possibly completed) results."""
