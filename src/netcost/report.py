@@ -226,7 +226,6 @@ class Report:
     total: Totals
     ops: tuple[OpSummary, ...]
     diagnostics: tuple[Diagnostic, ...]
-    convention: str
     execution: str
     memory: Memory | None = None  # inference memory (None only from a capture with autograd on)
     training: TrainingMemory | None = None  # a training step's memory, when asked for
@@ -234,6 +233,11 @@ class Report:
     time: Timing | None = None  # roofline times on a device, when asked for
     config: dict[str, Any] | None = None  # a transformers model's shape keys (layers, heads, ...)
     aliases: dict[int, int] | None = None  # a view's tensor number -> its base's (the dataflow)
+
+    @property
+    def convention(self) -> str:
+        """How FLOPs are shown (conventions.py): the totals'."""
+        return self.total.convention
 
     def shown(self, cost: Cost) -> Cost:
         """`cost` (kept in netcost's convention, as every cost is) with its FLOPs counted as this

@@ -105,7 +105,6 @@ def build_report(trace: Trace, convention: str = "netcost") -> Report:
             for m in modules
             for w in m.warnings
         ),
-        convention=convention,
         execution=trace.execution,
         memory=inference_memory(trace),
         aliases=view_aliases(trace.events),
