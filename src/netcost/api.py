@@ -23,6 +23,8 @@ from netcost.devices import KERNEL_VIEWS
 from netcost.devices import load as load_device
 from netcost.errors import UsageError
 from netcost.formulas import local_formulas, lookup
+from netcost.hf.config import global_value
+from netcost.hf.keys import SHAPE_KEYS
 from netcost.inputs import checked_shape, parse_input, shape_only
 from netcost.report import Report
 
@@ -135,27 +137,14 @@ def default_optimizer_impl(device: str | None) -> str:
     return "foreach"
 
 
-SHAPE_KEYS = ("num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
-              "hidden_size", "intermediate_size", "vocab_size")  # fmt: skip
-
-
 def _shape_config(model: nn.Module) -> dict[str, Any] | None:
     """The shape keys of a transformers-style config (the text model's, for a multimodal one)."""
     config = getattr(model, "config", None)
     config = getattr(config, "text_config", None) or config
     if config is None:
         return None
-    found = {k: v for k in SHAPE_KEYS if isinstance(v := _global(config, k), int)}
+    found = {k: v for k in SHAPE_KEYS if isinstance(v := global_value(config, k), int)}
     return found or None
-
-
-def _global(config: Any, key: str) -> Any:
-    """A config's value for `key`; None where it has none or where the value varies by layer
-    (Gemma 4's and DOTS's per-layer head counts refuse a global read)."""
-    try:
-        return getattr(config, key, None)
-    except Exception:  # transformers' AmbiguousGlobalPerLayerAttributeError, among others
-        return None
 
 
 def _arguments(

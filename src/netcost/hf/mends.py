@@ -53,7 +53,7 @@ from typing import Any, TypeGuard
 
 from torch import nn
 
-from netcost.hf_inputs import AUDIO_TOKEN_KEYS, IMAGE_TOKEN_KEYS, VIDEO_TOKEN_KEYS
+from netcost.hf.keys import AUDIO_TOKEN_KEYS, IMAGE_TOKEN_KEYS, VIDEO_TOKEN_KEYS
 
 #: A tower's config keys that hold the width of the features it hands the text model.
 OUTPUT_WIDTHS = ("out_hidden_size", "output_dim", "projection_dim")
