@@ -681,3 +681,35 @@ def test_lw_detr_gets_feature_levels_its_default_lacks():
     assert "projector_scale_factors is empty" in resolved.notes[0]
     report, _, _ = analyse("hf:lw_detr")
     assert report.complete
+
+
+@pytest.mark.parametrize(
+    ("source", "specs", "values"),
+    [
+        # Granite-Docling's forward takes tiles with a mask of the real ones: one tile, real
+        (
+            "hf:granite_docling",
+            {"pixel_values": "1x1x3x512x512", "pixel_attention_mask": "1x1:bool"},
+            {"pixel_attention_mask": [[True]]},
+        ),
+        # Mistral 3's Pixtral tower patches each image at its own size: 1540 × 1540 given, and
+        # (1540 / 14 / 2)² = 55² image tokens (patch 14, merged 2 × 2) before 128 text tokens
+        (
+            "hf:mistral3",
+            {"input_ids": f"1x{55**2 + 128}:int64", "image_sizes": "1x2:int64"},
+            {"image_sizes": [[1540, 1540]]},
+        ),
+        # MiniCPM's vision tower alone takes each image's patch grid: 224 / 16 = 14 a side
+        ("hf:minicpm_ocr_vision", {"target_sizes": "1x2:int64"}, {"target_sizes": [[14, 14]]}),
+        # OmDet: one class prompt per sample
+        ("hf:omdet-turbo", {"classes_structure": "1:int64"}, {"classes_structure": [1]}),
+    ],
+)
+def test_inputs_a_rule_gives_values(source, specs, values):
+    resolved = resolve(source)
+    given = dict(zip(resolved.kwarg_names, resolved.inputs, strict=True))
+    assert {name: given.get(name) for name in specs} == specs
+    assert {name: resolved.values[name].tolist() for name in values} == values
+    if source == "hf:mistral3":
+        image_token = 10  # the config's image_token_index
+        assert int((resolved.values["input_ids"] == image_token).sum()) == 55**2
