@@ -17,7 +17,10 @@ Sources, each row with its configuration:
      kv_cache_free_gpu_mem_fraction), as netcost sizes weights and cache;
    - TTFT against the prefill of one request (batch 1): the only prefill every request must
      wait for; the measured TTFT also holds queueing behind other requests, so the estimate is
-     expected to be low there.
+     expected to be low there;
+   - a request's latency, TTFT + (NEW − 1) · TPOT, against a closed-loop model of the server
+     (`_closed_loop`: C prefills and NEW decode steps a request, one after another): arithmetic
+     this benchmark does on netcost's estimates, to test the model before netcost prints it.
 2. TensorRT-LLM's docs/source/performance/perf-overview.md (NVIDIA/TensorRT-LLM at commit
    00f37686aa854010d68bcbd0f4ab000221541ca6): offline maximum throughput, one GPU, FP8 (the
    batch is not published): the bound on time per output token is the arithmetic of one
@@ -192,13 +195,32 @@ def silicon_rows(limit: int | None) -> list[Row]:
             def ttft_estimate(g: Any) -> float | None:
                 return g.estimate["time_to_first_token_s"] if g.estimate else None
 
+            tpot_row = rows[-1]
             bound = _extended(name, ttft, prompt, 2, 1, device)
             estimate = _extended(name, ttft_estimate, prompt, 2, 1, device)
             rows.append(Row(source, name, device, engine, config, "prefill (TTFT)",
                             float(r["silicon_ttft_ms"]) / 1e3, bound, estimate))  # fmt: skip
+            rows.append(_closed_loop(rows[-1], tpot_row, batch, running, new))
             if limit and len(rows) >= limit:
                 break
     return rows
+
+
+def _closed_loop(ttft: Row, tpot: Row, clients: int, running: int, new: int) -> Row:
+    """A request's latency at concurrency C, the server modelled as a closed loop (the
+    benchmark's arithmetic on netcost's estimates; netcost does not print it yet): each of the C
+    clients sends its next request when one returns, so one request per client takes as long as
+    the engine needs for C prefills and NEW decode steps of the running batch (C / running waves
+    where fewer than C fit), done one after another. Measured: TTFT + (NEW − 1) · TPOT, the
+    published means. Bound: the two rows' bounds, the request's own prefill and decode steps."""
+    measured = ttft.measured_s + (new - 1) * tpot.measured_s
+    bound = ttft.bound_s + (new - 1) * tpot.bound_s
+    estimate = None
+    if ttft.estimate_s is not None and tpot.estimate_s is not None:
+        waves = clients / running
+        estimate = clients * ttft.estimate_s + new * tpot.estimate_s * waves
+    return Row(ttft.source, ttft.model, ttft.device, ttft.engine, ttft.config,
+               "request (closed loop)", measured, bound, estimate)  # fmt: skip
 
 
 def throughput_rows() -> list[Row]:

@@ -23,8 +23,9 @@ class Probe:
 
     def __init__(self, config: Any) -> None:
         self.config = config
-        #: (module id, config id, method, inputs) -> (rows or None, the failure's message); the
-        #: module, config and tensors are kept with the answer, so that their ids stay theirs
+        #: (module id, config id, method, inputs) -> (rows or None, the failure's message), inputs
+        #: by shape, dtype and values; the module and config are kept with the answer, so that
+        #: their ids stay theirs
         self._answers: dict[tuple[Any, ...], tuple[int | None, str, tuple[Any, ...]]] = {}
 
     def rows(
@@ -42,15 +43,21 @@ class Probe:
         config = self.config if config is None else config
         params = inspect.signature(getattr(module, method)).parameters
         taken = {n: i for n, i in given.items() if n in params}
-        inputs = tuple((n, i.shape, i.dtype, id(i.values)) for n, i in taken.items())
+        inputs = tuple((n, i.shape, i.dtype, _content(i)) for n, i in taken.items())
         key = (id(module), id(config), method, *inputs)
         if key not in self._answers:
             rows, error = _ask(module, config, method, taken, params)
-            self._answers[key] = (rows, error, (module, config, *taken.values()))
+            self._answers[key] = (rows, error, (module, config))
         rows, error, _ = self._answers[key]
         if rows is None and errors is not None:
             errors.append(error)
         return rows
+
+
+def _content(given: Input) -> bytes | None:
+    """An input's values as bytes (they are small: ids, masks, sizes, one image), or None."""
+    values = given.values
+    return None if values is None else values.detach().cpu().contiguous().numpy().tobytes()
 
 
 def _ask(

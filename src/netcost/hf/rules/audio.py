@@ -42,11 +42,12 @@ def orient_features(d: Draft) -> None:
     else:
         return
     mask = next((m for m in AUDIO_MASKS["input_features"] if m in d.params), None)
+    valid = torch.bool if mask is not None and negates(d.model, mask) else torch.int64
 
     def runs(features: Input) -> bool:
         given = {"input_features": features}
-        if mask is not None:  # every frame valid, frames along the longer dim
-            given[mask] = filled((1, max(features.shape[1:])), 1)
+        if mask is not None:  # every frame valid, frames along the longer dim, as fed
+            given[mask] = filled((1, max(features.shape[1:])), 1, valid)
         return d.probe.rows(d.model, method, given) is not None
 
     batch, a, b = d.shape("input_features")
