@@ -381,7 +381,11 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
         # Qwen3-Omni's code predictor raises on token ids: embeddings, 1,024 wide
         ("hf:qwen3_omni_moe_talker_code_predictor", {"inputs_embeds": "1x128x1024"}),
         # CLVP conditions on speech: 80 mel bins × 3,000 frames beside the text
-        ("hf:clvp", {"input_ids": "1x128:int64", "input_features": "1x80x3000"}),
+        (
+            "hf:clvp:text_config.num_hidden_layers=1,speech_config.num_hidden_layers=1,"
+            "decoder_config.num_hidden_layers=1",
+            {"input_ids": "1x128:int64", "input_features": "1x80x3000"},
+        ),
         # IDEFICS: images per sample, and which image each of the 128 tokens attends to
         (
             "hf:idefics:num_hidden_layers=1,vision_config.num_hidden_layers=1",
@@ -410,7 +414,8 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
         ("hf:granite_speech5_encoder:num_hidden_layers=1", {"input_features": "1x750x320"}),
         # NeMo's mel bins sit in its speech encoder's config: 128
         (
-            "hf:nemotron3_5_transcribe_audio",
+            "hf:nemotron3_5_transcribe_audio:asr_config.num_hidden_layers=1,"
+            "diarization_config.audio_config.num_hidden_layers=1",
             {"input_features": "1x3000x128", "input_features_mask": "1x3000:int64"},
         ),
         # Granite Speech hears its audio (its projector's width mended to the encoder's 1,024):
@@ -466,7 +471,10 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
         # PE Audio-Video's audio config sits inside its audio-video config: its DAC codec takes
         # 1 channel of whole hops, ⌈16,000 / 1,920⌉ · 1,920 = 17,280 samples
         (
-            "hf:pe_audio_video:text_config.num_hidden_layers=1",
+            "hf:pe_audio_video:text_config.num_hidden_layers=1,"
+            "audio_video_config.audio_config.num_hidden_layers=1,"
+            "audio_video_config.video_config.num_hidden_layers=1,"
+            "audio_video_config.num_hidden_layers=1",
             {
                 "input_ids": "1x128:int64",
                 "input_values": "1x1x17280",
