@@ -498,7 +498,7 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
         # says 750 features (3,000 frames, stride 2, pooled by 2), and with 750 placeholders
         # it runs
         (
-            "hf:musicflamingo:text_config.num_hidden_layers=1",
+            "hf:musicflamingo:text_config.num_hidden_layers=1,audio_config.num_hidden_layers=1",
             {
                 "input_ids": f"1x{750 + 128}:int64",
                 "input_features": "1x128x3000",
@@ -721,3 +721,14 @@ def test_inputs_a_rule_gives_values(source, specs, values):
     if source == "hf:mistral3":
         image_token = 10  # the config's image_token_index
         assert int((resolved.values["input_ids"] == image_token).sum()) == 55**2
+
+
+def test_a_nested_config_given_one_key_keeps_the_default_type():
+    """Music Flamingo's `audio_config` is built by its `model_type`: given only a layer count,
+    it is the default audio config with that count (transformers alone: KeyError 'model_type')."""
+    import transformers
+
+    source = "hf:musicflamingo:text_config.num_hidden_layers=1,audio_config.num_hidden_layers=1"
+    audio = resolve(source).model.config.audio_config.to_dict()
+    default = transformers.AutoConfig.for_model("musicflamingo").audio_config.to_dict()
+    assert audio == {**default, "num_hidden_layers": 1}

@@ -319,7 +319,7 @@ def _hf(text: str) -> Resolved:
         raise _unknown("transformers", model_type, known)
     _check_config_keys(transformers.CONFIG_MAPPING[model_type], model_type, kwargs)
     try:
-        config = transformers.AutoConfig.for_model(model_type, **kwargs)
+        config = _config(transformers, model_type, kwargs)
     except Exception as error:
         raise UsageError(
             f"hf:{model_type}: the config rejects {overrides!r}: {type(error).__name__}: "
@@ -424,6 +424,25 @@ def _hf_builder(transformers: Any, config: Any) -> Any:
             f"map it and there is no {name}): it configures part of another model"
         )
     return cls
+
+
+def _config(transformers: Any, model_type: str, kwargs: dict[str, Any]) -> Any:
+    """The config with the user's keys. A nested config set by some of its keys is built from
+    them alone; where its class is chosen by `model_type` and the keys do not name one (Music
+    Flamingo's `audio_config`: KeyError 'model_type'), it is the default nested config's type."""
+    try:
+        return transformers.AutoConfig.for_model(model_type, **kwargs)
+    except KeyError as error:
+        if error.args != ("model_type",):
+            raise
+    default = transformers.CONFIG_MAPPING[model_type]()
+    typed = {
+        key: {"model_type": getattr(default, key).model_type, **value}
+        if isinstance(value, dict) and hasattr(getattr(default, key, None), "model_type")
+        else value
+        for key, value in kwargs.items()
+    }
+    return transformers.AutoConfig.for_model(model_type, **typed)
 
 
 def _check_config_keys(config_class: Any, model_type: str, kwargs: dict[str, Any]) -> None:
