@@ -732,3 +732,16 @@ def test_a_nested_config_given_one_key_keeps_the_default_type():
     audio = resolve(source).model.config.audio_config.to_dict()
     default = transformers.AutoConfig.for_model("musicflamingo").audio_config.to_dict()
     assert audio == {**default, "num_hidden_layers": 1}
+
+
+def test_a_nested_key_changes_only_that_key():
+    """PaliGemma builds its default text model 2,048 wide with 8 heads and 1 KV head, not
+    Gemma's own defaults (3,072, 16, 16): given only its layer count, the text model keeps the
+    rest of PaliGemma's default (transformers alone builds Gemma's)."""
+    import transformers
+
+    text = resolve("hf:paligemma:text_config.num_hidden_layers=1").model.config.text_config
+    default = transformers.AutoConfig.for_model("paligemma").text_config.to_dict()
+    kept = {k: v for k, v in text.to_dict().items() if k != "num_hidden_layers"}
+    assert kept == {k: v for k, v in default.items() if k != "num_hidden_layers"}
+    assert (text.num_hidden_layers, text.hidden_size, text.num_attention_heads) == (1, 2048, 8)

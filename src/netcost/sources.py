@@ -427,22 +427,56 @@ def _hf_builder(transformers: Any, config: Any) -> Any:
 
 
 def _config(transformers: Any, model_type: str, kwargs: dict[str, Any]) -> Any:
-    """The config with the user's keys. A nested config set by some of its keys is built from
-    them alone; where its class is chosen by `model_type` and the keys do not name one (Music
-    Flamingo's `audio_config`: KeyError 'model_type'), it is the default nested config's type."""
-    try:
+    """The config with the user's keys, every other key as the default config has it. A nested
+    config given by some of its keys is built by its class from them; the values the parent
+    sets itself, which the class would not give, are kept (PaliGemma's text model is 2,048 wide
+    with 8 heads, not Gemma's 3,072 and 16), and so is the default's type (Music Flamingo's
+    `audio_config`, whose class its `model_type` picks)."""
+    if not any(isinstance(value, dict) for value in kwargs.values()):
         return transformers.AutoConfig.for_model(model_type, **kwargs)
+    default = transformers.CONFIG_MAPPING[model_type]()
+    try:
+        return transformers.AutoConfig.for_model(model_type, **_keeping(default, kwargs))
     except KeyError as error:
         if error.args != ("model_type",):
             raise
-    default = transformers.CONFIG_MAPPING[model_type]()
-    typed = {
-        key: {"model_type": getattr(default, key).model_type, **value}
-        if isinstance(value, dict) and hasattr(getattr(default, key, None), "model_type")
-        else value
-        for key, value in kwargs.items()
-    }
+    typed = _keeping(default, kwargs, typed=True)
     return transformers.AutoConfig.for_model(model_type, **typed)
+
+
+#: Config keys that record where a config came from, not what it builds.
+PROVENANCE = ("transformers_version", "_name_or_path", "architectures")
+
+
+def _keeping(default: Any, kwargs: dict[str, Any], typed: bool = False) -> dict[str, Any]:
+    """`kwargs` with each nested config's dict completed by the default nested config's values
+    that differ from its class's own defaults (lists of one entry per layer excepted where the
+    user sets the layer count: the class derives them again); `typed`: its `model_type` too."""
+    out = dict(kwargs)
+    for key, value in kwargs.items():
+        nested: Any = getattr(default, key, None)
+        if not isinstance(value, dict) or not hasattr(nested, "to_dict"):
+            continue
+        value = _keeping(nested, value, typed)
+        if typed and isinstance(getattr(nested, "model_type", None), str):
+            value.setdefault("model_type", nested.model_type)
+        try:
+            plain = type(nested)().to_dict()
+        except Exception:  # a class that needs arguments: its default's every value
+            plain = {}
+        layers = getattr(nested, "num_hidden_layers", None)
+        relayered = "num_hidden_layers" in value
+        for name, was in nested.to_dict().items():
+            if name in value or name in PROVENANCE or plain.get(name, _MISSING) == was:
+                continue
+            if relayered and isinstance(was, list) and len(was) == layers:
+                continue  # one entry per layer of the default's count
+            value[name] = was
+        out[key] = value
+    return out
+
+
+_MISSING = object()
 
 
 def _check_config_keys(config_class: Any, model_type: str, kwargs: dict[str, Any]) -> None:
