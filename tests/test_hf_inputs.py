@@ -506,9 +506,11 @@ def test_a_q_former_model_without_an_image_token_gets_one_and_its_query_tokens(s
             },
         ),
         # PI0: the robot state and a chunk of 50 actions in the 1,024-wide action expert, after
-        # a prefix of one camera's (224 / 14)² = 256 image tokens and 128 text tokens
+        # a prefix of one camera's (224 / 14)² = 256 image tokens and 128 text tokens; one layer
+        # a tower (its vision-language model's towers keep PI0's widths, not PaliGemma's)
         (
-            "hf:pi0",
+            "hf:pi0:vlm_config.vision_config.num_hidden_layers=1,"
+            "vlm_config.text_config.num_hidden_layers=1,dit_config.num_hidden_layers=1",
             {
                 "action_embeds": "1x51x1024",
                 "input_ids": f"1x{256 + 128}:int64",
