@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from netcost.errors import ModelError, NetcostError, UnsupportedError, UsageError
-from netcost.hf import hf_inputs
+from netcost.hf.inputs import hf_inputs
 from netcost.hf.mends import mends as config_mends
 
 EXTRAS = {"vision": "torchvision", "timm": "timm", "hf": "transformers"}

@@ -23,8 +23,6 @@ AUDIO_MASKS = {
     "audio_mel": ("audio_mel_mask",),  # Gemma 3n's audio encoder alone: True marks padding
     "input_values": ("input_values_mask",),
 }
-#: Time-series inputs with known values: no padding, frequency class 0 (high).
-SERIES_VALUES = {"past_values_padding": 0, "freq": 0, "lang_ids": 0}
 
 #: Config keys of the placeholder token each modality's features replace.
 IMAGE_TOKEN_KEYS = ("image_token_id", "image_token_index")

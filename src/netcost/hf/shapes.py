@@ -39,9 +39,7 @@ from netcost.hf.keys import (
     VIDEO_INPUTS,
 )
 from netcost.hf.source import codebooks_last, documented_shape, sums_offset_codebooks
-from netcost.hf.spec import Input
-
-LONG = torch.int64
+from netcost.hf.spec import LONG, Input
 
 
 def image(config: Any) -> Input:

@@ -12,6 +12,9 @@ import torch
 
 from netcost.inputs import parse_input, shape_only
 
+#: Token ids, sizes and integer masks.
+LONG = torch.int64
+
 
 @dataclass(frozen=True)
 class Input:
@@ -33,10 +36,6 @@ class Input:
     def __str__(self) -> str:
         dtype = "" if self.dtype == torch.float32 else ":" + str(self.dtype).removeprefix("torch.")
         return "x".join(map(str, self.shape)) + dtype
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
 
     def resized(self, *shape: int) -> Input:
         """The same dtype at another shape (values dropped: they were the old shape's)."""

@@ -22,10 +22,8 @@ from netcost.hf.source import (
     reads_image_stacks,
     token_squares,
 )
-from netcost.hf.spec import Input, filled
+from netcost.hf.spec import LONG, Input, filled
 from netcost.inputs import with_known_values
-
-LONG = torch.int64
 
 
 def frames_as_batch(d: Draft) -> None:
