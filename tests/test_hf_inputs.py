@@ -747,3 +747,18 @@ def test_a_nested_key_changes_only_that_key():
     kept = {k: v for k, v in text.to_dict().items() if k != "num_hidden_layers"}
     assert kept == {k: v for k, v in default.items() if k != "num_hidden_layers"}
     assert (text.num_hidden_layers, text.hidden_size, text.num_attention_heads) == (1, 2048, 8)
+
+
+def test_a_nested_key_changes_only_that_key_for_generation_too():
+    """The language-model build (`--generate`, `--train`) reads the same keys: GOT-OCR2's text
+    model keeps its default widths with one layer (transformers alone builds Qwen2's own)."""
+    import transformers
+
+    source = "hf:got_ocr2:text_config.num_hidden_layers=1"
+    text = resolve(source, causal_lm=True).model.config.text_config
+    default = transformers.AutoConfig.for_model("got_ocr2").text_config
+    assert (text.num_hidden_layers, text.hidden_size, text.intermediate_size) == (
+        1,
+        default.hidden_size,
+        default.intermediate_size,
+    )

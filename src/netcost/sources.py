@@ -310,8 +310,9 @@ def _timm(name: str) -> Resolved:
     return Resolved(model, name, ("1x" + "x".join(map(str, size)),))
 
 
-def _hf(text: str) -> Resolved:
-    transformers = require("transformers", "hf")
+def _hf_config(transformers: Any, text: str) -> tuple[str, dict[str, Any], Any]:
+    """'MODEL_TYPE[:k=v,...]' -> (model type, the user's keys, the config): the type known, each
+    key known to the config, every other key as the default config has it (`_config`)."""
     model_type, _, overrides = text.partition(":")
     kwargs = _overrides(overrides)
     known = list(transformers.CONFIG_MAPPING.keys())
@@ -319,12 +320,17 @@ def _hf(text: str) -> Resolved:
         raise _unknown("transformers", model_type, known)
     _check_config_keys(transformers.CONFIG_MAPPING[model_type], model_type, kwargs)
     try:
-        config = _config(transformers, model_type, kwargs)
+        return model_type, kwargs, _config(transformers, model_type, kwargs)
     except Exception as error:
         raise UsageError(
             f"hf:{model_type}: the config rejects {overrides!r}: {type(error).__name__}: "
             f"{cause(error)}"
         ) from None
+
+
+def _hf(text: str) -> Resolved:
+    transformers = require("transformers", "hf")
+    model_type, kwargs, config = _hf_config(transformers, text)
     label = f"hf:{model_type}"
     resolved = _hf_model(transformers, config, model_type, label)
     mends = config_mends(config, resolved.model, kwargs)
@@ -377,12 +383,7 @@ def _causal_lm(source: str) -> Resolved:
     AutoModelForSeq2SeqLM for an encoder-decoder), for generation: the logits are part of every
     step."""
     transformers = require("transformers", "hf")
-    model_type, _, overrides = source.removeprefix("hf:").partition(":")
-    kwargs = _overrides(overrides)
-    if model_type not in transformers.CONFIG_MAPPING:
-        raise _unknown("transformers", model_type, list(transformers.CONFIG_MAPPING.keys()))
-    _check_config_keys(transformers.CONFIG_MAPPING[model_type], model_type, kwargs)
-    config = transformers.AutoConfig.for_model(model_type, **kwargs)
+    model_type, _, config = _hf_config(transformers, source.removeprefix("hf:"))
     seq2seq = type(config) in transformers.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING
     if seq2seq and getattr(config, "is_encoder_decoder", False):  # BART: not its decoder alone
         build = transformers.AutoModelForSeq2SeqLM.from_config
