@@ -9,18 +9,19 @@ Sources, each row with its configuration:
    package installs it, never copied here): serving measured at a fixed concurrency, one GPU
    (tp = pp = 1, aggregated), fp8 dense models netcost can build from their configs. Each row
    gives mean TTFT and TPOT at concurrency C:
-   - TPOT against a decode step's time at batch B, averaged over the steps from PROMPT + 1 to
-     PROMPT + NEW − 1 cached positions (fp8 weights and an fp8 KV cache: the lower of the
-     cache widths an engine may use, so that the bound holds either way). B is C, or fewer
-     where C sequences at their mean context (PROMPT + NEW / 2) do not fit the KV cache an
-     engine allocates: 90 % of the memory the weights leave (TensorRT-LLM's default
-     kv_cache_free_gpu_mem_fraction), as netcost sizes weights and cache;
-   - TTFT against the prefill of one request (batch 1): the only prefill every request must
-     wait for; the measured TTFT also holds queueing behind other requests, so the estimate is
-     expected to be low there;
-   - a request's latency, TTFT + (NEW − 1) · TPOT, against a closed-loop model of the server
-     (`_closed_loop`: C prefills and NEW decode steps a request, one after another): arithmetic
-     this benchmark does on netcost's estimates, to test the model before netcost prints it.
+   - the bound: TPOT against a decode step's floor at batch B, averaged over the steps from
+     PROMPT + 1 to PROMPT + NEW − 1 cached positions (fp8 weights and an fp8 KV cache: the
+     lower of the cache widths an engine may use, so that the bound holds either way). B is C,
+     or fewer where C sequences at their mean context (PROMPT + NEW / 2) do not fit the KV
+     cache an engine allocates: 90 % of the memory the weights leave (TensorRT-LLM's default
+     kv_cache_free_gpu_mem_fraction), as netcost sizes weights and cache; TTFT against the
+     floor of one request's prefill (batch 1), the only prefill every request waits for;
+   - the estimate: netcost.serving's simulation of C closed-loop clients under its default
+     scheduler (TensorRT-LLM's defaults: 8,192 tokens a step, whole requests reserved in the
+     cache, prefill chunks beside decode tokens), the same for every engine, its steps timed
+     by the calibrated estimate: its mean TTFT, TPOT and request latency;
+   - a request's latency, TTFT + (NEW − 1) · TPOT from the published means, against the
+     simulation's mean latency (the bound: the request's own prefill and decode steps).
 2. TensorRT-LLM's docs/source/performance/perf-overview.md (NVIDIA/TensorRT-LLM at commit
    00f37686aa854010d68bcbd0f4ab000221541ca6): offline maximum throughput, one GPU, FP8 (the
    batch is not published): the bound on time per output token is the arithmetic of one
@@ -177,50 +178,62 @@ def silicon_rows(limit: int | None) -> list[Row]:
             def tpot(g: Any) -> float:
                 return g.times["decode_s"] / (g.new_tokens - 1)
 
-            def tpot_estimate(g: Any) -> float | None:
-                return g.estimate["decode_s"] / (g.new_tokens - 1) if g.estimate else None
-
-            running = min(batch, _fitting(name, prompt, new, device))
-            bound = _extended(name, tpot, prompt, new, running, device)
-            estimate = _extended(name, tpot_estimate, prompt, new, running, device)
-            kind = "decode b<=8" if running <= 8 else "decode b>=16"
-            if running < batch:
-                config += f" ({running} fit the KV cache)"
-            rows.append(Row(source, name, device, engine, config, kind,
-                            float(r["silicon_tpot_ms"]) / 1e3, bound, estimate))  # fmt: skip
-
             def ttft(g: Any) -> float:
                 return g.times["time_to_first_token_s"]
 
-            def ttft_estimate(g: Any) -> float | None:
-                return g.estimate["time_to_first_token_s"] if g.estimate else None
-
-            tpot_row = rows[-1]
-            bound = _extended(name, ttft, prompt, 2, 1, device)
-            estimate = _extended(name, ttft_estimate, prompt, 2, 1, device)
-            rows.append(Row(source, name, device, engine, config, "prefill (TTFT)",
-                            float(r["silicon_ttft_ms"]) / 1e3, bound, estimate))  # fmt: skip
-            rows.append(_closed_loop(rows[-1], tpot_row, batch, running, new))
+            running = min(batch, _fitting(name, prompt, new, device))
+            kind = "decode b<=8" if running <= 8 else "decode b>=16"
+            if running < batch:
+                config += f" ({running} fit the KV cache)"
+            served = _served(name, prompt, new, batch, device)
+            tpot_row = Row(source, name, device, engine, config, kind,
+                           float(r["silicon_tpot_ms"]) / 1e3,
+                           _extended(name, tpot, prompt, new, running, device),
+                           served.tpot_s if served else None)  # fmt: skip
+            ttft_row = Row(source, name, device, engine, config, "prefill (TTFT)",
+                           float(r["silicon_ttft_ms"]) / 1e3,
+                           _extended(name, ttft, prompt, 2, 1, device),
+                           served.ttft_s if served else None)  # fmt: skip
+            rows += [tpot_row, ttft_row, _request(ttft_row, tpot_row, new, served)]
             if limit and len(rows) >= limit:
                 break
     return rows
 
 
-def _closed_loop(ttft: Row, tpot: Row, clients: int, running: int, new: int) -> Row:
-    """A request's latency at concurrency C, the server modelled as a closed loop (the
-    benchmark's arithmetic on netcost's estimates; netcost does not print it yet): each of the C
-    clients sends its next request when one returns, so one request per client takes as long as
-    the engine needs for C prefills and NEW decode steps of the running batch (C / running waves
-    where fewer than C fit), done one after another. Measured: TTFT + (NEW − 1) · TPOT, the
-    published means. Bound: the two rows' bounds, the request's own prefill and decode steps."""
+def _served(name: str, prompt: int, new: int, clients: int, device: str) -> Any:
+    """netcost.serving's simulation of `clients` at fixed concurrency under its default
+    scheduler (the same for every engine: nothing here is fitted to a row), the steps timed by
+    the estimate at 1 and at the most requests the cache admits (whole requests reserved)."""
+    from netcost.devices import load
+    from netcost.serving import Scheduler, StepTimes, admitted, simulate
+
+    def est(key: str, new_: int, batch: int) -> float | None:
+        return _extended(name, lambda g: g.estimate.get(key), prompt, new_, batch, device)
+
+    layers = MODELS[name][1]["num_hidden_layers"]
+    weights = _extended(name, lambda g: g.weight_bytes, prompt, 2, 1, device)
+    per_token = _generation(name, 1, prompt, 2, 1, device).kv_cache_bytes_per_token * layers
+    free = 0.9 * (load(device).memory_bytes - weights)
+    running = min(clients, admitted(free, per_token, prompt, new, Scheduler()))
+    first, last = "time_per_output_token_first_s", "time_per_output_token_last_s"
+    values = (est("time_to_first_token_s", 2, 1), est(first, new, 1), est(last, new, 1),
+              est(first, new, running), est(last, new, running))  # fmt: skip
+    if running < 1 or any(v is None for v in values):
+        return None
+    prefill, one_first, one_last, many_first, many_last = values
+    steps = StepTimes(prompt, new, prefill, (one_first, one_last), (many_first, many_last),
+                      running)  # type: ignore[arg-type]  # fmt: skip
+    return simulate(clients, steps, running)
+
+
+def _request(ttft: Row, tpot: Row, new: int, served: Any) -> Row:
+    """A request's latency: measured TTFT + (NEW − 1) · TPOT (the published means); the bound
+    the request's own prefill and decode steps; the estimate the simulation's mean latency."""
     measured = ttft.measured_s + (new - 1) * tpot.measured_s
     bound = ttft.bound_s + (new - 1) * tpot.bound_s
-    estimate = None
-    if ttft.estimate_s is not None and tpot.estimate_s is not None:
-        waves = clients / running
-        estimate = clients * ttft.estimate_s + new * tpot.estimate_s * waves
+    estimate = served.request_s if served else None
     return Row(ttft.source, ttft.model, ttft.device, ttft.engine, ttft.config,
-               "request (closed loop)", measured, bound, estimate)  # fmt: skip
+               "request (served)", measured, bound, estimate)  # fmt: skip
 
 
 def throughput_rows() -> list[Row]:

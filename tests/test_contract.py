@@ -30,6 +30,8 @@ def test_public_api_is_pinned():
             "PhasePeak",
             "Profile",
             "Report",
+            "Scheduler",
+            "Served",
             "ServingPlan",
             "Stage",
             "Timing",
@@ -46,6 +48,7 @@ def test_public_api_is_pinned():
             "per_gpu",
             "profile",
             "register_formula",
+            "serve",
             "TensorSpec",
         ]
     )

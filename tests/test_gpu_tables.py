@@ -67,6 +67,29 @@ def test_kernels_read_their_tables_never_below_their_floor():
     assert "2 the bfloat16 GEMM table" in sources.note("hand-made tables")
 
 
+def test_an_fp8_gemm_with_few_rows_is_no_slower_than_bf16_streaming_the_same_weight():
+    # N = 256, K = 64: the bf16 kernel moves 2·(256·64 + 8·64 + 8·256) = 37,888 bytes at M = 8
+    # in 4e-8 s (its weight, 32,768 bytes, at 8.2e11 B/s: past half the tables' 1e12); the
+    # fp8 one moves 256·64 + 8·64 + 2·8·256 = 20,992 bytes, so at the bf16 kernel's pace
+    # 4e-8 · 20,992 / 37,888, where its own table says 1e-7 s
+    bf16 = GemmTable({(256, 64): Curve((1.0, 8.0), (4e-8, 4e-8))})
+    fp8 = GemmTable({(256, 64): Curve((1.0, 8.0), (1e-7, 1e-7))})
+    t = Tables("test", "hand-made tables", {"bfloat16": bf16, "fp8": fp8}, None, None, 1e12, 0.0)
+    sources = Sources()
+    mm = FlatOp("aten.mm.default", "matmul", {"self": T(8, 64), "mat2": T(64, 256)},
+                (T(8, 256),), Cost(macs=8 * 64 * 256), 0)  # fmt: skip
+    matrix = Kernel("matrix", (0,), 0, 0)
+    assert kernel_estimate(matrix, [mm], ["float8_e4m3fn"], 0.0, t, sources) == pytest.approx(
+        4e-8 * 20_992 / 37_888
+    )
+    assert sources.used["the bfloat16 GEMM table's weight streaming (fp8)"] == 1
+    # a bf16 kernel that does not stream its weight (32,768 B in 1e-7 s: 3.3e11 B/s, under
+    # half of 1e12) says nothing of the fp8 one: its own table answers
+    t.gemm["bfloat16"] = GemmTable({(256, 64): Curve((1.0, 8.0), (1e-7, 1e-7))})
+    t.gemm["fp8"] = GemmTable({(256, 64): Curve((1.0, 8.0), (9e-8, 9e-8))})
+    assert kernel_estimate(matrix, [mm], ["float8_e4m3fn"], 0.0, t, sources) == pytest.approx(9e-8)
+
+
 @pytest.mark.skipif(not available(), reason="aiconfigurator-core (netcost[gpu]) not installed")
 def test_the_installed_tables_answer_a_measured_point_exactly():
     h100 = tables("h100-sxm")

@@ -22,6 +22,7 @@ from netcost.generation import Generation, ServingPlan, generate
 from netcost.measure.profile import Profile, profile
 from netcost.planning import BatchPlan, largest_batch
 from netcost.report import Diagnostic, Layer, Memory, PhasePeak, Report, Totals, TrainingMemory
+from netcost.serving import Scheduler, Served, serve
 from netcost.trace import TensorSpec
 
 __version__ = "0.1.0"
@@ -43,6 +44,8 @@ __all__ = [
     "PhasePeak",
     "Profile",
     "Report",
+    "Scheduler",
+    "Served",
     "ServingPlan",
     "Stage",
     "TensorSpec",
@@ -60,4 +63,5 @@ __all__ = [
     "per_gpu",
     "profile",
     "register_formula",
+    "serve",
 ]

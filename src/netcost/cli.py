@@ -245,6 +245,21 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         "--kv-dtype", choices=KV_DTYPES, help="with --generate: the KV cache at this width"
     )
     p.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="C",
+        help="with --generate --device: C clients at fixed concurrency, each sending its next "
+        "request when one returns, served by in-flight batching (netcost/serving.py): mean time "
+        "to first token, per output token and per request, from the calibrated estimate",
+    )
+    p.add_argument(
+        "--token-budget",
+        type=int,
+        metavar="T",
+        help="with --concurrency: the tokens one step may process (default 8192, TensorRT-LLM's "
+        "max_num_tokens)",
+    )
+    p.add_argument(
         "--profile",
         action="store_true",
         help="also run the model for real on this machine (CUDA if present, else CPU) and show "
@@ -486,6 +501,9 @@ def _generate(args: argparse.Namespace) -> str:
             "--generate with --memory plans a serving batch: give --device (its memory) or "
             "--memory-budget"
         )
+    if args.concurrency is not None and (args.memory or args.memory_budget is not None):
+        raise UsageError("--concurrency does not apply to a serving plan (--memory): it serves "
+                         "C clients at fixed concurrency")  # fmt: skip
     resolved = resolve(args.model, causal_lm=True)
     if args.memory_budget is not None or (args.device is not None and args.memory):
         from netcost.generation import serving_plan
@@ -516,11 +534,25 @@ def _generate(args: argparse.Namespace) -> str:
         weight_dtype=args.weight_dtype,
         kv_dtype=args.kv_dtype,
     )
+    served = None
+    if args.concurrency is not None:
+        from netcost.serving import Scheduler, serve
+
+        if args.device is None:
+            raise UsageError("--concurrency times a server on a GPU: give --device, e.g. h100-sxm")
+        served = serve(
+            resolved.model, prompt, new, args.concurrency, device=args.device,
+            scheduler=Scheduler() if args.token_budget is None else Scheduler(args.token_budget),
+            weight_dtype=args.weight_dtype, kv_dtype=args.kv_dtype,
+        )  # fmt: skip
     if args.format == "json":
         import json
 
-        return json.dumps({"model": args.model, "generation": found.to_dict()}, indent=2) + "\n"
-    return str(found)
+        data = {"model": args.model, "generation": found.to_dict()}
+        if served is not None:
+            data["serving"] = served.to_dict()
+        return json.dumps(data, indent=2) + "\n"
+    return str(found) + (str(served) if served is not None else "")
 
 
 def _profile(args: argparse.Namespace, report: Report, model: nn.Module, inputs: object) -> str:

@@ -50,6 +50,8 @@ NEEDS = {
     "--kernels": ("--device", "device"),
     "--weight-dtype": ("--generate", "generate"),
     "--kv-dtype": ("--generate", "generate"),
+    "--concurrency": ("--generate", "generate"),
+    "--token-budget": ("--concurrency", "concurrency"),
 }
 
 

@@ -2,7 +2,8 @@
 kernel tables (netcost/gpu_tables.py), never below its floor.
 
 - a matrix kernel whose product is a GEMM (mm, addmm, bmm, baddbmm; a batched product as one of
-  batch · M rows) at bf16, fp16 or fp8: the GEMM table at its M, N, K;
+  batch · M rows) at bf16, fp16 or fp8: the GEMM table at its M, N, K (an fp8 one with few
+  rows no slower than the bf16 table streams the same weight, at fp8's bytes);
 - an attention kernel in bf16, fp16 or fp8: the decode table for one query per sequence (at its
   batch, cached positions, heads, KV heads, head size and KV dtype), the prefill table for a
   square causal one (the prompt attending to itself);
@@ -59,6 +60,26 @@ def gemm_dims(o: FlatOp) -> tuple[int, int, int] | None:
     return rows, b.shape[-1], a.shape[-1]
 
 
+def _fp8_streamed(dims: tuple[int, int, int], tables: Tables) -> tuple[float, bool] | None:
+    """An fp8 GEMM with few rows streams its weight: its time is at most the bf16 table's kernel
+    of the same shape, when that one streams its weight (at half the tables' bandwidth or
+    more), scaled by the bytes each moves — fp8 operands, bf16 output: (N·K + M·K + 2·M·N) over
+    2·(N·K + M·K + M·N). The fp8 table's kernels at small M reach 50–70 % of the bf16 ones'
+    streaming rate (B200, N = 10,240, K = 8,192, M = 8: fp8 31.4 µs for 80 MiB, bf16 33.4 µs
+    for 160 MiB),
+    while engines decode fp8 models at the bf16 rate: Llama-3.1-70B on a B200 at
+    concurrency 4, 14.6–16.7 ms a token for 70 GB of weights (aiconfigurator-core's
+    silicon_sample.csv)."""
+    bf16 = tables.gemm.get("bfloat16")
+    if bf16 is None:
+        return None
+    m, n, k = dims
+    seconds, outside = bf16.latency(m, n, k)
+    if 2 * n * k / seconds < tables.bandwidth / 2:
+        return None
+    return seconds * (n * k + m * k + 2 * m * n) / (2 * (n * k + m * k + m * n)), outside
+
+
 def kernel_estimate(
     kernel: Kernel, members: list[FlatOp], dtypes: list[str], floor: float, tables: Tables,
     sources: Sources,
@@ -84,6 +105,9 @@ def kernel_estimate(
         if dims is not None and table is not None:
             found = table.latency(*dims)
             source = f"the {GEMM_DTYPES[product[1]]} GEMM table"  # type: ignore[index]
+            streamed = _fp8_streamed(dims, tables) if table is tables.gemm.get("fp8") else None
+            if streamed is not None and streamed[0] < found[0]:
+                found, source = streamed, "the bfloat16 GEMM table's weight streaming (fp8)"
     else:
         found = (kernel.bytes_moved / tables.bandwidth + tables.launch_s, False)
         source = "the tables' bandwidth"

@@ -17,9 +17,11 @@ from netcost.render.compare import render_compare
 from netcost.render.generation import render_generation
 from netcost.render.memory import compute_lines, inference_lines, training_lines
 from netcost.render.profile import profile_lines
+from netcost.render.serving import serving_lines
 from netcost.render.stages import render_stages
 from netcost.render.timing import timing_lines
 from netcost.report import Memory, TrainingMemory
+from netcost.serving import Served
 
 
 @singledispatch
@@ -69,6 +71,11 @@ def _comparison(c: Comparison) -> str:
 @as_text.register
 def _generation(g: Generation) -> str:
     return render_generation(g)
+
+
+@as_text.register
+def _served(s: Served) -> str:
+    return _lines(serving_lines(s))
 
 
 @as_text.register

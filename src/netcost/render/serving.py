@@ -1,0 +1,30 @@
+"""Serving at concurrency as text. Formatting only: every number comes from the Served."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from netcost import text as fmt
+from netcost.render.timing import seconds
+
+if TYPE_CHECKING:
+    from netcost.serving import Served
+
+
+def serving_lines(s: Served) -> list[str]:
+    on = f" on {s.device}" if s.device else ""
+    plan = s.scheduler
+    prompts = "prompts chunked beside decode tokens" if plan.mixed else "prompts first"
+    reserve = "whole requests" if plan.reserve_whole else "requests at their mean context"
+    lines = [
+        f"Served to {fmt.count(s.clients)} clients at fixed concurrency{on} (calibrated "
+        f"estimate; simulated: each client sends its next request when one returns, "
+        f"{fmt.count(s.requests)} requests measured after a first round)",
+        f"  scheduler: {fmt.count(plan.token_budget)} tokens a step, {prompts}, {reserve} "
+        f"reserved in the KV cache: {fmt.count(s.running)} running at most",
+        f"  time to first token {seconds(s.ttft_s)}, per output token {seconds(s.tpot_s)}, per "
+        f"request {seconds(s.request_s)}; {s.output_tokens_per_s:,.0f} output tokens/s",
+    ]
+    if s.source:
+        lines.append(f"  ({s.source})")
+    return lines
