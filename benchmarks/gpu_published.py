@@ -16,10 +16,11 @@ Sources, each row with its configuration:
      cache an engine allocates: 90 % of the memory the weights leave (TensorRT-LLM's default
      kv_cache_free_gpu_mem_fraction), as netcost sizes weights and cache; TTFT against the
      floor of one request's prefill (batch 1), the only prefill every request waits for;
-   - the estimate: netcost.serving's simulation of C closed-loop clients under its default
-     scheduler (TensorRT-LLM's defaults: 8,192 tokens a step, whole requests reserved in the
-     cache, prefill chunks beside decode tokens), the same for every engine, its steps timed
-     by the calibrated estimate: its mean TTFT, TPOT and request latency;
+   - the estimate: netcost.serving's simulation of C closed-loop clients under the row's
+     engine's documented defaults (netcost.serving.ENGINES: token budget, whether prompts
+     share steps with decodes, how the cache admits requests and the memory it gets), its
+     steps timed by the calibrated estimate, the KV cache at ENGINE_KV's width: its mean TTFT,
+     TPOT and request latency;
    - a request's latency, TTFT + (NEW − 1) · TPOT from the published means, against the
      simulation's mean latency (the bound: the request's own prefill and decode steps).
 2. TensorRT-LLM's docs/source/performance/perf-overview.md (NVIDIA/TensorRT-LLM at commit
@@ -126,11 +127,13 @@ def _model(name: str, layers: int) -> torch.nn.Module:
 
 
 @cache
-def _generation(name: str, layers: int, prompt: int, new: int, batch: int, device: str) -> Any:
+def _generation(
+    name: str, layers: int, prompt: int, new: int, batch: int, device: str, kv: str = "fp8"
+) -> Any:
     from netcost.generation import generate
 
     return generate(_model(name, layers), prompt, new, batch, device=device,
-                    weight_dtype="fp8", kv_dtype="fp8")  # fmt: skip
+                    weight_dtype="fp8", kv_dtype=kv)  # fmt: skip
 
 
 def _extended(name: str, pick: Any, *args: Any) -> float | None:
@@ -185,7 +188,7 @@ def silicon_rows(limit: int | None) -> list[Row]:
             kind = "decode b<=8" if running <= 8 else "decode b>=16"
             if running < batch:
                 config += f" ({running} fit the KV cache)"
-            served = _served(name, prompt, new, batch, device)
+            served = _served(name, prompt, new, batch, device, r["backend"])
             tpot_row = Row(source, name, device, engine, config, kind,
                            float(r["silicon_tpot_ms"]) / 1e3,
                            _extended(name, tpot, prompt, new, running, device),
@@ -200,30 +203,42 @@ def silicon_rows(limit: int | None) -> list[Row]:
     return rows
 
 
-def _served(name: str, prompt: int, new: int, clients: int, device: str) -> Any:
-    """netcost.serving's simulation of `clients` at fixed concurrency under its default
-    scheduler (the same for every engine: nothing here is fitted to a row), the steps timed by
-    the estimate at 1 and at the most requests the cache admits (whole requests reserved)."""
+#: the KV cache's width the simulation gives each engine: the engine's default where the
+#: measurements allow it, SGLang's "auto" (the model's bf16); fp8 for TensorRT-LLM (ModelOpt's
+#: FP8 recipe quantises the cache too) and for vLLM, whose default bf16 the measurements rule
+#: out: 64 requests of 1,024 + 8,192 tokens need 193 GB of bf16 cache on a B200, where vLLM's
+#: defaults leave 91 GB, yet it measured 382 ms to the first token and 24.7 ms a token there
+ENGINE_KV = {"trtllm": "fp8", "vllm": "fp8", "sglang": "bf16"}
+
+
+def _served(name: str, prompt: int, new: int, clients: int, device: str, engine: str) -> Any:
+    """netcost.serving's simulation of `clients` at fixed concurrency under the engine's
+    documented defaults (netcost.serving.ENGINES; nothing fitted to a row), the steps timed by
+    the estimate at 1 and at the requests the cache holds at their mean context."""
     from netcost.devices import load
-    from netcost.serving import Scheduler, StepTimes, admitted, simulate
+    from netcost.serving import ENGINES, StepTimes, positions, simulate
+
+    chosen, kv = ENGINES[engine], ENGINE_KV[engine]
 
     def est(key: str, new_: int, batch: int) -> float | None:
-        return _extended(name, lambda g: g.estimate.get(key), prompt, new_, batch, device)
+        return _extended(name, lambda g: g.estimate.get(key), prompt, new_, batch, device, kv)
 
     layers = MODELS[name][1]["num_hidden_layers"]
     weights = _extended(name, lambda g: g.weight_bytes, prompt, 2, 1, device)
-    per_token = _generation(name, 1, prompt, 2, 1, device).kv_cache_bytes_per_token * layers
-    free = 0.9 * (load(device).memory_bytes - weights)
-    running = min(clients, admitted(free, per_token, prompt, new, Scheduler()))
+    per_token = _generation(name, 1, prompt, 2, 1, device, kv).kv_cache_bytes_per_token * layers
+    capacity = positions(chosen.cache_bytes(load(device).memory_bytes, weights), per_token)
+    running = min(clients, int(capacity // (prompt + new / 2)))  # the decode step analysed
     first, last = "time_per_output_token_first_s", "time_per_output_token_last_s"
+    if running < 1:
+        return None
     values = (est("time_to_first_token_s", 2, 1), est(first, new, 1), est(last, new, 1),
               est(first, new, running), est(last, new, running))  # fmt: skip
-    if running < 1 or any(v is None for v in values):
+    if any(v is None for v in values):
         return None
     prefill, one_first, one_last, many_first, many_last = values
     steps = StepTimes(prompt, new, prefill, (one_first, one_last), (many_first, many_last),
                       running)  # type: ignore[arg-type]  # fmt: skip
-    return simulate(clients, steps, running)
+    return simulate(clients, steps, capacity, chosen)
 
 
 def _request(ttft: Row, tpot: Row, new: int, served: Any) -> Row:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from netcost.errors import UnsupportedError, UsageError
-from netcost.serving import Scheduler, StepTimes, admitted, serve, simulate
+from netcost.serving import ENGINES, Scheduler, StepTimes, positions, serve, simulate
 
 
 def flat(prompt: int = 100, new: int = 3, batch: int = 2) -> StepTimes:
@@ -20,7 +20,7 @@ def test_one_client_waits_for_its_own_prefill_and_decode_steps_only():
     # P = 100, NEW = 5: the prefill (0.5 s) makes token 1; steps at 101…104 positions make
     # tokens 2…5 in 0.10, 0.11, 0.12, 0.13 s (affine between first and last)
     steps = StepTimes(100, 5, 0.5, (0.10, 0.13), (0.10, 0.13), 1)
-    served = simulate(1, steps, running=1, rounds=6, warmup=1)
+    served = simulate(1, steps, capacity=105, rounds=6, warmup=1)
     assert served.ttft_s == pytest.approx(0.5)
     assert served.tpot_s == pytest.approx((0.10 + 0.11 + 0.12 + 0.13) / 4)
     assert served.request_s == pytest.approx(0.96)
@@ -32,7 +32,7 @@ def test_one_client_waits_for_its_own_prefill_and_decode_steps_only():
 def test_prompts_the_budget_holds_share_one_step_and_decode_together():
     # two prompts of 100 in a budget of 8,192: one step of 2 · 0.5 s; then both decode at
     # batch 2 (0.2 s a step); they finish together and their clients send again together
-    served = simulate(2, flat(new=5), running=2)
+    served = simulate(2, flat(new=5), capacity=2 * 105)
     assert served.ttft_s == pytest.approx(1.0)
     assert served.tpot_s == pytest.approx(0.2)
     assert served.request_s == pytest.approx(1.0 + 4 * 0.2)
@@ -45,7 +45,7 @@ def test_a_prompt_past_the_budget_is_chunked_and_a_mixed_step_reads_the_weights_
     #         0.25 s → t = 1.0: r2's token 1, r1's token 2
     # step 3: both decode: 0.2 s → t = 1.2: r1 ends (token 3), its client sends r3
     # step 4: r2 decodes, r3's whole prompt: 0.5 + 0 → t = 1.7: r2 ends
-    served = simulate(2, flat(), running=2, scheduler=Scheduler(token_budget=150), rounds=1,
+    served = simulate(2, flat(), capacity=2 * 103, scheduler=Scheduler(token_budget=150), rounds=1,
                       warmup=0)  # fmt: skip
     assert served.ttft_s == pytest.approx((0.75 + 1.0) / 2)
     assert served.tpot_s == pytest.approx(((1.2 - 0.75) / 2 + (1.7 - 1.0) / 2) / 2)
@@ -56,8 +56,8 @@ def test_a_prompt_past_the_budget_is_chunked_and_a_mixed_step_reads_the_weights_
 def test_prefill_first_pauses_decoding_while_a_prompt_is_filled():
     # as above, but step 2 prefills only (r1 waits): 0.25 s → t = 1.0; then both decode twice
     # (0.2 s each): r1 and r2 end at 1.4
-    served = simulate(2, flat(), running=2, scheduler=Scheduler(token_budget=150, mixed=False),
-                      rounds=1, warmup=0)  # fmt: skip
+    prefill_first = Scheduler(token_budget=150, mixed=False)
+    served = simulate(2, flat(), capacity=2 * 103, scheduler=prefill_first, rounds=1, warmup=0)
     assert served.ttft_s == pytest.approx((0.75 + 1.0) / 2)
     assert served.tpot_s == pytest.approx(((1.4 - 0.75) / 2 + (1.4 - 1.0) / 2) / 2)
 
@@ -65,27 +65,57 @@ def test_prefill_first_pauses_decoding_while_a_prompt_is_filled():
 def test_a_request_the_cache_cannot_hold_waits_for_one_to_end():
     # room for one: r1 prefills (0.5) and decodes once (0.1), ending at 0.6; only then r2
     # is admitted, its token 1 at 1.1 s after it was sent at 0
-    served = simulate(2, flat(new=2), running=1, rounds=1, warmup=0)
+    served = simulate(2, flat(new=2), capacity=102, rounds=1, warmup=0)
     assert served.ttft_s == pytest.approx((0.5 + 1.1) / 2)
     assert served.request_s == pytest.approx((0.6 + 1.2) / 2)
 
 
-def test_the_cache_admits_whole_requests_or_their_mean_context():
-    # 1 MB of cache, 100 bytes a token: 1e6 / (100 · (900 + 100)) = 10 whole requests of
-    # 900 + 100 tokens; at their mean context, 1e6 / (100 · (700 + 600 / 2)) = 10 requests of
-    # 700 + 600, where 7 whole ones fit (1e6 / (100 · 1,300) = 7.7)
-    assert admitted(1e6, 100, 900, 100, Scheduler()) == 10
-    assert admitted(1e6, 100, 700, 600, Scheduler(reserve_whole=False)) == 10
-    assert admitted(1e6, 100, 700, 600, Scheduler()) == 7
+def test_a_cache_that_runs_out_pre_empts_the_latest_request_which_computes_again():
+    # without whole reservations, 202 positions, P = 100, NEW = 3, two clients:
+    # step 1: both prompts admitted (100 + 100 ≤ 202) and prefilled: 1.0 s → token 1 each
+    # step 2: both decode, 200 + 2 = 202 positions fit: 0.2 s → t = 1.2, token 2 each
+    # step 3: 202 + 2 do not fit: r2, the latest, is pre-empted (its 101 positions freed, to
+    #         compute again); r1 decodes alone: 0.1 s → t = 1.3, r1 ends; r3 is sent
+    # step 4: r2 (101 positions to compute again) and r3 (100) admitted, 201 ≤ 202, and both
+    #         prefilled: 0.5 · 201 / 100 = 1.005 s → t = 2.305, r3's token 1
+    # step 5: 201 + 2 do not fit: r3 pre-empted; r2 decodes: 0.1 s → t = 2.405, r2 ends
+    served = simulate(2, flat(), capacity=202, scheduler=Scheduler(reserve_whole=False),
+                      rounds=1, warmup=0)  # fmt: skip
+    assert served.running == 2
+    assert served.ttft_s == pytest.approx(1.0)
+    assert served.tpot_s == pytest.approx(((1.3 - 1.0) / 2 + (2.405 - 1.0) / 2) / 2)
+    assert served.request_s == pytest.approx((1.3 + 2.405) / 2)
+    # reserving whole requests (103 positions each), the same cache runs both without a stop
+    whole = simulate(2, flat(), capacity=206, rounds=1, warmup=0)
+    assert whole.request_s == pytest.approx(1.0 + 2 * 0.2)
+
+
+def test_a_cache_holds_its_bytes_over_a_tokens():
+    assert positions(1e6, 100) == 10_000
+    assert positions(999, 100) == 9
+
+
+def test_each_engine_gives_its_cache_the_memory_its_defaults_say():
+    # 141 GB beside 70 GB of weights: TensorRT-LLM 0.9 of the 71 GB left; vLLM 0.9 of all
+    # 141 GB, less the weights; SGLang 0.88 of all, less the weights
+    memory, weights = 141e9, 70e9
+    assert ENGINES["trtllm"].cache_bytes(memory, weights) == pytest.approx(0.9 * 71e9)
+    assert ENGINES["vllm"].cache_bytes(memory, weights) == pytest.approx(0.9 * 141e9 - 70e9)
+    assert ENGINES["sglang"].cache_bytes(memory, weights) == pytest.approx(0.88 * 141e9 - 70e9)
+    assert not ENGINES["sglang"].mixed and not ENGINES["vllm"].reserve_whole
 
 
 def test_bad_serving_input_is_a_one_line_error():
     with pytest.raises(UsageError, match="1 client or more"):
-        simulate(0, flat(), running=1)
-    with pytest.raises(UsageError, match="token budget of 2 leaves no room"):
-        simulate(4, flat(), running=4, scheduler=Scheduler(token_budget=2))
+        simulate(0, flat(), capacity=103)
+    with pytest.raises(
+        UsageError, match="a request of 100 \\+ 3 tokens does not fit a KV cache of 102"
+    ):
+        simulate(1, flat(), capacity=102)
+    with pytest.raises(UsageError, match="token budget must be 1 or more"):
+        simulate(4, flat(), capacity=1000, scheduler=Scheduler(token_budget=0))
     with pytest.raises(UsageError, match="warm-up rounds"):
-        simulate(1, flat(), running=1, rounds=1, warmup=1)
+        simulate(1, flat(), capacity=103, rounds=1, warmup=1)
 
 
 def _llama() -> torch.nn.Module:
@@ -142,12 +172,20 @@ def test_the_command_line_serves_clients_beside_the_generation(monkeypatch):
         "first round)"
     )
     assert served[1] == (
-        "  scheduler: 100 tokens a step, prompts chunked beside decode tokens, whole requests "
-        "reserved in the KV cache: 4 running at most"
+        "  scheduler (TensorRT-LLM's policy): 100 tokens a step, prompts chunked beside decode "
+        "tokens; the KV cache 90 % of what the weights leave, whole requests reserved in it: 4 "
+        "running at most"
     )
     assert served[2].startswith("  time to first token ")
-    data = json.loads(run([*args, "--format", "json"]))["serving"]
+    vllm = run([*args, "--engine", "vllm"])
+    assert vllm[vllm.index("Served to 4 clients") :].splitlines()[1] == (
+        "  scheduler (vLLM's policy): 8,192 tokens a step, prompts chunked beside decode tokens; "
+        "the KV cache 90 % of all memory less the weights, requests admitted on their prompt, "
+        "the latest pre-empted when it is full: 4 running at most"
+    )
+    data = json.loads(run([*args, "--format", "json", "--engine", "sglang"]))["serving"]
     assert (data["clients"], data["running"], data["token_budget"]) == (4, 4, 8192)
+    assert (data["engine"], data["mixed"], data["cache_fraction"]) == ("sglang", False, 0.88)
     assert data["time_to_first_token_s"] > 0 and data["device"] == "h100-sxm"
 
 
@@ -156,6 +194,7 @@ def test_the_command_line_serves_clients_beside_the_generation(monkeypatch):
     [
         (["--concurrency", "4"], "--concurrency needs --generate"),
         (["--generate", "40:8", "--token-budget", "100"], "--token-budget needs --concurrency"),
+        (["--generate", "40:8", "--engine", "vllm"], "--engine needs --concurrency"),
         (["--generate", "40:8", "--concurrency", "4"], "--concurrency times a server on a GPU"),
         (["--generate", "40:8", "--concurrency", "4", "--device", "h100-sxm", "--memory"],
          "--concurrency does not apply to a serving plan"),

@@ -253,11 +253,17 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         "to first token, per output token and per request, from the calibrated estimate",
     )
     p.add_argument(
+        "--engine",
+        choices=("trtllm", "vllm", "sglang"),
+        help="with --concurrency: the engine whose scheduling defaults to simulate (default "
+        "trtllm; netcost/serving.py ENGINES)",
+    )
+    p.add_argument(
         "--token-budget",
         type=int,
         metavar="T",
-        help="with --concurrency: the tokens one step may process (default 8192, TensorRT-LLM's "
-        "max_num_tokens)",
+        help="with --concurrency: the tokens one step may process (default: the engine's, 8192 "
+        "for all three on an H100 or H200)",
     )
     p.add_argument(
         "--profile",
@@ -536,13 +542,18 @@ def _generate(args: argparse.Namespace) -> str:
     )
     served = None
     if args.concurrency is not None:
-        from netcost.serving import Scheduler, serve
+        from dataclasses import replace
+
+        from netcost.serving import ENGINES, serve
 
         if args.device is None:
             raise UsageError("--concurrency times a server on a GPU: give --device, e.g. h100-sxm")
+        scheduler = ENGINES[args.engine or "trtllm"]
+        if args.token_budget is not None:
+            scheduler = replace(scheduler, token_budget=args.token_budget)
         served = serve(
             resolved.model, prompt, new, args.concurrency, device=args.device,
-            scheduler=Scheduler() if args.token_budget is None else Scheduler(args.token_budget),
+            scheduler=scheduler,
             weight_dtype=args.weight_dtype, kv_dtype=args.kv_dtype,
         )  # fmt: skip
     if args.format == "json":

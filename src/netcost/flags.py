@@ -52,6 +52,7 @@ NEEDS = {
     "--kv-dtype": ("--generate", "generate"),
     "--concurrency": ("--generate", "generate"),
     "--token-budget": ("--concurrency", "concurrency"),
+    "--engine": ("--concurrency", "concurrency"),
 }
 
 

@@ -3,9 +3,10 @@ its last one returns, as a benchmark at fixed concurrency does), served by itera
 ("in-flight", "continuous") batching, simulated step by step on netcost's step times.
 
 The scheduler (`Scheduler`), each step:
-1. admits waiting requests, first come first served, while the KV cache can hold them: with
-   `reserve_whole`, PROMPT + NEW positions for every running request (no request is ever
-   evicted), else PROMPT + NEW / 2 (the mean context; an engine that pre-empts);
+1. admits waiting requests, first come first served, while the KV cache has room: with
+   `reserve_whole`, PROMPT + NEW positions for each (no request is ever evicted: TensorRT-LLM);
+   else the positions it needs now, and when the running requests' next tokens do not fit,
+   the latest admitted is pre-empted and later computes again all it had (vLLM, SGLang);
 2. gives every request past its prefill one decode token, and the rest of `token_budget` to
    prompts in arrival order, the last one chunked where the budget ends (with `mixed` False a
    step that prefills decodes nothing: prefill first);
@@ -23,6 +24,12 @@ What it reports (`Served`) are the means a benchmark reports: time to first toke
 output token after it ((end − first token) / (NEW − 1)) and the request's latency, over the
 requests that finish after the first `warmup` rounds, and the output tokens per second over
 that window.
+
+What it leaves out, so that the figures are the kernels' and the schedule's: an engine's own
+time between steps (its scheduler, its Python), prefix caching, speculative decoding, and
+clients drifting apart — every client starts at once, and identical requests finish together,
+so the clients stay in step; measured servers drift, which moves time to first token most
+(benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -38,13 +45,41 @@ from netcost.shown import ShownAsText
 
 @dataclass(frozen=True)
 class Scheduler:
-    """An iteration-level batching scheduler. Defaults: TensorRT-LLM's (max_num_tokens 8,192;
-    the capacity scheduler's GUARANTEED_NO_EVICT policy; context and generation requests in
-    one step)."""
+    """An iteration-level batching scheduler and the memory its KV cache gets: `cache_fraction`
+    of the memory the weights leave, or (`of_total`) of all memory, less the weights. Defaults:
+    TensorRT-LLM's (ENGINES["trtllm"])."""
 
     token_budget: int = 8192
     reserve_whole: bool = True
     mixed: bool = True
+    cache_fraction: float = 0.9
+    of_total: bool = False
+    engine: str = "trtllm"
+
+    def cache_bytes(self, memory: float, weights: float) -> float:
+        """Bytes the KV cache gets on a device of `memory` bytes beside `weights`."""
+        if self.of_total:
+            return self.cache_fraction * memory - weights
+        return self.cache_fraction * (memory - weights)
+
+
+#: engines' documented defaults, one GPU (each engine's own source, as of the versions named)
+ENGINES = {
+    # TensorRT-LLM: max_num_tokens 8,192, kv_cache_free_gpu_mem_fraction 0.9 (of the memory
+    # the weights leave), the capacity scheduler's GUARANTEED_NO_EVICT policy, context and
+    # generation requests in one step
+    "trtllm": Scheduler(),
+    # vLLM (vllm/engine/arg_utils.py): max_num_batched_tokens 8,192 for the API server on GPUs
+    # of 70 GiB or more but A100 (2,048 there and on smaller ones); chunked prefill beside
+    # decodes; gpu_memory_utilization 0.9 of all memory; pre-empts when the cache is full
+    "vllm": Scheduler(8192, reserve_whole=False, mixed=True, cache_fraction=0.9, of_total=True,
+                      engine="vllm"),
+    # SGLang (sglang/srt/server_args.py): chunked_prefill_size 8,192 under 160 GB (16,384 from
+    # there); a prefill batch runs alone (enable_mixed_chunk off); mem_fraction_static 0.88
+    # (its fallback) of all memory; retracts requests when the cache is full
+    "sglang": Scheduler(8192, reserve_whole=False, mixed=False, cache_fraction=0.88,
+                        of_total=True, engine="sglang"),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -88,7 +123,7 @@ class Served(ShownAsText):
     clients: int
     prompt: int
     new: int
-    running: int  # the most requests the cache admits at once
+    running: int  # the most requests in flight at once
     ttft_s: float
     tpot_s: float
     request_s: float
@@ -112,83 +147,108 @@ class Served(ShownAsText):
             "output_tokens_per_s": self.output_tokens_per_s, "requests": self.requests,
             "token_budget": self.scheduler.token_budget,
             "reserve_whole": self.scheduler.reserve_whole, "mixed": self.scheduler.mixed,
+            "engine": self.scheduler.engine, "cache_fraction": self.scheduler.cache_fraction,
+            "cache_of_total": self.scheduler.of_total,
             "device": self.device or None, "source": self.source or None,
         }  # fmt: skip
 
 
-def admitted(cache_bytes: float, bytes_per_token: float, prompt: int, new: int,
-             scheduler: Scheduler) -> int:  # fmt: skip
-    """Requests the KV cache holds at once: cache ÷ (bytes a token · positions reserved a
-    request: PROMPT + NEW, or PROMPT + NEW / 2 without `reserve_whole`)."""
-    positions = prompt + new if scheduler.reserve_whole else prompt + new / 2
-    return int(cache_bytes // (bytes_per_token * positions))
+def positions(cache_bytes: float, bytes_per_token: float) -> int:
+    """Token positions a KV cache of `cache_bytes` holds (all layers' K and V per position)."""
+    return int(cache_bytes // bytes_per_token)
 
 
 @dataclass
 class _Request:
     arrival: float
+    need: int  # positions to prefill: the prompt, or after a pre-emption all it had computed
     prefilled: int = 0
-    tokens: int = 0
+    held: int = 0  # positions it holds in the cache
+    tokens: int = 0  # tokens it has produced
     first: float = 0.0
 
 
 def simulate(
     clients: int,
     steps: StepTimes,
-    running: int,
+    capacity: int,
     scheduler: Scheduler | None = None,
     rounds: int = 6,
     warmup: int = 1,
 ) -> Served:
-    """`clients` closed-loop clients served by `scheduler` with at most `running` requests in
-    the cache, until clients · `rounds` requests have finished; the means over those after the
-    first clients · `warmup`."""
+    """`clients` closed-loop clients served by `scheduler` from a KV cache of `capacity`
+    positions, until clients · `rounds` requests have finished; the means over those after the
+    first clients · `warmup`. With `reserve_whole` a request is admitted when PROMPT + NEW
+    positions are free for it and is never evicted; without, when its prompt's are, and when
+    the running requests' next tokens do not fit, the latest admitted is pre-empted: its
+    positions freed, it waits at the head of the queue and computes again all it had
+    (PROMPT + tokens − 1 positions, a prefill that makes no token) before it decodes on."""
     scheduler = scheduler or Scheduler()
-    if clients < 1 or running < 1:
-        raise UsageError(f"serving needs 1 client or more and room for 1 request, not "
-                         f"{clients} clients and {running}")  # fmt: skip
+    prompt, new = steps.prompt, steps.new
+    whole = prompt + new
+    if clients < 1:
+        raise UsageError(f"serving needs 1 client or more, not {clients}")
+    if capacity < (whole if scheduler.reserve_whole else prompt + 1):
+        raise UsageError(f"a request of {prompt} + {new} tokens does not fit a KV cache of "
+                         f"{capacity:,} positions")  # fmt: skip
     if not 0 <= warmup < rounds:
         raise UsageError(f"warm-up rounds must be fewer than rounds: {warmup} of {rounds}")
-    busy = min(clients, running)
-    if scheduler.token_budget <= busy:
-        raise UsageError(f"a step's token budget of {scheduler.token_budget} leaves no room "
-                         f"for a prompt beside {busy} decoding sequences")  # fmt: skip
-    prompt, new = steps.prompt, steps.new
+    if scheduler.token_budget < 1:
+        raise UsageError(f"a step's token budget must be 1 or more, not {scheduler.token_budget}")
+
+    def reserved(r: _Request) -> int:
+        return whole if scheduler.reserve_whole else max(r.held, r.need)
+
     now = 0.0
-    waiting = deque(_Request(0.0) for _ in range(clients))
+    waiting = deque(_Request(0.0, prompt) for _ in range(clients))
     active: list[_Request] = []
     done: list[tuple[_Request, float]] = []
+    most = 0
     while len(done) < clients * rounds:
-        while waiting and len(active) < running:
+        used = sum(reserved(r) for r in active)
+        while waiting and used + reserved(waiting[0]) <= capacity:
+            used += reserved(waiting[0])
             active.append(waiting.popleft())
-        decoding = [r for r in active if r.prefilled == prompt]
-        filling = [r for r in active if r.prefilled < prompt]
+        decoding = [r for r in active if r.prefilled == r.need]
+        while not scheduler.reserve_whole and used + len(decoding) > capacity:
+            latest = active.pop()  # pre-empted: computed again from the start
+            used -= reserved(latest)
+            latest.need, latest.prefilled, latest.held = prompt + latest.tokens - 1, 0, 0
+            if latest.tokens == 0:
+                latest.need = prompt
+            waiting.appendleft(latest)
+            decoding = [r for r in active if r.prefilled == r.need]
+        most = max(most, len(active))
+        filling = [r for r in active if r.prefilled < r.need]
         if filling and not scheduler.mixed:
             decoding = []
+        decoding = decoding[: scheduler.token_budget]
         budget = scheduler.token_budget - len(decoding)
         chunks = []
         for r in filling:
-            take = min(prompt - r.prefilled, budget)
+            take = min(r.need - r.prefilled, budget)
             if take <= 0:
                 break
             chunks.append((r, take))
             budget -= take
-        now += steps.step(sum(t for _, t in chunks), [prompt + r.tokens for r in decoding])
+        now += steps.step(sum(t for _, t in chunks), [r.held + 1 for r in decoding])
         for r, take in chunks:
             r.prefilled += take
-            if r.prefilled == prompt:
+            r.held = max(r.held, r.prefilled)
+            if r.prefilled == r.need and r.tokens == 0:
                 r.first, r.tokens = now, 1
         for r in decoding:
             r.tokens += 1
-        for r in [r for r in active if r.prefilled == prompt and r.tokens >= new]:
+            r.held += 1
+        for r in [r for r in active if r.prefilled == r.need and r.tokens >= new]:
             active.remove(r)
             done.append((r, now))
-            waiting.append(_Request(now))
+            waiting.append(_Request(now, prompt))
     measured = done[clients * warmup :]
     start = done[clients * warmup - 1][1] if warmup else 0.0
     tpot = mean((end - r.first) / (new - 1) for r, end in measured) if new > 1 else 0.0
     return Served(
-        clients, prompt, new, running,
+        clients, prompt, new, most,
         ttft_s=mean(r.first - r.arrival for r, _ in measured),
         tpot_s=tpot,
         request_s=mean(end - r.arrival for r, end in measured),
@@ -208,23 +268,21 @@ def serve(
     scheduler: Scheduler | None = None,
     weight_dtype: str | None = None,
     kv_dtype: str | None = None,
-    cache_fraction: float = 0.9,
 ) -> Served:
-    """`clients` at fixed concurrency on one `device`, the steps timed by the calibrated
-    estimate (generation.generate at batch 1 and at the most requests the cache admits), the
-    KV cache `cache_fraction` of the memory the weights leave (TensorRT-LLM's default
-    kv_cache_free_gpu_mem_fraction, 0.9)."""
+    """`clients` at fixed concurrency on one `device` under `scheduler` (default: TensorRT-LLM's;
+    ENGINES has others), the steps timed by the calibrated estimate (generation.generate at
+    batch 1 and at the requests the cache holds at their mean context), the cache's positions
+    its bytes over a token's."""
     from netcost.devices import load
     from netcost.errors import UnsupportedError
     from netcost.generation import generate
 
     if prompt_tokens < 1 or new_tokens < 2:
         raise UsageError("serving needs a prompt of 1 token or more and 2 new tokens or more")
-    if not 0 < cache_fraction <= 1:
-        raise UsageError(
-            f"the cache's fraction of free memory must be in (0, 1], not {cache_fraction}"
-        )
     scheduler = scheduler or Scheduler()
+    if not 0 < scheduler.cache_fraction <= 1:
+        raise UsageError(f"the KV cache's fraction of memory must be in (0, 1], not "
+                         f"{scheduler.cache_fraction}")  # fmt: skip
 
     def at(batch: int) -> Any:
         return generate(model, prompt_tokens, new_tokens, batch, device=device,
@@ -239,14 +297,16 @@ def serve(
         raise UnsupportedError("serving at concurrency needs the KV cache's bytes: "
                                + "; ".join(one.notes))  # fmt: skip
     memory = load(device).memory_bytes
-    free = cache_fraction * (memory - one.weight_bytes)
-    room = admitted(free, one.kv_cache_bytes_per_token, prompt_tokens, new_tokens, scheduler)
-    if room < 1:
+    capacity = positions(scheduler.cache_bytes(memory, one.weight_bytes),
+                         one.kv_cache_bytes_per_token)  # fmt: skip
+    if capacity < prompt_tokens + new_tokens:
         raise UnsupportedError(
-            f"one request of {prompt_tokens} + {new_tokens} tokens does not fit {device}'s "
-            f"{memory / 2**30:.0f} GiB beside {one.weight_bytes / 2**30:.1f} GiB of weights"
+            f"one request of {prompt_tokens} + {new_tokens} tokens does not fit the KV cache "
+            f"{device}'s {memory / 2**30:.0f} GiB leave beside {one.weight_bytes / 2**30:.1f} "
+            f"GiB of weights ({max(capacity, 0):,} positions)"
         )
-    running = min(clients, room)
+    # the decode step is analysed at the requests the cache holds at their mean context
+    running = max(1, min(clients, int(capacity // (prompt_tokens + new_tokens / 2))))
     many = at(running) if running > 1 else one
 
     def pair(g: Any) -> tuple[float, float]:
@@ -255,5 +315,5 @@ def serve(
 
     steps = StepTimes(prompt_tokens, new_tokens, one.estimate["time_to_first_token_s"],
                       pair(one), pair(many), running)  # fmt: skip
-    served = simulate(clients, steps, running, scheduler)
+    served = simulate(clients, steps, capacity, scheduler)
     return replace(served, device=device, source=one.estimate_source)

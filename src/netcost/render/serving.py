@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 from netcost import text as fmt
 from netcost.render.timing import seconds
 
+#: ENGINES' keys as their projects write them
+ENGINE_NAMES = {"trtllm": "TensorRT-LLM", "vllm": "vLLM", "sglang": "SGLang"}
+
 if TYPE_CHECKING:
     from netcost.serving import Served
 
@@ -14,14 +17,21 @@ if TYPE_CHECKING:
 def serving_lines(s: Served) -> list[str]:
     on = f" on {s.device}" if s.device else ""
     plan = s.scheduler
-    prompts = "prompts chunked beside decode tokens" if plan.mixed else "prompts first"
-    reserve = "whole requests" if plan.reserve_whole else "requests at their mean context"
+    prompts = "prompts chunked beside decode tokens" if plan.mixed else "a prefill step alone"
+    reserve = (
+        "whole requests reserved in it"
+        if plan.reserve_whole
+        else "requests admitted on their prompt, the latest pre-empted when it is full"
+    )
+    share = "of all memory less the weights" if plan.of_total else "of what the weights leave"
     lines = [
         f"Served to {fmt.count(s.clients)} clients at fixed concurrency{on} (calibrated "
         f"estimate; simulated: each client sends its next request when one returns, "
         f"{fmt.count(s.requests)} requests measured after a first round)",
-        f"  scheduler: {fmt.count(plan.token_budget)} tokens a step, {prompts}, {reserve} "
-        f"reserved in the KV cache: {fmt.count(s.running)} running at most",
+        f"  scheduler ({ENGINE_NAMES.get(plan.engine, plan.engine)}'s policy): "
+        f"{fmt.count(plan.token_budget)} tokens a step, {prompts}; the KV cache "
+        f"{plan.cache_fraction * 100:g} % {share}, {reserve}: {fmt.count(s.running)} running "
+        "at most",
         f"  time to first token {seconds(s.ttft_s)}, per output token {seconds(s.tpot_s)}, per "
         f"request {seconds(s.request_s)}; {s.output_tokens_per_s:,.0f} output tokens/s",
     ]
