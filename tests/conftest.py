@@ -20,6 +20,17 @@ def T(*shape: int, dtype: torch.dtype = torch.float32) -> TensorSpec:
     )
 
 
+def tiny_llama() -> torch.nn.Module:
+    """A two-layer transformers Llama (width 64, 4 heads, 2 KV heads, 100 tokens) on meta."""
+    transformers = pytest.importorskip("transformers")
+    config = transformers.LlamaConfig(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, vocab_size=100,
+    )  # fmt: skip
+    with torch.device("meta"):
+        return transformers.LlamaForCausalLM(config)
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import netcost
+from conftest import tiny_llama
 from netcost.cli import run
 from netcost.generation import _TwoCalls, generate
 from netcost.sources import resolve
@@ -325,13 +326,7 @@ def test_a_static_cache_costs_what_a_dynamic_one_does_as_engines_run_them():
     only: the static cache's unused positions are never read. The two step times differ by
     far less than reading those positions would take (what remains: the code's masks over the
     allocated length)."""
-    transformers = pytest.importorskip("transformers")
-    config = transformers.LlamaConfig(
-        hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, vocab_size=100,
-    )  # fmt: skip
-    with torch.device("meta"):
-        model = transformers.LlamaForCausalLM(config)
+    model = tiny_llama()
     prompt, new, batch = 40, 30, 2
     static = netcost.generate(model, prompt, new, batch, device="h100-sxm", static_cache=True)
     dynamic = netcost.generate(model, prompt, new, batch, device="h100-sxm", static_cache=False)

@@ -3,11 +3,22 @@ batching, on hand-made step times — every time below by hand, step by step."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
+from conftest import tiny_llama
 from netcost.errors import UnsupportedError, UsageError
-from netcost.serving import ENGINES, Scheduler, StepTimes, positions, serve, simulate
+from netcost.serving import (
+    ENGINES,
+    Scheduler,
+    Served,
+    StepTimes,
+    positions,
+    serve,
+    simulate,
+)  # fmt: skip
 
 
 def flat(prompt: int = 100, new: int = 3, batch: int = 2) -> StepTimes:
@@ -118,17 +129,6 @@ def test_bad_serving_input_is_a_one_line_error():
         simulate(1, flat(), capacity=103, rounds=1, warmup=1)
 
 
-def _llama() -> torch.nn.Module:
-    transformers = pytest.importorskip("transformers")
-    config = transformers.LlamaConfig(
-        hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, vocab_size=100,
-    )  # fmt: skip
-    with torch.device("meta"):
-        model = transformers.LlamaForCausalLM(config)
-    return model.to(torch.bfloat16)
-
-
 def test_one_client_is_served_as_generate_estimates_one_request(monkeypatch):
     """serve() at concurrency 1 is generate's estimate: its prefill, then its decode steps."""
     import netcost
@@ -137,7 +137,7 @@ def test_one_client_is_served_as_generate_estimates_one_request(monkeypatch):
     gemm = GemmTable({(128, 64): Curve((1.0, 64.0), (2e-6, 4e-6))})
     hand = Tables("test", "hand-made tables", {"bfloat16": gemm}, None, None, 1e12, 1e-6)
     monkeypatch.setattr("netcost.analysis.timing.gpu_tables", lambda device: hand)
-    model = _llama()
+    model = tiny_llama().to(torch.bfloat16)
     g = netcost.generate(model, 40, 8, 1, device="h100-sxm")
     served = serve(model, 40, 8, 1, device="h100-sxm")
     assert served.running == 1
@@ -147,7 +147,7 @@ def test_one_client_is_served_as_generate_estimates_one_request(monkeypatch):
 
 def test_serving_without_measured_tables_says_so():
     with pytest.raises(UnsupportedError, match="timed by the calibrated estimate"):
-        serve(_llama(), 40, 8, 4, device="h100-sxm")
+        serve(tiny_llama().to(torch.bfloat16), 40, 8, 4, device="h100-sxm")
 
 
 TINY = ("hf:llama:hidden_size=64,intermediate_size=128,num_hidden_layers=2,"
@@ -177,16 +177,31 @@ def test_the_command_line_serves_clients_beside_the_generation(monkeypatch):
         "running at most"
     )
     assert served[2].startswith("  time to first token ")
-    vllm = run([*args, "--engine", "vllm"])
-    assert vllm[vllm.index("Served to 4 clients") :].splitlines()[1] == (
-        "  scheduler (vLLM's policy): 8,192 tokens a step, prompts chunked beside decode tokens; "
-        "the KV cache 90 % of all memory less the weights, requests admitted on their prompt, "
-        "the latest pre-empted when it is full: 4 running at most"
-    )
     data = json.loads(run([*args, "--format", "json", "--engine", "sglang"]))["serving"]
     assert (data["clients"], data["running"], data["token_budget"]) == (4, 4, 8192)
     assert (data["engine"], data["mixed"], data["cache_fraction"]) == ("sglang", False, 0.88)
     assert data["time_to_first_token_s"] > 0 and data["device"] == "h100-sxm"
+
+
+def test_each_engine_s_policy_is_said_in_words():
+    served = Served(8, 100, 3, 6, 0.25, 0.0125, 0.275, 87.3, 40, ENGINES["vllm"], "h200")
+    assert str(served).splitlines() == [
+        "Served to 8 clients at fixed concurrency on h200 (calibrated estimate; simulated: each "
+        "client sends its next request when one returns, 40 requests measured after a first "
+        "round)",
+        "  scheduler (vLLM's policy): 8,192 tokens a step, prompts chunked beside decode tokens; "
+        "the KV cache 90 % of all memory less the weights, requests admitted on their prompt, "
+        "the latest pre-empted when it is full: 6 running at most",
+        "  time to first token 250 ms, per output token 12.5 ms, per request 275 ms; 87 output "
+        "tokens/s",
+    ]
+    sglang = str(replace(served, scheduler=ENGINES["sglang"])).splitlines()[1]
+    assert sglang == (
+        "  scheduler (SGLang's policy): 8,192 tokens a step, a prefill step alone; the KV cache "
+        "88 % of all memory less the weights, requests admitted on their prompt, the latest "
+        "pre-empted when it is full: 6 running at most"
+    )
+    assert repr(served) == "<Served 100:3 to 8 clients: TTFT 0.25 s, TPOT 0.0125 s>"
 
 
 @pytest.mark.parametrize(
