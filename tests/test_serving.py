@@ -145,6 +145,19 @@ def test_one_client_is_served_as_generate_estimates_one_request(monkeypatch):
     assert served.tpot_s == pytest.approx(g.estimate["decode_s"] / 7)
 
 
+def test_an_encoder_decoder_is_not_served(monkeypatch):
+    from netcost.gpu_tables import Curve, GemmTable, Tables
+    from netcost.sources import resolve
+
+    gemm = GemmTable({(128, 64): Curve((1.0, 64.0), (2e-6, 4e-6))})
+    hand = Tables("test", "hand-made tables", {"float32": gemm}, None, None, 1e12, 1e-6)
+    monkeypatch.setattr("netcost.analysis.timing.gpu_tables", lambda device: hand)
+    t5 = resolve("hf:t5:num_layers=1,num_decoder_layers=1,d_model=32,d_ff=64,num_heads=2,"
+                 "d_kv=16,vocab_size=100", causal_lm=True).model  # fmt: skip
+    with pytest.raises(UnsupportedError, match="simulated for causal LMs"):
+        serve(t5, 10, 4, 2, device="h100-sxm")
+
+
 def test_serving_without_measured_tables_says_so():
     with pytest.raises(UnsupportedError, match="timed by the calibrated estimate"):
         serve(tiny_llama().to(torch.bfloat16), 40, 8, 4, device="h100-sxm")

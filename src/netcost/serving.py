@@ -293,6 +293,9 @@ def serve(
         raise UnsupportedError(f"serving at concurrency is timed by the calibrated estimate, "
                                f"which {device} lacks: {one.estimate_source or 'no tables'} "
                                "(pip install 'netcost[gpu]')")  # fmt: skip
+    if one.encoder_decoder:
+        raise UnsupportedError("serving at concurrency is simulated for causal LMs: an "
+                               "encoder-decoder's caches grow by other rules")  # fmt: skip
     if one.kv_cache_bytes_per_token is None:
         raise UnsupportedError("serving at concurrency needs the KV cache's bytes: "
                                + "; ".join(one.notes))  # fmt: skip
