@@ -63,7 +63,7 @@ class Scheduler:
         return self.cache_fraction * (memory - weights)
 
 
-#: engines' documented defaults, one GPU (each engine's own source, as of the versions named)
+#: engines' documented defaults on one GPU, each read from the engine's own source or docs
 ENGINES = {
     # TensorRT-LLM: max_num_tokens 8,192, kv_cache_free_gpu_mem_fraction 0.9 (of the memory
     # the weights leave), the capacity scheduler's GUARANTEED_NO_EVICT policy, context and
