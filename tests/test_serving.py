@@ -215,6 +215,9 @@ def test_each_engine_s_policy_is_said_in_words():
         "pre-empted when it is full: 6 running at most"
     )
     assert repr(served) == "<Served 100:3 to 8 clients: TTFT 0.25 s, TPOT 0.0125 s>"
+    one = replace(served, clients=1, requests=1)
+    assert str(one).startswith("Served to 1 client at fixed concurrency on h200")
+    assert "sends its next request when one returns, 1 request measured" in str(one)
 
 
 @pytest.mark.parametrize(

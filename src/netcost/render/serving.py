@@ -25,9 +25,10 @@ def serving_lines(s: Served) -> list[str]:
     )
     share = "of all memory less the weights" if plan.of_total else "of what the weights leave"
     lines = [
-        f"Served to {fmt.count(s.clients)} clients at fixed concurrency{on} (calibrated "
+        f"Served to {fmt.counted(s.clients, 'client', 'clients')} at fixed concurrency{on} "
+        f"(calibrated "
         f"estimate; simulated: each client sends its next request when one returns, "
-        f"{fmt.count(s.requests)} requests measured after a first round)",
+        f"{fmt.counted(s.requests, 'request', 'requests')} measured after a first round)",
         f"  scheduler ({ENGINE_NAMES.get(plan.engine, plan.engine)}'s policy): "
         f"{fmt.count(plan.token_budget)} tokens a step, {prompts}; the KV cache "
         f"{plan.cache_fraction * 100:g} % {share}, {reserve}: {fmt.count(s.running)} running "
