@@ -229,6 +229,8 @@ def test_each_engine_s_policy_is_said_in_words():
         (["--generate", "40:8", "--concurrency", "4"], "--concurrency times a server on a GPU"),
         (["--generate", "40:8", "--concurrency", "4", "--device", "h100-sxm", "--memory"],
          "--concurrency does not apply to a serving plan"),
+        (["--generate", "40:8", "--concurrency", "4", "--device", "h100-sxm", "--kernels",
+          "eager"], "--concurrency is timed as engines run the model"),
     ],
 )  # fmt: skip
 def test_serving_flags_out_of_place_are_one_line_errors(args, message):

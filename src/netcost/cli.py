@@ -488,6 +488,18 @@ def _resolve_model(args: argparse.Namespace) -> Resolved:
     )  # fmt: skip
 
 
+def _check_serving(args: argparse.Namespace) -> None:
+    """--concurrency's companions, before any analysis runs."""
+    if args.memory or args.memory_budget is not None:
+        raise UsageError("--concurrency does not apply to a serving plan (--memory): it serves "
+                         "C clients at fixed concurrency")  # fmt: skip
+    if args.device is None:
+        raise UsageError("--concurrency times a server on a GPU: give --device, e.g. h100-sxm")
+    if args.kernels == "eager":
+        raise UsageError("--concurrency is timed as engines run the model: --kernels fused "
+                         "(the default)")  # fmt: skip
+
+
 def _generate(args: argparse.Namespace) -> str:
     """`--generate PROMPT:NEW[:BATCH]`: prefill, decode steps and the KV cache."""
     from netcost.generation import generate
@@ -507,9 +519,8 @@ def _generate(args: argparse.Namespace) -> str:
             "--generate with --memory plans a serving batch: give --device (its memory) or "
             "--memory-budget"
         )
-    if args.concurrency is not None and (args.memory or args.memory_budget is not None):
-        raise UsageError("--concurrency does not apply to a serving plan (--memory): it serves "
-                         "C clients at fixed concurrency")  # fmt: skip
+    if args.concurrency is not None:
+        _check_serving(args)
     resolved = resolve(args.model, causal_lm=True)
     if args.memory_budget is not None or (args.device is not None and args.memory):
         from netcost.generation import serving_plan
@@ -546,8 +557,6 @@ def _generate(args: argparse.Namespace) -> str:
 
         from netcost.serving import ENGINES, serve
 
-        if args.device is None:
-            raise UsageError("--concurrency times a server on a GPU: give --device, e.g. h100-sxm")
         scheduler = ENGINES[args.engine or "trtllm"]
         if args.token_budget is not None:
             scheduler = replace(scheduler, token_budget=args.token_budget)
