@@ -26,7 +26,11 @@ Sources, each row with its configuration:
 2. TensorRT-LLM's docs/source/performance/perf-overview.md (NVIDIA/TensorRT-LLM at commit
    00f37686aa854010d68bcbd0f4ab000221541ca6): offline maximum throughput, one GPU, FP8 (the
    batch is not published): the bound on time per output token is the arithmetic of one
-   request (its prefill and every decode step) at the fp8 peak, over its output tokens.
+   request (its prefill and every decode step) at the fp8 peak, over its output tokens; the
+   estimate is netcost.serving's simulation under TensorRT-LLM's defaults (max_batch_size
+   2,048, 8,192 tokens a step, 90 % of the free memory for an fp8 KV cache) with twice as many
+   clients as it runs whole requests at once, so that one always waits: one over its output
+   tokens a second.
 3. torchtitan's docs/performance.md (pytorch/torchtitan at commit
    eaea6f6a2fa940f03a10906be1df3489cf30af85): Llama 3.1 8B training on 8 H100 (96 GB, 2.4 TB/s,
    500 W) with FSDP, bf16, local batch 2 of 8,192 tokens, selective activation checkpointing:
@@ -211,10 +215,12 @@ def silicon_rows(limit: int | None) -> list[Row]:
 ENGINE_KV = {"trtllm": "fp8", "vllm": "fp8", "sglang": "bf16"}
 
 
-def _served(name: str, prompt: int, new: int, clients: int, device: str, engine: str) -> Any:
+def _served(name: str, prompt: int, new: int, clients: int | None, device: str, engine: str) -> Any:
     """netcost.serving's simulation of `clients` at fixed concurrency under the engine's
     documented defaults (netcost.serving.ENGINES; nothing fitted to a row), the steps timed by
-    the estimate at 1 and at the requests the cache holds at their mean context."""
+    the estimate at 1 and at the requests the cache holds at their mean context. `clients`
+    None: an offline run at maximum throughput, twice as many clients as the engine runs
+    whole requests at once, so that one always waits."""
     from netcost.devices import load
     from netcost.serving import ENGINES, StepTimes, positions, simulate
 
@@ -227,7 +233,11 @@ def _served(name: str, prompt: int, new: int, clients: int, device: str, engine:
     weights = _extended(name, lambda g: g.weight_bytes, prompt, 2, 1, device)
     per_token = _generation(name, 1, prompt, 2, 1, device, kv).kv_cache_bytes_per_token * layers
     capacity = positions(chosen.cache_bytes(load(device).memory_bytes, weights), per_token)
-    running = min(clients, int(capacity // (prompt + new / 2)))  # the decode step analysed
+    limit = chosen.max_running or capacity
+    rounds = 6
+    if clients is None:
+        clients, rounds = max(1, 2 * min(limit, capacity // (prompt + new))), 3
+    running = min(clients, limit, int(capacity // (prompt + new / 2)))  # the decode step analysed
     first, last = "time_per_output_token_first_s", "time_per_output_token_last_s"
     if running < 1:
         return None
@@ -238,7 +248,7 @@ def _served(name: str, prompt: int, new: int, clients: int, device: str, engine:
     prefill, one_first, one_last, many_first, many_last = values
     steps = StepTimes(prompt, new, prefill, (one_first, one_last), (many_first, many_last),
                       running)  # type: ignore[arg-type]  # fmt: skip
-    return simulate(clients, steps, capacity, chosen)
+    return simulate(clients, steps, capacity, chosen, rounds=rounds)
 
 
 def _request(ttft: Row, tpot: Row, new: int, served: Any) -> Row:
@@ -263,10 +273,12 @@ def throughput_rows() -> list[Row]:
             return 2 * (g.prefill.macs + g.decode_total.macs)
 
         per_request = _extended(name, flops, prompt, new, 1, device)
+        served = _served(name, prompt, new, None, device, "trtllm")
         rows.append(Row(
             f"TensorRT-LLM perf-overview.md@{TRTLLM_COMMIT[:10]}", name, device,
             "TensorRT-LLM (PyTorch backend)", f"{prompt}:{new}, max throughput, FP8",
-            "throughput", 1 / tokens_per_s, per_request / rate / new, None,
+            "throughput", 1 / tokens_per_s, per_request / rate / new,
+            1 / served.output_tokens_per_s if served else None,
         ))  # fmt: skip
     return rows
 

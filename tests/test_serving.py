@@ -79,6 +79,10 @@ def test_a_request_the_cache_cannot_hold_waits_for_one_to_end():
     served = simulate(2, flat(new=2), capacity=102, rounds=1, warmup=0)
     assert served.ttft_s == pytest.approx((0.5 + 1.1) / 2)
     assert served.request_s == pytest.approx((0.6 + 1.2) / 2)
+    # the same when the cache has room but the engine runs one request at a time
+    one_at_a_time = simulate(2, flat(new=2), capacity=10_000, rounds=1, warmup=0,
+                             scheduler=Scheduler(max_running=1))  # fmt: skip
+    assert one_at_a_time.ttft_s == pytest.approx((0.5 + 1.1) / 2)
 
 
 def test_a_cache_that_runs_out_pre_empts_the_latest_request_which_computes_again():

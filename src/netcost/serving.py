@@ -3,10 +3,11 @@ its last one returns, as a benchmark at fixed concurrency does), served by itera
 ("in-flight", "continuous") batching, simulated step by step on netcost's step times.
 
 The scheduler (`Scheduler`), each step:
-1. admits waiting requests, first come first served, while the KV cache has room: with
-   `reserve_whole`, PROMPT + NEW positions for each (no request is ever evicted: TensorRT-LLM);
-   else the positions it needs now, and when the running requests' next tokens do not fit,
-   the latest admitted is pre-empted and later computes again all it had (vLLM, SGLang);
+1. admits waiting requests, first come first served, up to `max_running` in flight, while the
+   KV cache has room: with `reserve_whole`, PROMPT + NEW positions for each (no request is
+   ever evicted: TensorRT-LLM); else the positions it needs now, and when the running
+   requests' next tokens do not fit, the latest admitted is pre-empted and later computes
+   again all it had (vLLM, SGLang);
 2. gives every request past its prefill one decode token, and the rest of `token_budget` to
    prompts in arrival order, the last one chunked where the budget ends (with `mixed` False a
    step that prefills decodes nothing: prefill first);
@@ -55,6 +56,7 @@ class Scheduler:
     cache_fraction: float = 0.9
     of_total: bool = False
     engine: str = "trtllm"
+    max_running: int | None = 2048  # requests in flight at most (None: as many as fit)
 
     def cache_bytes(self, memory: float, weights: float) -> float:
         """Bytes the KV cache gets on a device of `memory` bytes beside `weights`."""
@@ -65,20 +67,22 @@ class Scheduler:
 
 #: engines' documented defaults on one GPU, each read from the engine's own source or docs
 ENGINES = {
-    # TensorRT-LLM: max_num_tokens 8,192, kv_cache_free_gpu_mem_fraction 0.9 (of the memory
-    # the weights leave), the capacity scheduler's GUARANTEED_NO_EVICT policy, context and
-    # generation requests in one step
+    # TensorRT-LLM: max_num_tokens 8,192, max_batch_size 2,048, kv_cache_free_gpu_mem_fraction
+    # 0.9 (of the memory the weights leave), the capacity scheduler's GUARANTEED_NO_EVICT
+    # policy, context and generation requests in one step
     "trtllm": Scheduler(),
-    # vLLM (vllm/engine/arg_utils.py): max_num_batched_tokens 8,192 for the API server on GPUs
-    # of 70 GiB or more but A100 (2,048 there and on smaller ones); chunked prefill beside
-    # decodes; gpu_memory_utilization 0.9 of all memory; pre-empts when the cache is full
+    # vLLM (vllm/engine/arg_utils.py): max_num_batched_tokens 8,192 and max_num_seqs 1,024 for
+    # the API server on GPUs of 70 GiB or more but A100 (2,048 and 256 there and on smaller
+    # ones); chunked prefill beside decodes; gpu_memory_utilization 0.9 of all memory;
+    # pre-empts when the cache is full
     "vllm": Scheduler(8192, reserve_whole=False, mixed=True, cache_fraction=0.9, of_total=True,
-                      engine="vllm"),
+                      engine="vllm", max_running=1024),
     # SGLang (sglang/srt/server_args.py): chunked_prefill_size 8,192 under 160 GB (16,384 from
     # there); a prefill batch runs alone (enable_mixed_chunk off); mem_fraction_static 0.88
-    # (its fallback) of all memory; retracts requests when the cache is full
+    # (its fallback) of all memory; as many requests as the cache holds; retracts requests
+    # when the cache is full
     "sglang": Scheduler(8192, reserve_whole=False, mixed=False, cache_fraction=0.88,
-                        of_total=True, engine="sglang"),
+                        of_total=True, engine="sglang", max_running=None),
 }  # fmt: skip
 
 
@@ -148,6 +152,7 @@ class Served(ShownAsText):
             "token_budget": self.scheduler.token_budget,
             "reserve_whole": self.scheduler.reserve_whole, "mixed": self.scheduler.mixed,
             "engine": self.scheduler.engine, "cache_fraction": self.scheduler.cache_fraction,
+            "max_running": self.scheduler.max_running,
             "cache_of_total": self.scheduler.of_total,
             "device": self.device or None, "source": self.source or None,
         }  # fmt: skip
@@ -206,7 +211,8 @@ def simulate(
     most = 0
     while len(done) < clients * rounds:
         used = sum(reserved(r) for r in active)
-        while waiting and used + reserved(waiting[0]) <= capacity:
+        limit = scheduler.max_running or clients
+        while waiting and len(active) < limit and used + reserved(waiting[0]) <= capacity:
             used += reserved(waiting[0])
             active.append(waiting.popleft())
         decoding = [r for r in active if r.prefilled == r.need]
