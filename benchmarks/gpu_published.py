@@ -222,7 +222,7 @@ def _served(name: str, prompt: int, new: int, clients: int | None, device: str, 
     None: an offline run at maximum throughput, twice as many clients as the engine runs
     whole requests at once, so that one always waits."""
     from netcost.devices import load
-    from netcost.serving import ENGINES, StepTimes, positions, simulate
+    from netcost.serving import ENGINES, StepTimes, analysed_batch, positions, simulate
 
     chosen, kv = ENGINES[engine], ENGINE_KV[engine]
 
@@ -233,14 +233,14 @@ def _served(name: str, prompt: int, new: int, clients: int | None, device: str, 
     weights = _extended(name, lambda g: g.weight_bytes, prompt, 2, 1, device)
     per_token = _generation(name, 1, prompt, 2, 1, device, kv).kv_cache_bytes_per_token * layers
     capacity = positions(chosen.cache_bytes(load(device).memory_bytes, weights), per_token)
-    limit = chosen.max_running or capacity
+    if capacity < prompt + new:
+        return None
     rounds = 6
     if clients is None:
-        clients, rounds = max(1, 2 * min(limit, capacity // (prompt + new))), 3
-    running = min(clients, limit, int(capacity // (prompt + new / 2)))  # the decode step analysed
+        whole = capacity // (prompt + new)
+        clients, rounds = 2 * min(chosen.max_running or whole, whole), 3
+    running = analysed_batch(clients, capacity, prompt, new, chosen)
     first, last = "time_per_output_token_first_s", "time_per_output_token_last_s"
-    if running < 1:
-        return None
     values = (est("time_to_first_token_s", 2, 1), est(first, new, 1), est(last, new, 1),
               est(first, new, running), est(last, new, running))  # fmt: skip
     if any(v is None for v in values):

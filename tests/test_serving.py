@@ -15,6 +15,7 @@ from netcost.serving import (
     Scheduler,
     Served,
     StepTimes,
+    analysed_batch,
     positions,
     serve,
     simulate,
@@ -105,6 +106,14 @@ def test_a_cache_that_runs_out_pre_empts_the_latest_request_which_computes_again
     assert whole.request_s == pytest.approx(1.0 + 2 * 0.2)
 
 
+def test_the_decode_step_is_analysed_at_the_requests_the_cache_holds_at_mean_context():
+    # 10,000 positions, requests of 900 + 200 at their mean context of 1,000: 10 of them
+    assert analysed_batch(64, 10_000, 900, 200, Scheduler()) == 10
+    assert analysed_batch(4, 10_000, 900, 200, Scheduler()) == 4  # no more than the clients
+    assert analysed_batch(64, 10_000, 900, 200, Scheduler(max_running=6)) == 6
+    assert analysed_batch(64, 500, 900, 200, ENGINES["sglang"]) == 1  # at least one
+
+
 def test_a_cache_holds_its_bytes_over_a_tokens():
     assert positions(1e6, 100) == 10_000
     assert positions(999, 100) == 9
@@ -147,6 +156,8 @@ def test_one_client_is_served_as_generate_estimates_one_request(monkeypatch):
     assert served.running == 1
     assert served.ttft_s == pytest.approx(g.estimate["time_to_first_token_s"])
     assert served.tpot_s == pytest.approx(g.estimate["decode_s"] / 7)
+    # the caller's batch-1 generation, given, stands for serve's own: no analysis again
+    assert serve(model, 40, 8, 1, device="h100-sxm", single=g) == served
 
 
 def test_an_encoder_decoder_is_not_served(monkeypatch):

@@ -15,6 +15,7 @@ from netcost.devices import KERNEL_VIEWS, KV_DTYPES, WEIGHT_DTYPES
 from netcost.errors import NetcostError, UsageError
 from netcost.flags import VIEWS
 from netcost.render.styles import STYLES
+from netcost.serving import ENGINES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
@@ -254,7 +255,7 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--engine",
-        choices=("trtllm", "vllm", "sglang"),
+        choices=tuple(ENGINES),
         help="with --concurrency: the engine whose scheduling defaults to simulate (default "
         "trtllm; netcost/serving.py ENGINES)",
     )
@@ -555,15 +556,16 @@ def _generate(args: argparse.Namespace) -> str:
     if args.concurrency is not None:
         from dataclasses import replace
 
-        from netcost.serving import ENGINES, serve
+        from netcost.serving import serve
 
         scheduler = ENGINES[args.engine or "trtllm"]
         if args.token_budget is not None:
             scheduler = replace(scheduler, token_budget=args.token_budget)
+        same = found.batch == 1 and not args.static_cache  # serve's own batch-1 analyses
         served = serve(
             resolved.model, prompt, new, args.concurrency, device=args.device,
-            scheduler=scheduler,
-            weight_dtype=args.weight_dtype, kv_dtype=args.kv_dtype,
+            scheduler=scheduler, weight_dtype=args.weight_dtype, kv_dtype=args.kv_dtype,
+            single=found if same else None,
         )  # fmt: skip
     if args.format == "json":
         import json

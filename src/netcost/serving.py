@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from statistics import mean
 from typing import Any
 
-from netcost.errors import UsageError
+from netcost.errors import UnsupportedError, UsageError
 from netcost.shown import ShownAsText
 
 
@@ -163,6 +163,14 @@ def positions(cache_bytes: float, bytes_per_token: float) -> int:
     return int(cache_bytes // bytes_per_token)
 
 
+def analysed_batch(clients: int, capacity: int, prompt: int, new: int, scheduler: Scheduler) -> int:
+    """The batch a decode step is analysed at (StepTimes.batch): the requests in flight when
+    the cache holds them at their mean context, PROMPT + NEW / 2 positions each — no more than
+    the clients or the scheduler runs, and 1 at least."""
+    held = int(capacity // (prompt + new / 2))
+    return max(1, min(clients, scheduler.max_running or clients, held))
+
+
 @dataclass
 class _Request:
     arrival: float
@@ -204,6 +212,7 @@ def simulate(
     def reserved(r: _Request) -> int:
         return whole if scheduler.reserve_whole else max(r.held, r.need)
 
+    limit = scheduler.max_running or clients
     now = 0.0
     waiting = deque(_Request(0.0, prompt) for _ in range(clients))
     active: list[_Request] = []
@@ -211,7 +220,6 @@ def simulate(
     most = 0
     while len(done) < clients * rounds:
         used = sum(reserved(r) for r in active)
-        limit = scheduler.max_running or clients
         while waiting and len(active) < limit and used + reserved(waiting[0]) <= capacity:
             used += reserved(waiting[0])
             active.append(waiting.popleft())
@@ -219,9 +227,9 @@ def simulate(
         while not scheduler.reserve_whole and used + len(decoding) > capacity:
             latest = active.pop()  # pre-empted: computed again from the start
             used -= reserved(latest)
-            latest.need, latest.prefilled, latest.held = prompt + latest.tokens - 1, 0, 0
-            if latest.tokens == 0:
-                latest.need = prompt
+            # all it had: the prompt and the tokens fed back (a prompt cut short: the prompt)
+            latest.need = prompt + max(latest.tokens - 1, 0)
+            latest.prefilled = latest.held = 0
             waiting.appendleft(latest)
             decoding = [r for r in active if r.prefilled == r.need]
         most = max(most, len(active))
@@ -274,13 +282,13 @@ def serve(
     scheduler: Scheduler | None = None,
     weight_dtype: str | None = None,
     kv_dtype: str | None = None,
+    single: Any = None,
 ) -> Served:
     """`clients` at fixed concurrency on one `device` under `scheduler` (default: TensorRT-LLM's;
     ENGINES has others), the steps timed by the calibrated estimate (generation.generate at
-    batch 1 and at the requests the cache holds at their mean context), the cache's positions
-    its bytes over a token's."""
+    batch 1 and at `analysed_batch`), the cache's positions its bytes over a token's. `single`:
+    the batch-1 Generation on the same device and widths, where the caller has it already."""
     from netcost.devices import load
-    from netcost.errors import UnsupportedError
     from netcost.generation import generate
 
     if prompt_tokens < 1 or new_tokens < 2:
@@ -294,7 +302,7 @@ def serve(
         return generate(model, prompt_tokens, new_tokens, batch, device=device,
                         weight_dtype=weight_dtype, kv_dtype=kv_dtype)  # fmt: skip
 
-    one = at(1)
+    one = single if single is not None else at(1)
     if not one.estimate:
         raise UnsupportedError(f"serving at concurrency is timed by the calibrated estimate, "
                                f"which {device} lacks: {one.estimate_source or 'no tables'} "
@@ -314,8 +322,7 @@ def serve(
             f"{device}'s {memory / 2**30:.0f} GiB leave beside {one.weight_bytes / 2**30:.1f} "
             f"GiB of weights ({max(capacity, 0):,} positions)"
         )
-    # the decode step is analysed at the requests the cache holds at their mean context
-    running = max(1, min(clients, int(capacity // (prompt_tokens + new_tokens / 2))))
+    running = analysed_batch(clients, capacity, prompt_tokens, new_tokens, scheduler)
     many = at(running) if running > 1 else one
 
     def pair(g: Any) -> tuple[float, float]:

@@ -26,8 +26,7 @@ def serving_lines(s: Served) -> list[str]:
     share = "of all memory less the weights" if plan.of_total else "of what the weights leave"
     lines = [
         f"Served to {fmt.counted(s.clients, 'client', 'clients')} at fixed concurrency{on} "
-        f"(calibrated "
-        f"estimate; simulated: each client sends its next request when one returns, "
+        "(calibrated estimate; simulated: each client sends its next request when one returns, "
         f"{fmt.counted(s.requests, 'request', 'requests')} measured after a first round)",
         f"  scheduler ({ENGINE_NAMES.get(plan.engine, plan.engine)}'s policy): "
         f"{fmt.count(plan.token_budget)} tokens a step, {prompts}; the KV cache "
