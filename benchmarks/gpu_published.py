@@ -22,11 +22,14 @@ Sources, each row with its configuration:
      steps timed by the calibrated estimate, the KV cache at ENGINE_KV's width: its mean TTFT,
      TPOT and request latency;
    - a request's latency, TTFT + (NEW − 1) · TPOT from the published means, against the
-     simulation's mean latency (the bound: the request's own prefill and decode steps).
+     simulation's mean latency (the bound: netcost.serving.served_floor — the request's own
+     prefill and decode steps, or C requests' FLOPs, as their fused kernels count them, at the
+     fp8 peak, whichever is longer: C clients finish C / latency requests a second).
 2. TensorRT-LLM's docs/source/performance/perf-overview.md (NVIDIA/TensorRT-LLM at commit
    00f37686aa854010d68bcbd0f4ab000221541ca6): offline maximum throughput, one GPU, FP8 (the
    batch is not published): the bound on time per output token is the arithmetic of one
-   request (its prefill and every decode step) at the fp8 peak, over its output tokens; the
+   request (its prefill and every decode step, as its fused kernels count it) at the fp8 peak,
+   over its output tokens; the
    estimate is netcost.serving's simulation under TensorRT-LLM's defaults (max_batch_size
    2,048, 8,192 tokens a step, 90 % of the free memory for an fp8 KV cache) with twice as many
    clients as it runs whole requests at once, so that one always waits: one over its output
@@ -201,7 +204,8 @@ def silicon_rows(limit: int | None) -> list[Row]:
                            float(r["silicon_ttft_ms"]) / 1e3,
                            _extended(name, ttft, prompt, 2, 1, device),
                            served.ttft_s if served else None)  # fmt: skip
-            rows += [tpot_row, ttft_row, _request(ttft_row, tpot_row, new, served)]
+            flops = _flops(name, prompt, new, device)
+            rows += [tpot_row, ttft_row, _request(ttft_row, tpot_row, new, served, batch, flops)]
             if limit and len(rows) >= limit:
                 break
     return rows
@@ -251,28 +255,38 @@ def _served(name: str, prompt: int, new: int, clients: int | None, device: str, 
     return simulate(clients, steps, capacity, chosen, rounds=rounds)
 
 
-def _request(ttft: Row, tpot: Row, new: int, served: Any) -> Row:
+def _flops(name: str, prompt: int, new: int, device: str) -> float:
+    """One request's FLOPs as its fused kernels count them (fp8 weights and KV cache)."""
+    return _extended(name, lambda g: g.kernel_flops["prefill"] + g.kernel_flops["decode_total"],
+                     prompt, new, 1, device)  # fmt: skip
+
+
+def _fp8_peak(device: str) -> float:
+    from netcost.analysis.timing import peak
+    from netcost.devices import load
+
+    return peak(load(device), True, "float8_e4m3fn", "aten.mm.default", False)[0]
+
+
+def _request(ttft: Row, tpot: Row, new: int, served: Any, clients: int, flops: float) -> Row:
     """A request's latency: measured TTFT + (NEW − 1) · TPOT (the published means); the bound
-    the request's own prefill and decode steps; the estimate the simulation's mean latency."""
+    netcost.serving.served_floor's — the request's own prefill and decode steps, or the
+    clients' arithmetic at the fp8 peak, whichever is longer; the estimate the simulation's
+    mean latency."""
+    from netcost.serving import served_floor
+
     measured = ttft.measured_s + (new - 1) * tpot.measured_s
-    bound = ttft.bound_s + (new - 1) * tpot.bound_s
+    bound = served_floor(clients, new, ttft.bound_s, (new - 1) * tpot.bound_s, flops,
+                         _fp8_peak(ttft.device))["request_s"]  # fmt: skip
     estimate = served.request_s if served else None
     return Row(ttft.source, ttft.model, ttft.device, ttft.engine, ttft.config,
                "request (served)", measured, bound, estimate)  # fmt: skip
 
 
 def throughput_rows() -> list[Row]:
-    from netcost.analysis.timing import peak
-    from netcost.devices import load
-
     rows = []
     for name, device, prompt, new, tokens_per_s in TRTLLM_THROUGHPUT:
-        rate, _ = peak(load(device), True, "float8_e4m3fn", "aten.mm.default", False)
-
-        def flops(g: Any) -> float:
-            return 2 * (g.prefill.macs + g.decode_total.macs)
-
-        per_request = _extended(name, flops, prompt, new, 1, device)
+        rate, per_request = _fp8_peak(device), _flops(name, prompt, new, device)
         served = _served(name, prompt, new, None, device, "trtllm")
         rows.append(Row(
             f"TensorRT-LLM perf-overview.md@{TRTLLM_COMMIT[:10]}", name, device,

@@ -18,6 +18,7 @@ from netcost.serving import (
     analysed_batch,
     positions,
     serve,
+    served_floor,
     simulate,
 )  # fmt: skip
 
@@ -160,6 +161,48 @@ def test_one_client_is_served_as_generate_estimates_one_request(monkeypatch):
     assert serve(model, 40, 8, 1, device="h100-sxm", single=g) == served
 
 
+def test_the_bound_is_a_request_s_own_floors_or_the_servers_arithmetic_whichever_is_longer():
+    # one request: prefill floor 0.1 s, 4 decode steps' floors 0.4 s, 1 TFLOP at 100 TFLOP/s
+    few = served_floor(8, 5, 0.1, 0.4, 1e12, 1e14)
+    # 8 clients need 8 · 1e12 / 1e14 = 0.08 s of arithmetic a request: its own 0.5 s governs
+    assert few == pytest.approx({"time_to_first_token_s": 0.1, "time_per_output_token_s": 0.1,
+                                 "request_s": 0.5, "output_tokens_per_s": 8 * 5 / 0.5})  # fmt: skip
+    # 100 clients: 100 · 0.01 s = 1.0 s a request; at most 100 · 5 tokens a second
+    many = served_floor(100, 5, 0.1, 0.4, 1e12, 1e14)
+    assert (many["request_s"], many["output_tokens_per_s"]) == pytest.approx((1.0, 500.0))
+    # no peak: the request's own floors alone
+    assert served_floor(100, 5, 0.1, 0.4, 1e12, 0.0)["request_s"] == pytest.approx(0.5)
+
+
+def test_serve_puts_the_bound_beside_the_simulation(monkeypatch):
+    import netcost
+    from netcost.gpu_tables import Curve, GemmTable, Tables
+
+    gemm = GemmTable({(128, 64): Curve((1.0, 64.0), (2e-6, 4e-6))})
+    hand = Tables("test", "hand-made tables", {"bfloat16": gemm}, None, None, 1e12, 1e-6)
+    monkeypatch.setattr("netcost.analysis.timing.gpu_tables", lambda device: hand)
+    model = tiny_llama().to(torch.bfloat16)
+    g = netcost.generate(model, 40, 8, 1, device="h100-sxm")
+    # a decode step's kernels count the eager ops' FLOPs (no square mask to halve)
+    assert g.kernel_flops["decode_first"] == g.decode_first.flops
+    one = serve(model, 40, 8, 1, device="h100-sxm", single=g)
+    assert one.bound["time_to_first_token_s"] == g.times["time_to_first_token_s"]
+    assert one.bound["time_per_output_token_s"] == pytest.approx(g.times["decode_s"] / 7)
+    assert one.bound["request_s"] == pytest.approx(g.times["time_to_first_token_s"]
+                                                   + g.times["decode_s"])  # fmt: skip
+    assert one.bound_source == "matrix bf16 peak, 989 TFLOP/s"  # the H100 SXM's dense bf16
+    # 4,096 clients: a request waits for all their arithmetic at 989.4 TFLOP/s
+    crowd = serve(model, 40, 8, 4096, device="h100-sxm", single=g)
+    flops = g.kernel_flops["prefill"] + g.kernel_flops["decode_total"]
+    assert crowd.bound["request_s"] == pytest.approx(4096 * flops / 989.4e12)
+    assert crowd.bound["output_tokens_per_s"] == pytest.approx(989.4e12 * 8 / flops)
+    for served in (one, crowd):  # a bound is never above the estimate it stands beside
+        assert served.bound["time_to_first_token_s"] <= served.ttft_s
+        assert served.bound["time_per_output_token_s"] <= served.tpot_s
+        assert served.bound["request_s"] <= served.request_s
+        assert served.bound["output_tokens_per_s"] >= served.output_tokens_per_s
+
+
 def test_an_encoder_decoder_is_not_served(monkeypatch):
     from netcost.gpu_tables import Curve, GemmTable, Tables
     from netcost.sources import resolve
@@ -209,6 +252,11 @@ def test_the_command_line_serves_clients_beside_the_generation(monkeypatch):
     assert (data["clients"], data["running"], data["token_budget"]) == (4, 4, 8192)
     assert (data["engine"], data["mixed"], data["cache_fraction"]) == ("sglang", False, 0.88)
     assert data["time_to_first_token_s"] > 0 and data["device"] == "h100-sxm"
+    assert set(data["bound"]) == {"time_to_first_token_s", "time_per_output_token_s",
+                                  "request_s", "output_tokens_per_s"}  # fmt: skip
+    # the command line's model is float32: no matrix float32 peak on an H100 (TF32 is off)
+    assert data["bound_source"] == "vector fp32 peak, 67 TFLOP/s"
+    assert served[3].startswith("  bound (no schedule beats it): time to first token ≥ ")
 
 
 def test_each_engine_s_policy_is_said_in_words():
@@ -223,6 +271,14 @@ def test_each_engine_s_policy_is_said_in_words():
         "  time to first token 250 ms, per output token 12.5 ms, per request 275 ms; 87 output "
         "tokens/s",
     ]
+    bounded = replace(served, bound={"time_to_first_token_s": 0.05, "time_per_output_token_s":
+                                     0.004, "request_s": 0.1, "output_tokens_per_s": 240.0},
+                      bound_source="matrix fp8 peak, 4,500 TFLOP/s")  # fmt: skip
+    assert str(bounded).splitlines()[3] == (
+        "  bound (no schedule beats it): time to first token ≥ 50 ms, per output token ≥ 4 ms, "
+        "per request ≥ 100 ms; at most 240 output tokens/s (a request's own steps at their "
+        "floors; every client's FLOPs at the matrix fp8 peak, 4,500 TFLOP/s)"
+    )
     sglang = str(replace(served, scheduler=ENGINES["sglang"])).splitlines()[1]
     assert sglang == (
         "  scheduler (SGLang's policy): 8,192 tokens a step, a prefill step alone; the KV cache "

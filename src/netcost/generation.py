@@ -66,6 +66,9 @@ class Generation(ShownAsText):
     #: with a device: bytes its kernels move as `kernels` run them (prefill, decode first, last
     #: and all steps); the rows' own bytes are the eager ops', each op its own kernel
     moved: dict[str, int] = field(default_factory=dict)
+    #: with a device: the FLOPs its kernels count, the same keys (fused: causal attention over
+    #: the pairs it computes; the floor a server's throughput cannot beat is read from these)
+    kernel_flops: dict[str, int] = field(default_factory=dict)
 
     @property
     def serving_peak_bytes(self) -> int | None:
@@ -117,6 +120,7 @@ class Generation(ShownAsText):
             "times_s": dict(self.times) or None,
             "estimate_s": dict(self.estimate) or None,
             "kernel_bytes": dict(self.moved) or None,
+            "kernel_flops": dict(self.kernel_flops) or None,
             "notes": list(self.notes),
         }
 
@@ -324,9 +328,11 @@ def generate(
     times: dict[str, float] = {}
     estimate: dict[str, float] = {}
     moved: dict[str, int] = {}
+    kernel_flops: dict[str, int] = {}
     if device is not None:
         times = _times(first_report, last_report, steps, batch)
-        moved = _moved(first_report, last_report, steps)
+        moved = _kernel_sums(first_report, last_report, steps, "bytes_moved")
+        kernel_flops = _kernel_sums(first_report, last_report, steps, "flops")
         if _timing(first_report).estimates and _timing(last_report).estimates:
             estimate = _times(first_report, last_report, steps, batch, estimate=True)
     memory = first_report.memory
@@ -365,6 +371,7 @@ def generate(
         estimate=estimate,
         estimate_source=first_report.time.estimate_source if first_report.time else "",
         moved=moved,
+        kernel_flops=kernel_flops,
     )
 
 
@@ -607,11 +614,12 @@ def _steps(first: Report, last: Report, read: Callable[[Report, int], T]) -> tup
     return read(first, calls_first[0]), read(first, calls_first[1]), read(last, calls_last[1])
 
 
-def _moved(first: Report, last: Report, steps: int) -> dict[str, int]:
-    """Bytes the timed kernels move (fused: a region's inputs and outputs only): the prefill,
-    the first and last decode steps, and the steps' sum (affine, as the costs)."""
+def _kernel_sums(first: Report, last: Report, steps: int, what: str) -> dict[str, int]:
+    """`what` ("bytes_moved", "flops") of the timed kernels (fused: a region's inputs and
+    outputs only, attention's pairs as computed): the prefill, the first and last decode steps,
+    and the steps' sum (affine, as the costs)."""
     prefill, step_first, step_last = _steps(
-        first, last, lambda report, index: _timing(report).layers[index].bytes_moved
+        first, last, lambda report, index: getattr(_timing(report).layers[index], what)
     )
     return {
         "prefill": prefill,
@@ -688,7 +696,6 @@ def _compute_bound_batch(
     batch b with FLOPs(b) / peak ≥ bytes(b) / bandwidth, the bytes those the device's kernels
     move (fused on an accelerator: weights and cache read once, at the serving widths) and the
     peak that of the step's matrix products (fp8 units for fp8 weights, else the model's dtype)."""
-    from netcost.analysis.timing import peak as unit_peak
 
     def step(batch: int) -> tuple[int, int]:
         g = generate(model, prompt_tokens, 2, batch, device=device, weight_dtype=weight_dtype,
@@ -696,10 +703,7 @@ def _compute_bound_batch(
         return g.decode_first.flops, g.moved["decode_first"]
 
     (f1, m1), (f2, m2) = step(1), step(2)
-    dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
-    if weight_dtype == "fp8":
-        dtype = "float8_e4m3fn"
-    rate, _ = unit_peak(device, True, dtype, "aten.mm.default", False)
+    rate, _ = matrix_peak(model, device, weight_dtype)
     if not rate:
         return None
     flops, moved = (f1, f2 - f1), (m1, m2 - m1)
@@ -709,3 +713,17 @@ def _compute_bound_batch(
         if f / rate >= m / device.bandwidth:
             return batch
     return None
+
+
+def matrix_peak(
+    model: nn.Module, device: Any, weight_dtype: str | None = None
+) -> tuple[float, str]:
+    """(FLOP/s, unit) of the units a generation's matrix products run on: fp8's for fp8 weights
+    (W8A8), else the model's dtype's (weight-only int8 and int4 compute at the activations'
+    width). No op of the step runs faster: a floor that takes every FLOP at this rate holds."""
+    from netcost.analysis.timing import peak
+
+    dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+    if weight_dtype == "fp8":
+        dtype = "float8_e4m3fn"
+    return peak(device, True, dtype, "aten.mm.default", False)

@@ -26,6 +26,11 @@ output token after it ((end − first token) / (NEW − 1)) and the request's la
 requests that finish after the first `warmup` rounds, and the output tokens per second over
 that window.
 
+Beside the simulation, the bound (`served_floor`): what no server of these kernels beats,
+whatever its schedule — a request's own prefill and decode steps at their floors, and, because C
+clients in a closed loop finish C / latency requests a second (Little's law) while the device
+computes at most its peak, a request's latency ≥ C · FLOPs(request) / peak.
+
 What it leaves out, so that the figures are the kernels' and the schedule's: an engine's own
 time between steps (its scheduler, its Python), prefix caching, speculative decoding, and
 clients drifting apart — every client starts at once, and identical requests finish together,
@@ -136,6 +141,9 @@ class Served(ShownAsText):
     scheduler: Scheduler = field(default_factory=Scheduler)
     device: str = ""
     source: str = ""  # what timed the steps
+    #: the bound (served_floor): TTFT, TPOT and request floors, the output tokens/s ceiling
+    bound: dict[str, float] = field(default_factory=dict)
+    bound_source: str = ""  # the peak the closed loop's floor takes every FLOP at
 
     def __repr__(self) -> str:
         return (
@@ -155,7 +163,26 @@ class Served(ShownAsText):
             "max_running": self.scheduler.max_running,
             "cache_of_total": self.scheduler.of_total,
             "device": self.device or None, "source": self.source or None,
+            "bound": dict(self.bound) or None, "bound_source": self.bound_source or None,
         }  # fmt: skip
+
+
+def served_floor(
+    clients: int, new: int, ttft_s: float, decode_s: float, flops: float, rate: float
+) -> dict[str, float]:
+    """The bound beside a simulation of `clients` (the keys of Served's means), from one
+    request's own floors — its prefill `ttft_s` and its NEW − 1 decode steps `decode_s`, each
+    step at any batch at least as long — and its `flops` at `rate` FLOP/s (a peak no op beats):
+    request ≥ max(ttft_s + decode_s, clients · flops / rate), since the server finishes
+    clients / request requests a second and computes at most `rate`; output tokens/s ≤
+    clients · NEW / that. A `rate` of 0 (no peak): the request's own floors alone."""
+    request = max(ttft_s + decode_s, clients * flops / rate if rate else 0.0)
+    return {
+        "time_to_first_token_s": ttft_s,
+        "time_per_output_token_s": decode_s / (new - 1),
+        "request_s": request,
+        "output_tokens_per_s": clients * new / request,
+    }
 
 
 def positions(cache_bytes: float, bytes_per_token: float) -> int:
@@ -332,4 +359,26 @@ def serve(
     steps = StepTimes(prompt_tokens, new_tokens, one.estimate["time_to_first_token_s"],
                       pair(one), pair(many), running)  # fmt: skip
     served = simulate(clients, steps, capacity, scheduler)
-    return replace(served, device=device, source=one.estimate_source)
+    rate, unit = _fastest(model, load(device), weight_dtype, kv_dtype)
+    flops = one.kernel_flops["prefill"] + one.kernel_flops["decode_total"]
+    bound = served_floor(clients, new_tokens, one.times["time_to_first_token_s"],
+                         one.times["decode_s"], flops, rate)  # fmt: skip
+    where = f"{unit} peak, {rate / 1e12:,.0f} TFLOP/s" if rate else ""
+    return replace(served, device=device, source=one.estimate_source, bound=bound,
+                   bound_source=where)  # fmt: skip
+
+
+def _fastest(
+    model: Any, device: Any, weight_dtype: str | None, kv_dtype: str | None
+) -> tuple[float, str]:
+    """The fastest units a step's arithmetic may run on: its matrix products' (fp8 for fp8
+    weights, else the model's dtype) or, with an fp8 KV cache, fp8 attention's."""
+    from netcost.analysis.fusion import WIDTH_DTYPES
+    from netcost.analysis.timing import peak
+    from netcost.generation import matrix_peak
+
+    best = matrix_peak(model, device, weight_dtype)
+    if kv_dtype is not None:
+        kv = peak(device, True, WIDTH_DTYPES[kv_dtype], "aten.mm.default", False)
+        best = max(best, kv)
+    return best

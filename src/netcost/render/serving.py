@@ -35,6 +35,16 @@ def serving_lines(s: Served) -> list[str]:
         f"  time to first token {seconds(s.ttft_s)}, per output token {seconds(s.tpot_s)}, per "
         f"request {seconds(s.request_s)}; {s.output_tokens_per_s:,.0f} output tokens/s",
     ]
+    if s.bound:
+        b = s.bound
+        lines.append(
+            f"  bound (no schedule beats it): time to first token ≥ "
+            f"{seconds(b['time_to_first_token_s'])}, per output token ≥ "
+            f"{seconds(b['time_per_output_token_s'])}, per request ≥ {seconds(b['request_s'])}; "
+            f"at most {b['output_tokens_per_s']:,.0f} output tokens/s (a request's own steps at "
+            f"their floors" + (f"; every client's FLOPs at the {s.bound_source})" if s.bound_source
+                               else ")")
+        )  # fmt: skip
     if s.source:
         lines.append(f"  ({s.source})")
     return lines
