@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
+import torch
 
 from conftest import T
 from netcost.analysis.fusion import FlatOp, Kernel
@@ -88,6 +90,26 @@ def test_an_fp8_gemm_with_few_rows_is_no_slower_than_bf16_streaming_the_same_wei
     t.gemm["bfloat16"] = GemmTable({(256, 64): Curve((1.0, 8.0), (1e-7, 1e-7))})
     t.gemm["fp8"] = GemmTable({(256, 64): Curve((1.0, 8.0), (9e-8, 9e-8))})
     assert kernel_estimate(matrix, [mm], ["float8_e4m3fn"], 0.0, t, sources) == pytest.approx(9e-8)
+
+
+def test_a_causal_attention_backward_runs_at_its_forward_kernels_measured_rate():
+    # the prefill table's forward: 2 sequences of 99 queries, 8 heads on 2 KV heads, head size
+    # 64: 6e-6 s for 2·8·(99·100/2)·(64 + 64) MACs; the backward's four products are twice
+    # that (formulas/backward.py), so 1.2e-5 s
+    context = AttentionTable({(8, 2, 64, "bfloat16"): {(1, 99): 5e-6, (2, 99): 6e-6}})
+    t = Tables("test", "hand-made tables", {}, context, None, 1e12, 0.0)
+    q, k = T(2, 8, 99, 64, dtype=torch.bfloat16), T(2, 2, 99, 64, dtype=torch.bfloat16)
+    scores = 2 * 8 * 99 * 100 // 2
+    args = {"grad_out": q, "query": q, "key": k, "value": k, "out": q, "is_causal": True}
+    grad = FlatOp("aten._scaled_dot_product_flash_attention_backward.default", "backward",
+                  args, (q, k, k), Cost(macs=scores * 2 * (64 + 64)), 0)  # fmt: skip
+    matrix, sources = Kernel("matrix", (0,), 0, 0), Sources()
+    assert kernel_estimate(matrix, [grad], ["bfloat16"], 1e-9, t, sources) == pytest.approx(1.2e-5)
+    assert sources.used["the prefill attention table's forward (backward)"] == 1
+    # no causal mask (or queries ≠ keys): no table is of that kernel, the floor stands
+    plain = replace(grad, args={**args, "is_causal": False})
+    assert kernel_estimate(matrix, [plain], ["bfloat16"], 1e-9, t, sources) == 1e-9
+    assert sources.used["the bound (no table)"] == 1
 
 
 @pytest.mark.skipif(not available(), reason="aiconfigurator-core (netcost[gpu]) not installed")

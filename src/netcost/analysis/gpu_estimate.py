@@ -6,7 +6,8 @@ kernel tables (netcost/gpu_tables.py), never below its floor.
   rows no slower than the bf16 table streams the same weight, at fp8's bytes);
 - an attention kernel in bf16, fp16 or fp8: the decode table for one query per sequence (at its
   batch, cached positions, heads, KV heads, head size and KV dtype), the prefill table for a
-  square causal one (the prompt attending to itself);
+  square causal one (the prompt attending to itself); a causal self-attention's backward in bf16
+  or fp16: its products at the rate the prefill table's forward kernel of its shape runs;
 - every other kernel (point-wise regions, cache writes, look-ups): its bytes at the bandwidth the
   tables reached, plus the tables' launch cost;
 - what no table answers (convolutions, fp32 products, attention of other shapes): its floor, and
@@ -80,6 +81,36 @@ def _fp8_streamed(dims: tuple[int, int, int], tables: Tables) -> tuple[float, bo
     return seconds * (n * k + m * k + 2 * m * n) / (2 * (n * k + m * k + m * n)), outside
 
 
+#: attention's backward ops (formulas/backward.py): no table measures them
+ATTENTION_BACKWARD = frozenset({
+    "aten._scaled_dot_product_flash_attention_for_cpu_backward",
+    "aten._scaled_dot_product_flash_attention_backward",
+    "aten._scaled_dot_product_efficient_attention_backward",
+    "aten._scaled_dot_product_cudnn_attention_backward",
+})  # fmt: skip
+
+
+def _attention_backward(o: FlatOp, tables: Tables) -> tuple[float, bool] | None:
+    """A causal self-attention's backward (as many queries as keys), from the prefill table's
+    forward kernel of the same batch, length, heads, KV heads and head size: forward seconds ×
+    backward MACs / forward MACs, the forward's B·H·(L·(L + 1) / 2)·(E + Ev) — 2 with the four
+    products the formula counts (dV, dP, dQ, dK against QKᵀ and PV). FlashAttention's backward
+    also recomputes the scores and runs its products slower than its forward: this errs fast."""
+    query, key, value = (o.args.get(n) for n in ("query", "key", "value"))
+    if not all(isinstance(t, TensorSpec) and len(t.shape) == 4 for t in (query, key, value)):
+        return None
+    assert isinstance(query, TensorSpec) and isinstance(key, TensorSpec)
+    assert isinstance(value, TensorSpec)
+    batch, heads, length, head_dim = query.shape
+    if not o.args.get("is_causal") or key.shape[2] != length or tables.context is None:
+        return None
+    found = tables.context.latency(batch, length, heads, key.shape[1], head_dim, "bfloat16")
+    if found is None:
+        return None
+    forward = batch * heads * length * (length + 1) // 2 * (head_dim + value.shape[3])
+    return found[0] * o.cost.macs / forward, found[1]
+
+
 def kernel_estimate(
     kernel: Kernel, members: list[FlatOp], dtypes: list[str], floor: float, tables: Tables,
     sources: Sources,
@@ -102,7 +133,11 @@ def kernel_estimate(
         )  # fmt: skip
         dims = gemm_dims(product[0]) if product else None
         table = tables.gemm.get(GEMM_DTYPES.get(product[1], "")) if product else None
-        if dims is not None and table is not None:
+        backward = product is not None and product[0].packet in ATTENTION_BACKWARD
+        if backward and product is not None and GEMM_DTYPES.get(product[1]) == "bfloat16":
+            found = _attention_backward(product[0], tables)
+            source = "the prefill attention table's forward (backward)"
+        elif dims is not None and table is not None:
             found = table.latency(*dims)
             source = f"the {GEMM_DTYPES[product[1]]} GEMM table"  # type: ignore[index]
             streamed = _fp8_streamed(dims, tables) if table is tables.gemm.get("fp8") else None
