@@ -34,11 +34,20 @@ Sources, each row with its configuration:
    2,048, 8,192 tokens a step, 90 % of the free memory for an fp8 KV cache) with twice as many
    clients as it runs whole requests at once, so that one always waits: one over its output
    tokens a second.
-3. torchtitan's docs/performance.md (pytorch/torchtitan at commit
+3. Megatron-Bridge's docs/performance-summary-archive.md (NVIDIA-NeMo/Megatron-Bridge at commit
+   067f987df03b8355b03192d88d70f1709fedf51a, the 25.11 NeMo container): Llama 3 8B pre-training
+   on 8 GPUs, FP8 with current scaling (Transformer Engine), 8,192 tokens a sequence, TP = PP =
+   CP = 1: on the H100 1 sequence a micro-batch, FSDP over the 8, 16 micro-batches a step; on
+   the B200 2 a micro-batch, DDP, 8 a step. A micro-batch on one GPU (its tokens over the
+   published tokens per second per GPU) against netcost's training step at precision fp8-mixed
+   with its optimizer's share: forward + backward + optimizer / (shards · micro-batches), the
+   optimizer sharded 8 ways under FSDP and whole under DDP.
+4. torchtitan's docs/performance.md (pytorch/torchtitan at commit
    eaea6f6a2fa940f03a10906be1df3489cf30af85): Llama 3.1 8B training on 8 H100 (96 GB, 2.4 TB/s,
    500 W) with FSDP, bf16, local batch 2 of 8,192 tokens, selective activation checkpointing:
-   the step of one GPU's batch (tokens per second per GPU), on netcost's h100-sxm (faster
-   memory and clocks than that card: the bound stays a bound); recomputation is not counted.
+   the step of one GPU's batch (tokens per second per GPU) against the bound on netcost's
+   h100-sxm (faster memory and clocks than that card: the bound stays a bound; recomputation is
+   not counted). No estimate: the measured tables are of the 80 GB, 700 W card.
 
 Model shapes are the models' published config.json values (Hugging Face), built from configs
 offline. A model's L decoder layers are identical, so every figure is read from analyses with
@@ -98,6 +107,14 @@ TRTLLM_THROUGHPUT = [
 ]  # fmt: skip
 #: torchtitan Table 1: (technique, tokens/s per GPU)
 TORCHTITAN = [("FSDP", 5762), ("FSDP + torch.compile", 6667)]
+MEGATRON_BRIDGE_COMMIT = "067f987df03b8355b03192d88d70f1709fedf51a"
+#: docs/performance-summary-archive.md, "25.11 NeMo Container", LLAMA3_8B on 8 GPUs, FP8-CS,
+#: GBS 128, sequence 8,192, TP = PP = CP = 1: (device, MBS, optimizer shards, GA, data
+#: parallelism, tokens/s/GPU)
+MEGATRON_BRIDGE = [
+    ("h100-sxm", 1, 8, 16, "FSDP", 14451),
+    ("b200", 2, 1, 8, "DDP", 30624),  # every GPU's optimizer over all the parameters
+]
 
 
 @dataclass
@@ -297,31 +314,57 @@ def throughput_rows() -> list[Row]:
     return rows
 
 
-def training_rows() -> list[Row]:
+def _step(device: str, batch: int, precision: str) -> tuple[dict[str, float], dict[str, float]]:
+    """A Llama-3.1-8B training step of `batch` × 8,192 tokens on `device`: the bound's and the
+    estimate's seconds by phase (forward, backward, optimizer), extended to 32 layers."""
     import netcost
     from netcost.inputs import shape_only
 
-    batch, length = 2, 8192
-    ids = {"input_ids": shape_only((batch, length), torch.int64)}
-
-    def step(layers: int) -> Any:
+    ids = {"input_ids": shape_only((batch, 8192), torch.int64)}
+    bounds, estimates = [], []
+    for layers in (1, 2):
         model = _model("Llama-3.1-8B", layers).float()
-        return netcost.analyze(model, ids, train=True, precision="bf16-mixed", device="h100-sxm")
-
-    one, two = step(1).time, step(2).time
+        time = netcost.analyze(model, ids, train=True, precision=precision, device=device).time
+        bounds.append(dict(time.phases))
+        estimates.append(dict(time.phase_estimates))
     layers = MODELS["Llama-3.1-8B"][1]["num_hidden_layers"]
-    bound = one.training_s + (layers - 1) * (two.training_s - one.training_s)
-    estimate = None
-    if one.phase_estimates and two.phase_estimates:
-        e1 = sum(s for _, s in one.phase_estimates)
-        e2 = sum(s for _, s in two.phase_estimates)
-        estimate = e1 + (layers - 1) * (e2 - e1)
-    return [
-        Row(f"torchtitan performance.md@{TORCHTITAN_COMMIT[:10]}", "Llama-3.1-8B", "h100-sxm",
-            technique, f"{batch}x{length} per GPU, bf16, FSDP on 8 GPUs", "training",
-            batch * length / tps, bound, estimate)
-        for technique, tps in TORCHTITAN
-    ]  # fmt: skip
+
+    def extended(pair: list[dict[str, float]]) -> dict[str, float]:
+        one, two = pair
+        return {k: one[k] + (layers - 1) * (two[k] - one[k]) for k in one} if one else {}
+
+    return extended(bounds), extended(estimates)
+
+
+def _micro_batch(phases: dict[str, float], shards: int, accumulation: int) -> float:
+    """One micro-batch's seconds on one GPU: its forward and backward, and its share of the
+    optimizer step — run once every `accumulation` micro-batches over 1 / `shards` of the
+    parameters (a distributed optimizer or FSDP)."""
+    return phases["forward"] + phases["backward"] + phases["optimizer"] / (shards * accumulation)
+
+
+def training_rows() -> list[Row]:
+    rows = []
+    for device, batch, shards, accumulation, sharding, tps in MEGATRON_BRIDGE:
+        bound, estimate = _step(device, batch, "fp8-mixed")
+        rows.append(Row(
+            f"Megatron-Bridge performance-summary-archive.md@{MEGATRON_BRIDGE_COMMIT[:10]}",
+            "Llama-3.1-8B", device, "Megatron-Bridge (NeMo 25.11)",
+            f"{batch}x8192 per GPU, FP8 (current scaling), {sharding} on 8 GPUs, "
+            f"{accumulation} micro-batches a step", "training", batch * 8192 / tps,
+            _micro_batch(bound, shards, accumulation),
+            _micro_batch(estimate, shards, accumulation) if estimate else None,
+        ))  # fmt: skip
+    bound, _ = _step("h100-sxm", 2, "bf16-mixed")
+    for technique, tps in TORCHTITAN:
+        # another card than the tables': the bound of the faster h100-sxm holds, no estimate
+        rows.append(Row(
+            f"torchtitan performance.md@{TORCHTITAN_COMMIT[:10]}", "Llama-3.1-8B",
+            "h100-sxm", technique,
+            "2x8192 per GPU, bf16, FSDP on 8 GPUs (H100 96 GB, 2.4 TB/s, 500 W: no tables)",
+            "training", 2 * 8192 / tps, _micro_batch(bound, 8, 1), None,
+        ))  # fmt: skip
+    return rows
 
 
 def _ms(s: float | None) -> str:

@@ -32,7 +32,7 @@ Inputs = torch.Tensor | Sequence[Any] | dict[str, Any]
 Convention = Literal["netcost", "macs", "torch"]
 Execution = Literal["auto", "fake", "real"]
 Optimizer = Literal["sgd", "momentum", "adam", "adamw"]
-Precision = Literal["fp32", "bf16-mixed", "fp16-mixed", "bf16"]
+Precision = Literal["fp32", "bf16-mixed", "fp16-mixed", "bf16", "fp8-mixed"]
 Kernels = Literal["eager", "fused"]
 OptimizerImpl = Literal["foreach", "forloop", "fused"]
 
@@ -64,7 +64,9 @@ def analyze(
     execution: "auto" (fake tensors; real CPU execution only if fake execution cannot proceed and
     the model is small), "fake" or "real".
     precision: "fp32" (the model's and inputs' own dtypes), "bf16-mixed" / "fp16-mixed" (the
-    forward under autocast) or "bf16" (floating-point parameters, buffers and inputs in bf16).
+    forward under autocast), "bf16" (floating-point parameters, buffers and inputs in bf16) or
+    "fp8-mixed" (Transformer Engine's FP8 recipe: captured as bf16-mixed; on a device every
+    GEMM, forward and backward, runs on fp8 units, in the fused view).
     train: also simulate one training step on fake tensors (Report.training): forward in train
     mode, backward of `loss(outputs)` (default: the sum of the outputs), then the `optimizer`
     step ("sgd", "momentum", "adam", "adamw"), at `precision`. optimizer_impl: how the step
@@ -119,7 +121,11 @@ def analyze(
         )
         with local_formulas(formulas):
             compute = step_compute(step, convention)
-        report = with_backward(replace(report, training=step_memory(step)), compute)
+        memory = step_memory(step)
+        if precision == "fp8-mixed":
+            memory = replace(memory, notes=(*memory.notes, FP8_MEMORY))
+        report = with_backward(replace(report, training=memory), compute)
+    report = replace(report, precision=precision)
     if kernels is not None:
         check_choice("kernels", kernels, KERNEL_VIEWS)
         if chosen is None:
@@ -127,6 +133,14 @@ def analyze(
     if chosen is None:
         return report
     return report.on(chosen, tf32_matmul=tf32_matmul, kernels=kernels)
+
+
+#: what fp8-mixed leaves out of a training step's memory
+FP8_MEMORY = (
+    "fp8-mixed: memory counted as bf16-mixed's; Transformer Engine's fp8 copies of the weights "
+    "(1 byte a parameter more) and its fp8 copies of the GEMMs' saved inputs (less than bf16's) "
+    "are not"
+)
 
 
 def default_optimizer_impl(device: str | None) -> str:

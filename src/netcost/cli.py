@@ -168,7 +168,9 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         metavar="{" + ",".join(list(PRECISIONS)) + "}",
         default="fp32",
         help="fp32 (the model's own dtypes), autocast with fp32 weights (bf16-mixed, "
-        "fp16-mixed) or bf16 weights and inputs; for the analysis and the training step",
+        "fp16-mixed), bf16 weights and inputs, or fp8-mixed (Transformer Engine's FP8 recipe: "
+        "bf16-mixed with every GEMM on fp8 units, timed in the fused view); for the analysis "
+        "and the training step",
     )
     p.add_argument(
         "--memory-budget",

@@ -233,6 +233,7 @@ class Report:
     time: Timing | None = None  # roofline times on a device, when asked for
     config: dict[str, Any] | None = None  # a transformers model's shape keys (layers, heads, ...)
     aliases: dict[int, int] | None = None  # a view's tensor number -> its base's (the dataflow)
+    precision: str = "fp32"  # capture/precision.py: fp8-mixed times GEMMs on fp8 units
 
     @property
     def convention(self) -> str:

@@ -132,9 +132,12 @@ def to_dict(e: Economics) -> dict[str, object]:
 
 
 def _matrix_dtype(report: Report) -> str:
-    """The dtype of the report's costliest matrix op (bf16 under bf16-mixed, say)."""
+    """The dtype of the report's costliest matrix op (bf16 under bf16-mixed, say; fp8 under
+    fp8-mixed, whose GEMMs run on fp8 units)."""
     from netcost.analysis.timing import op_dtype
 
+    if report.precision == "fp8-mixed":
+        return "float8_e4m3fn"
     records = [r for m in report.modules for r in m.ops]
     if not records:
         return "float32"

@@ -200,6 +200,37 @@ def quantised(ops: list[FlatOp], aliases: Mapping[int, int], weight: str) -> lis
     return out
 
 
+#: GEMMs a linear layer runs, forward and backward (Transformer Engine's fp8 ones)
+LINEAR_GEMMS = frozenset({"aten.mm", "aten.addmm"})
+
+
+def fp8_products(ops: list[FlatOp]) -> list[FlatOp]:
+    """`ops` as Transformer Engine's FP8 recipe runs them (precision "fp8-mixed"): every 2-D
+    GEMM — a linear layer's forward, its input gradient and its weight gradient — on fp8 units,
+    its floating-point matrix operands read at 1 byte (the quantised copies), its result at its
+    own width; attention and every other op as traced. The casts that make the fp8 copies are
+    left to the kernels that produce the tensors (fused with them, as Transformer Engine's
+    normalisation and activation kernels do)."""
+    dtype = WIDTH_DTYPES["fp8"]
+    out = []
+    for o in ops:
+        if o.packet not in LINEAR_GEMMS or not o.cost.macs:
+            out.append(o)
+            continue
+
+        def narrow(value: Any) -> Any:
+            if (
+                isinstance(value, TensorSpec)
+                and len(value.shape) == 2
+                and value.dtype.startswith(("float", "bfloat"))
+            ):
+                return replace(value, dtype=dtype, itemsize=WIDTHS["fp8"])
+            return value
+
+        out.append(replace(o, args={k: narrow(v) for k, v in o.args.items()}, dtype=dtype))
+    return out
+
+
 def weight_specs(ops: list[FlatOp], aliases: Mapping[int, int]) -> dict[int, TensorSpec]:
     """The weights `quantised` narrows, by tensor: each matrix product's floating-point operand
     of two dims that no op wrote."""

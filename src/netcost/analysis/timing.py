@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from netcost.analysis.fusion import WIDTHS, FlatOp, Serving, flat_ops, quantised
+from netcost.analysis.fusion import WIDTHS, FlatOp, Serving, flat_ops, fp8_products, quantised
 from netcost.analysis.fusion import kernels as fused_kernels
 from netcost.analysis.gpu_estimate import Sources
 from netcost.analysis.tree import inclusive
@@ -209,6 +209,14 @@ def timing(
         raise UsageError(
             "quantised serving (weight or KV dtype) is timed as engines run it: kernels='fused'"
         )
+    fp8 = report.precision == "fp8-mixed"
+    if fp8 and view != "fused":
+        raise UsageError(
+            "precision fp8-mixed is timed as Transformer Engine runs it: kernels='fused' (the "
+            "default on GPUs)"
+        )
+    if fp8 and not chosen.matrix.get("fp8"):
+        raise UsageError(f"precision fp8-mixed runs GEMMs on fp8 units, which {chosen.key} lacks")
     missing: set[str] = set()
     own: dict[int, LayerTime] = {}
     count = 0
@@ -234,6 +242,8 @@ def timing(
         aliases = report.aliases or {}
         if serving is not None and serving.weight:
             flat = quantised(flat, aliases, serving.weight)
+        if fp8:
+            flat = fp8_products(flat)
         cap = _caps(report, valid_keys) if valid_keys else None
         kv = WIDTHS[serving.kv] if serving is not None and serving.kv else None
         fused = fused_layer_times(flat, aliases, chosen, tf32_matmul, cap, kv, tables=measured)
@@ -263,7 +273,8 @@ def timing(
 
         if view == "fused":
             step = fused_layer_times(
-                flow, step_compute.aliases or {}, chosen, tf32_matmul,
+                fp8_products(flow) if fp8 else flow, step_compute.aliases or {}, chosen,
+                tf32_matmul,
                 across_owners=False, tables=measured,
             )  # fmt: skip
             missing |= step.missing

@@ -17,6 +17,9 @@ PRECISIONS: dict[str, tuple[torch.dtype | None, torch.dtype | None]] = {
     "bf16-mixed": (None, torch.bfloat16),
     "fp16-mixed": (None, torch.float16),
     "bf16": (torch.bfloat16, None),
+    # Transformer Engine's FP8 training: captured as bf16-mixed; on a device, every GEMM runs
+    # on fp8 units (analysis/fusion.py fp8_products)
+    "fp8-mixed": (None, torch.bfloat16),
 }
 
 
