@@ -23,6 +23,15 @@ from netcost.serving import (
 )  # fmt: skip
 
 
+def hand_tables(monkeypatch: pytest.MonkeyPatch, dtype: str = "bfloat16") -> None:
+    """Measured tables made by hand for every device: one GEMM curve of `dtype`."""
+    from netcost.gpu_tables import Curve, GemmTable, Tables
+
+    gemm = GemmTable({(128, 64): Curve((1.0, 64.0), (2e-6, 4e-6))})
+    hand = Tables("test", "hand-made tables", {dtype: gemm}, None, None, 1e12, 1e-6)
+    monkeypatch.setattr("netcost.analysis.timing.gpu_tables", lambda device: hand)
+
+
 def flat(prompt: int = 100, new: int = 3, batch: int = 2) -> StepTimes:
     """A prefill of 0.5 s a prompt; decode steps of 0.1 s for one sequence, 0.1 s more for
     each other one (at `batch` = 2: 0.2 s), whatever the context."""
@@ -146,11 +155,8 @@ def test_bad_serving_input_is_a_one_line_error():
 def test_one_client_is_served_as_generate_estimates_one_request(monkeypatch):
     """serve() at concurrency 1 is generate's estimate: its prefill, then its decode steps."""
     import netcost
-    from netcost.gpu_tables import Curve, GemmTable, Tables
 
-    gemm = GemmTable({(128, 64): Curve((1.0, 64.0), (2e-6, 4e-6))})
-    hand = Tables("test", "hand-made tables", {"bfloat16": gemm}, None, None, 1e12, 1e-6)
-    monkeypatch.setattr("netcost.analysis.timing.gpu_tables", lambda device: hand)
+    hand_tables(monkeypatch)
     model = tiny_llama().to(torch.bfloat16)
     g = netcost.generate(model, 40, 8, 1, device="h100-sxm")
     served = serve(model, 40, 8, 1, device="h100-sxm")
@@ -176,11 +182,8 @@ def test_the_bound_is_a_request_s_own_floors_or_the_servers_arithmetic_whichever
 
 def test_serve_puts_the_bound_beside_the_simulation(monkeypatch):
     import netcost
-    from netcost.gpu_tables import Curve, GemmTable, Tables
 
-    gemm = GemmTable({(128, 64): Curve((1.0, 64.0), (2e-6, 4e-6))})
-    hand = Tables("test", "hand-made tables", {"bfloat16": gemm}, None, None, 1e12, 1e-6)
-    monkeypatch.setattr("netcost.analysis.timing.gpu_tables", lambda device: hand)
+    hand_tables(monkeypatch)
     model = tiny_llama().to(torch.bfloat16)
     g = netcost.generate(model, 40, 8, 1, device="h100-sxm")
     # a decode step's kernels count the eager ops' FLOPs (no square mask to halve)
@@ -204,12 +207,9 @@ def test_serve_puts_the_bound_beside_the_simulation(monkeypatch):
 
 
 def test_an_encoder_decoder_is_not_served(monkeypatch):
-    from netcost.gpu_tables import Curve, GemmTable, Tables
     from netcost.sources import resolve
 
-    gemm = GemmTable({(128, 64): Curve((1.0, 64.0), (2e-6, 4e-6))})
-    hand = Tables("test", "hand-made tables", {"float32": gemm}, None, None, 1e12, 1e-6)
-    monkeypatch.setattr("netcost.analysis.timing.gpu_tables", lambda device: hand)
+    hand_tables(monkeypatch, "float32")
     t5 = resolve("hf:t5:num_layers=1,num_decoder_layers=1,d_model=32,d_ff=64,num_heads=2,"
                  "d_kv=16,vocab_size=100", causal_lm=True).model  # fmt: skip
     with pytest.raises(UnsupportedError, match="simulated for causal LMs"):
@@ -229,11 +229,8 @@ def test_the_command_line_serves_clients_beside_the_generation(monkeypatch):
     import json
 
     from netcost.cli import run
-    from netcost.gpu_tables import Curve, GemmTable, Tables
 
-    gemm = GemmTable({(128, 64): Curve((1.0, 64.0), (2e-6, 4e-6))})
-    hand = Tables("test", "hand-made tables", {"bfloat16": gemm}, None, None, 1e12, 1e-6)
-    monkeypatch.setattr("netcost.analysis.timing.gpu_tables", lambda device: hand)
+    hand_tables(monkeypatch)
     args = [TINY, "--generate", "40:8", "--device", "h100-sxm", "--concurrency", "4"]
     text = run([*args, "--token-budget", "100"])
     served = text[text.index("Served to 4 clients") :].splitlines()
