@@ -151,7 +151,7 @@ class Served(ShownAsText):
             f"{self.ttft_s:.4g} s, TPOT {self.tpot_s:.4g} s>"
         )
 
-    def to_dict(self) -> dict[str, float | int | bool | str | None]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "clients": self.clients, "prompt_tokens": self.prompt, "new_tokens": self.new,
             "running": self.running, "time_to_first_token_s": self.ttft_s,

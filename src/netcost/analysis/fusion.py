@@ -224,7 +224,7 @@ def fp8_products(ops: list[FlatOp]) -> list[FlatOp]:
                 and len(value.shape) == 2
                 and value.dtype.startswith(("float", "bfloat"))
             ):
-                return replace(value, dtype=dtype, itemsize=WIDTHS["fp8"])
+                return replace(value, dtype=dtype, itemsize=1)
             return value
 
         out.append(replace(o, args={k: narrow(v) for k, v in o.args.items()}, dtype=dtype))
