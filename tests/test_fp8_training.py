@@ -37,6 +37,29 @@ def test_fp8_products_put_every_2d_gemm_on_fp8_units_and_nothing_else():
     assert (batched, pointwise) == (bmm, add)  # attention's products and the rest: as traced
 
 
+def test_the_modules_kept_run_their_gemms_as_traced():
+    bf16 = torch.bfloat16
+    head = FlatOp("aten.mm.default", "matmul", {"self": T(8, 64, dtype=bf16),
+                  "mat2": T(64, 100, dtype=bf16)}, (T(8, 100, dtype=bf16),),
+                  Cost(macs=8 * 64 * 100), 0, module="lm_head")  # fmt: skip
+    assert fp8_products([head], kept=("lm_head",)) == [head]
+    assert fp8_products([head])[0].dtype == "float8_e4m3fn"
+
+
+def test_a_language_model_keeps_its_output_head_in_bf16_under_fp8_mixed():
+    # Megatron-Core builds the output layer outside Transformer Engine; torchtitan's Llama 3
+    # FP8 configurations filter lm_head
+    from conftest import tiny_llama
+
+    ids = {"input_ids": torch.zeros(2, 16, dtype=torch.long)}
+    fp8 = netcost.analyze(tiny_llama(), ids, train=True, precision="fp8-mixed")
+    assert fp8.precision_kept == ("lm_head",)
+    bf16 = netcost.analyze(tiny_llama(), ids, train=True, precision="bf16-mixed")
+    assert bf16.precision_kept == ()
+    assert netcost.analyze(nn.Linear(8, 8), torch.empty(4, 8), train=True,
+                           precision="fp8-mixed").precision_kept == ()  # fmt: skip
+
+
 def test_a_linear_layer_s_gemms_run_at_the_fp8_peak_forward_and_backward():
     model = nn.Linear(K, N, bias=False)
     x = torch.empty(M, K, device="meta")

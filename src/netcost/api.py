@@ -125,7 +125,7 @@ def analyze(
         if precision == "fp8-mixed":
             memory = replace(memory, notes=(*memory.notes, FP8_MEMORY))
         report = with_backward(replace(report, training=memory), compute)
-    report = replace(report, precision=precision)
+    report = replace(report, precision=precision, precision_kept=_kept(model, precision))
     if kernels is not None:
         check_choice("kernels", kernels, KERNEL_VIEWS)
         if chosen is None:
@@ -141,6 +141,19 @@ FP8_MEMORY = (
     "(1 byte a parameter more) and its fp8 copies of the GEMMs' saved inputs (less than bf16's) "
     "are not"
 )
+
+
+def _kept(model: nn.Module, precision: str) -> tuple[str, ...]:
+    """Under fp8-mixed, the module whose GEMMs stay in bf16: a language model's output head
+    (`get_output_embeddings()`), which Megatron-Core builds outside Transformer Engine and
+    torchtitan's Llama 3 FP8 configurations leave out (filter_fqns=["lm_head"])."""
+    if precision != "fp8-mixed":
+        return ()
+    getter = getattr(model, "get_output_embeddings", None)
+    head = getter() if callable(getter) else None
+    return tuple(
+        name for name, module in model.named_modules() if head is not None and module is head
+    )
 
 
 def default_optimizer_impl(device: str | None) -> str:

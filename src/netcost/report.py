@@ -234,6 +234,8 @@ class Report:
     config: dict[str, Any] | None = None  # a transformers model's shape keys (layers, heads, ...)
     aliases: dict[int, int] | None = None  # a view's tensor number -> its base's (the dataflow)
     precision: str = "fp32"  # capture/precision.py: fp8-mixed times GEMMs on fp8 units
+    #: fp8-mixed: the module paths whose GEMMs stay at the traced width (the LM head)
+    precision_kept: tuple[str, ...] = ()
 
     @property
     def convention(self) -> str:

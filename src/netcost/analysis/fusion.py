@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from math import prod
 from typing import Any
@@ -83,6 +83,7 @@ class FlatOp:
     cost: Cost
     owner: int
     dtype: str = ""  # the dtype its arithmetic runs at, where not its first tensor's
+    module: str = ""  # the path of its module call (backward: the layer whose forward made it)
 
     @property
     def packet(self) -> str:
@@ -117,7 +118,11 @@ def flat_ops(report: Any) -> list[FlatOp]:
     """A report's costed ops in execution order, each owned by its module call's index."""
     pairs = [(m.index, r) for m in report.modules for r in m.ops]
     pairs.sort(key=lambda pair: pair[1].index)
-    return [FlatOp(r.op, r.family, r.args, r.outputs, r.cost, owner) for owner, r in pairs]
+    paths = {m.index: m.path for m in report.modules}
+    return [
+        FlatOp(r.op, r.family, r.args, r.outputs, r.cost, owner, module=paths[owner])
+        for owner, r in pairs
+    ]
 
 
 def view_aliases(events: list[OpEvent]) -> dict[int, int]:
@@ -204,17 +209,18 @@ def quantised(ops: list[FlatOp], aliases: Mapping[int, int], weight: str) -> lis
 LINEAR_GEMMS = frozenset({"aten.mm", "aten.addmm"})
 
 
-def fp8_products(ops: list[FlatOp]) -> list[FlatOp]:
+def fp8_products(ops: list[FlatOp], kept: Collection[str] = ()) -> list[FlatOp]:
     """`ops` as Transformer Engine's FP8 recipe runs them (precision "fp8-mixed"): every 2-D
     GEMM — a linear layer's forward, its input gradient and its weight gradient — on fp8 units,
     its floating-point matrix operands read at 1 byte (the quantised copies), its result at its
-    own width; attention and every other op as traced. The casts that make the fp8 copies are
-    left to the kernels that produce the tensors (fused with them, as Transformer Engine's
-    normalisation and activation kernels do)."""
+    own width; but those of the modules at `kept` paths (an LM head), and attention and every
+    other op, as traced. The casts that make the fp8 copies are left to the kernels that produce
+    the tensors (fused with them, as Transformer Engine's normalisation and activation kernels
+    do)."""
     dtype = WIDTH_DTYPES["fp8"]
     out = []
     for o in ops:
-        if o.packet not in LINEAR_GEMMS or not o.cost.macs:
+        if o.packet not in LINEAR_GEMMS or not o.cost.macs or o.module in kept:
             out.append(o)
             continue
 

@@ -243,7 +243,7 @@ def timing(
         if serving is not None and serving.weight:
             flat = quantised(flat, aliases, serving.weight)
         if fp8:
-            flat = fp8_products(flat)
+            flat = fp8_products(flat, report.precision_kept)
         cap = _caps(report, valid_keys) if valid_keys else None
         kv = WIDTHS[serving.kv] if serving is not None and serving.kv else None
         fused = fused_layer_times(flat, aliases, chosen, tf32_matmul, cap, kv, tables=measured)
@@ -273,7 +273,8 @@ def timing(
 
         if view == "fused":
             step = fused_layer_times(
-                fp8_products(flow) if fp8 else flow, step_compute.aliases or {}, chosen,
+                fp8_products(flow, report.precision_kept) if fp8 else flow,
+                step_compute.aliases or {}, chosen,
                 tf32_matmul,
                 across_owners=False, tables=measured,
             )  # fmt: skip

@@ -67,12 +67,11 @@ def step_compute(trace: StepTrace, convention: str = "netcost") -> TrainingCompu
             uncounted[event.op] += 1
             continue
         phases[phase] += cost
+        call = trace.calls[event.call] if 0 <= event.call < len(trace.calls) else None
         if not entry.is_free:
-            flow.append(
-                FlatOp(event.op, entry.family, event.args, event.outputs, cost, PHASES.index(phase))
-            )
+            flow.append(FlatOp(event.op, entry.family, event.args, event.outputs, cost,
+                               PHASES.index(phase), module=call.path if call else ""))  # fmt: skip
         if phase == "backward":  # the loss's own backward belongs to the model itself
-            call = trace.calls[event.call] if 0 <= event.call < len(trace.calls) else None
             by_call[(call.path, call.call_number) if call else ("", 0)] += cost
     return TrainingCompute(
         forward=phases["forward"],
