@@ -46,18 +46,26 @@ def test_the_modules_kept_run_their_gemms_as_traced():
     assert fp8_products([head])[0].dtype == "float8_e4m3fn"
 
 
-def test_a_language_model_keeps_its_output_head_in_bf16_under_fp8_mixed():
+def test_a_language_model_keeps_its_output_head_in_bf16_under_fp8_mixed(monkeypatch):
     # Megatron-Core builds the output layer outside Transformer Engine; torchtitan's Llama 3
     # FP8 configurations filter lm_head
+    import netcost.analysis.timing as timing
     from conftest import tiny_llama
+    from netcost.api import _kept
 
+    seen = []
+
+    def recording(ops, kept=()):  # what the timing asks fp8_products to keep, each time
+        seen.append(tuple(kept))
+        return fp8_products(ops, kept)
+
+    monkeypatch.setattr(timing, "fp8_products", recording)
     ids = {"input_ids": torch.zeros(2, 16, dtype=torch.long)}
-    fp8 = netcost.analyze(tiny_llama(), ids, train=True, precision="fp8-mixed")
+    fp8 = netcost.analyze(tiny_llama(), ids, train=True, precision="fp8-mixed", device="h100-sxm")
     assert fp8.precision_kept == ("lm_head",)
-    bf16 = netcost.analyze(tiny_llama(), ids, train=True, precision="bf16-mixed")
-    assert bf16.precision_kept == ()
-    assert netcost.analyze(nn.Linear(8, 8), torch.empty(4, 8), train=True,
-                           precision="fp8-mixed").precision_kept == ()  # fmt: skip
+    assert seen == [("lm_head",), ("lm_head",)]  # the forward's kernels, then the step's
+    assert _kept(tiny_llama(), "bf16-mixed") == ()  # nothing to keep from fp8 under bf16
+    assert _kept(nn.Linear(8, 8), "fp8-mixed") == ()  # no output head
 
 
 def test_a_linear_layer_s_gemms_run_at_the_fp8_peak_forward_and_backward():
