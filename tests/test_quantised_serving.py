@@ -24,8 +24,9 @@ def llama():  # type: ignore[no-untyped-def]
         return transformers.LlamaForCausalLM(config).to(torch.bfloat16)
 
 
-#: every matrix product's weight: q and o H·H, k and v H·(KV·HEAD), the MLP 3·H·F, the LM head
-MATRIX = LAYERS * (2 * H * H + 2 * H * KV_HEADS * HEAD + 3 * H * F) + H * VOCAB
+#: every matrix product's weight quantised: q and o H·H, k and v H·(KV·HEAD), the MLP 3·H·F;
+#: not the LM head's (H·VOCAB), which ModelOpt's, vLLM's and AWQ/GPTQ's recipes leave unquantised
+MATRIX = LAYERS * (2 * H * H + 2 * H * KV_HEADS * HEAD + 3 * H * F)
 
 
 def test_weights_and_cache_at_their_widths():
@@ -67,6 +68,11 @@ def test_fp8_products_read_one_byte_a_weight_and_run_on_fp8_units():
     assert kernel.bytes_written == 2 * VOCAB * 2
     assert narrow[lm_head[-1]].dtype == "float8_e4m3fn"
     assert quantised(flat, report.aliases, "int8")[lm_head[-1]].dtype == ""  # weight-only
+    # generate() keeps the model's output head at its width, as the engines' recipes do
+    kept = quantised(flat, report.aliases, "fp8", kept=("lm.lm_head",))
+    assert kept[lm_head[-1]] == flat[lm_head[-1]]
+    (head,) = [k for k in kernels(kept, report.aliases) if k.members[0] == lm_head[-1]]
+    assert head.bytes_read == 2 * H * 2 + H * VOCAB * 2
 
 
 def test_bad_widths_are_one_line_errors():

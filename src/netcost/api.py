@@ -144,16 +144,19 @@ FP8_MEMORY = (
 
 
 def _kept(model: nn.Module, precision: str) -> tuple[str, ...]:
-    """Under fp8-mixed, the module whose GEMMs stay in bf16: a language model's output head
-    (`get_output_embeddings()`), which Megatron-Core builds outside Transformer Engine and
-    torchtitan's Llama 3 FP8 configurations leave out (filter_fqns=["lm_head"])."""
-    if precision != "fp8-mixed":
-        return ()
+    """Under fp8-mixed, the module whose GEMMs stay in bf16: a language model's output head,
+    which Megatron-Core builds outside Transformer Engine and torchtitan's Llama 3 FP8
+    configurations leave out (filter_fqns=["lm_head"])."""
+    return output_head(model) if precision == "fp8-mixed" else ()
+
+
+def output_head(model: nn.Module) -> tuple[str, ...]:
+    """The path of a language model's output head (`get_output_embeddings()`; none: ())."""
     getter = getattr(model, "get_output_embeddings", None)
     head = getter() if callable(getter) else None
-    return tuple(
-        name for name, module in model.named_modules() if head is not None and module is head
-    )
+    if not isinstance(head, nn.Module):
+        return ()
+    return tuple(name for name, module in model.named_modules() if module is head)
 
 
 def default_optimizer_impl(device: str | None) -> str:

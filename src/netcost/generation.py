@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import torch
@@ -269,16 +269,19 @@ def generate(
     default on accelerators: attention fused, the cache written in place and read once, and a
     static cache's attention over its valid positions only; analysis/timing.py).
     `weight_dtype` ("bf16", "fp16", "fp8", "int8", "int4") and `kv_dtype` ("bf16", "fp16",
-    "fp8"): quantised serving — every matrix product's weight (the LM head's too) and the KV
-    cache stored at that width (embedding tables and norms stay at the model's); fp8 weights
+    "fp8"): quantised serving — every matrix product's weight and the KV cache stored at that
+    width (the output head, embedding tables and norms stay at the model's: ModelOpt's, vLLM's
+    and AWQ/GPTQ's recipes leave the head unquantised); fp8 weights
     run their products on fp8 units (W8A8), int8 and int4 ones at the activations' rate
     (weight-only); an fp8 cache's attention on fp8 units. The weights', the cache's and the
     serving peak's bytes follow, and with a device the fused view's times."""
-    from netcost.api import analyze
+    from netcost.api import analyze, output_head
 
     if prompt_tokens < 1 or new_tokens < 1 or batch < 1:
         raise UsageError("generation needs a prompt of 1 token or more, 1 new token or more")
     serving = _serving(weight_dtype, kv_dtype, device, kernels)
+    if serving is not None:  # the wrapper below holds the model at "lm"
+        serving = replace(serving, kept=tuple(f"lm.{p}" for p in output_head(model)))
     if static_cache is None:
         configured = getattr(
             getattr(model, "generation_config", None), "cache_implementation", None
@@ -413,7 +416,7 @@ def _narrowed(
     said = []
     change = 0
     if serving.weight:
-        specs = weight_specs(flat_ops(report), report.aliases or {}).values()
+        specs = weight_specs(flat_ops(report), report.aliases or {}, serving.kept).values()
         before = sum(t.numel * t.itemsize for t in specs)
         after = int(sum(t.numel for t in specs) * WIDTHS[serving.weight])
         change = after - before
@@ -423,7 +426,7 @@ def _narrowed(
             + ("products on fp8 units" if serving.weight == "fp8" else "weight-only: products at "
                "the activations' rate, dequantisation not counted" if serving.weight in
                ("int8", "int4") else "products at that dtype")
-            + ")"
+            + ")" + ("; the output head at the model's width" if serving.kept else "")
         )  # fmt: skip
     per_token, end, first = kv
     if serving.kv:

@@ -63,12 +63,15 @@ WIDTH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp8": "float8_e4m3fn", "
 
 @dataclass(frozen=True)
 class Serving:
-    """Quantised serving: every matrix product's weight (an LM head's too) stored at `weight`'s
-    width — fp8 products on fp8 units (W8A8), int8/int4 weight-only at the activations' rate —
-    and the KV cache at `kv`'s; None keeps the model's own."""
+    """Quantised serving: every matrix product's weight stored at `weight`'s width — fp8
+    products on fp8 units (W8A8), int8/int4 weight-only at the activations' rate — but those of
+    the modules at `kept` paths (an LM's output head, which ModelOpt's, vLLM's and AWQ/GPTQ's
+    recipes leave at the model's width), and the KV cache at `kv`'s; None keeps the model's
+    own."""
 
     weight: str | None = None
     kv: str | None = None
+    kept: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -182,14 +185,17 @@ class _Flow:
         return writes[i - 1] if i else None
 
 
-def quantised(ops: list[FlatOp], aliases: Mapping[int, int], weight: str) -> list[FlatOp]:
+def quantised(
+    ops: list[FlatOp], aliases: Mapping[int, int], weight: str, kept: Collection[str] = ()
+) -> list[FlatOp]:
     """`ops` with every matrix product's weight at `weight`'s width: a floating-point operand of
-    two dims that no op wrote (a parameter, or a view of one). fp8 products then run at fp8."""
+    two dims that no op wrote (a parameter, or a view of one), but in the modules at `kept`
+    paths. fp8 products then run at fp8."""
     width, dtype = WIDTHS[weight], WIDTH_DTYPES[weight]
-    weights = set(weight_specs(ops, aliases))
+    weights = set(weight_specs(ops, aliases, kept))
     out = []
     for o in ops:
-        if o.cost.macs == 0 or o.family != "matmul":
+        if o.cost.macs == 0 or o.family != "matmul" or o.module in kept:
             out.append(o)
             continue
 
@@ -237,13 +243,15 @@ def fp8_products(ops: list[FlatOp], kept: Collection[str] = ()) -> list[FlatOp]:
     return out
 
 
-def weight_specs(ops: list[FlatOp], aliases: Mapping[int, int]) -> dict[int, TensorSpec]:
+def weight_specs(
+    ops: list[FlatOp], aliases: Mapping[int, int], kept: Collection[str] = ()
+) -> dict[int, TensorSpec]:
     """The weights `quantised` narrows, by tensor: each matrix product's floating-point operand
-    of two dims that no op wrote."""
+    of two dims that no op wrote, but in the modules at `kept` paths."""
     written = {aliases.get(t.tid, t.tid) for o in ops for t in o.outputs if t.tid >= 0}
     found: dict[int, TensorSpec] = {}
     for o in ops:
-        if o.cost.macs == 0 or o.family != "matmul":
+        if o.cost.macs == 0 or o.family != "matmul" or o.module in kept:
             continue
         for t in o.inputs:
             root = aliases.get(t.tid, t.tid)

@@ -241,7 +241,7 @@ def timing(
         flat = flat_ops(report)
         aliases = report.aliases or {}
         if serving is not None and serving.weight:
-            flat = quantised(flat, aliases, serving.weight)
+            flat = quantised(flat, aliases, serving.weight, serving.kept)
         if fp8:
             flat = fp8_products(flat, report.precision_kept)
         cap = _caps(report, valid_keys) if valid_keys else None
