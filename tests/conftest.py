@@ -50,3 +50,14 @@ def _no_measured_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     netcost[gpu]): outputs are the same on every machine. Tests of the tables call
     netcost.gpu_tables directly."""
     monkeypatch.setattr("netcost.analysis.timing.gpu_tables", lambda device: None)
+
+
+#: modules whose tests take seconds each (allocator probes in fresh processes, real runs of
+#: detectors, calibration, whole-process CLI runs): collected first, so that pytest-xdist's
+#: workers end on short tests and finish together
+SLOW_FIRST = ("test_training_memory.py", "test_memory.py", "test_detection.py",
+              "test_profile.py", "test_cli.py")  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in SLOW_FIRST)  # stable: order kept within
