@@ -206,6 +206,18 @@ def test_serve_puts_the_bound_beside_the_simulation(monkeypatch):
         assert served.bound["output_tokens_per_s"] >= served.output_tokens_per_s
 
 
+def test_the_bound_takes_every_flop_at_the_fastest_units_the_step_runs_on():
+    # H100 SXM dense peaks: bf16 989.4, fp8 1,978.9 TFLOP/s (data/devices.toml)
+    from netcost.devices import load
+    from netcost.serving import _fastest
+
+    model, h100 = tiny_llama().to(torch.bfloat16), load("h100-sxm")
+    assert _fastest(model, h100, None, None) == (989.4e12, "matrix bf16")
+    assert _fastest(model, h100, "fp8", None) == (1978.9e12, "matrix fp8")  # W8A8 products
+    assert _fastest(model, h100, None, "fp8") == (1978.9e12, "matrix fp8")  # fp8 attention
+    assert _fastest(model, h100, "int4", "bf16") == (989.4e12, "matrix bf16")  # weight-only
+
+
 def test_an_encoder_decoder_is_not_served(monkeypatch):
     from netcost.sources import resolve
 

@@ -723,7 +723,7 @@ def matrix_peak(
 ) -> tuple[float, str]:
     """(FLOP/s, unit) of the units a generation's matrix products run on: fp8's for fp8 weights
     (W8A8), else the model's dtype's (weight-only int8 and int4 compute at the activations'
-    width). No op of the step runs faster: a floor that takes every FLOP at this rate holds."""
+    width)."""
     from netcost.analysis.timing import peak
 
     dtype = str(next(model.parameters()).dtype).removeprefix("torch.")

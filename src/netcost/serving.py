@@ -340,7 +340,8 @@ def serve(
     if one.kv_cache_bytes_per_token is None:
         raise UnsupportedError("serving at concurrency needs the KV cache's bytes: "
                                + "; ".join(one.notes))  # fmt: skip
-    memory = load(device).memory_bytes
+    chosen = load(device)
+    memory = chosen.memory_bytes
     capacity = positions(scheduler.cache_bytes(memory, one.weight_bytes),
                          one.kv_cache_bytes_per_token)  # fmt: skip
     if capacity < prompt_tokens + new_tokens:
@@ -359,7 +360,7 @@ def serve(
     steps = StepTimes(prompt_tokens, new_tokens, one.estimate["time_to_first_token_s"],
                       pair(one), pair(many), running)  # fmt: skip
     served = simulate(clients, steps, capacity, scheduler)
-    rate, unit = _fastest(model, load(device), weight_dtype, kv_dtype)
+    rate, unit = _fastest(model, chosen, weight_dtype, kv_dtype)
     flops = one.kernel_flops["prefill"] + one.kernel_flops["decode_total"]
     bound = served_floor(clients, new_tokens, one.times["time_to_first_token_s"],
                          one.times["decode_s"], flops, rate)  # fmt: skip
@@ -372,7 +373,8 @@ def _fastest(
     model: Any, device: Any, weight_dtype: str | None, kv_dtype: str | None
 ) -> tuple[float, str]:
     """The fastest units a step's arithmetic may run on: its matrix products' (fp8 for fp8
-    weights, else the model's dtype) or, with an fp8 KV cache, fp8 attention's."""
+    weights, else the model's dtype) or, with an fp8 KV cache, fp8 attention's. No op of the
+    step runs faster: a floor that takes every FLOP at this rate holds."""
     from netcost.analysis.fusion import WIDTH_DTYPES
     from netcost.analysis.timing import peak
     from netcost.generation import matrix_peak

@@ -224,23 +224,19 @@ def fp8_products(ops: list[FlatOp], kept: Collection[str] = ()) -> list[FlatOp]:
     the tensors (fused with them, as Transformer Engine's normalisation and activation kernels
     do)."""
     dtype = WIDTH_DTYPES["fp8"]
-    out = []
-    for o in ops:
-        if o.packet not in LINEAR_GEMMS or not o.cost.macs or o.module in kept:
-            out.append(o)
-            continue
 
-        def narrow(value: Any) -> Any:
-            if (
-                isinstance(value, TensorSpec)
-                and len(value.shape) == 2
-                and value.dtype.startswith(("float", "bfloat"))
-            ):
-                return replace(value, dtype=dtype, itemsize=1)
-            return value
+    def narrow(value: Any) -> Any:
+        matrix = isinstance(value, TensorSpec) and len(value.shape) == 2
+        if matrix and value.dtype.startswith(("float", "bfloat")):
+            return replace(value, dtype=dtype, itemsize=1)
+        return value
 
-        out.append(replace(o, args={k: narrow(v) for k, v in o.args.items()}, dtype=dtype))
-    return out
+    return [
+        o
+        if o.packet not in LINEAR_GEMMS or not o.cost.macs or o.module in kept
+        else replace(o, args={k: narrow(v) for k, v in o.args.items()}, dtype=dtype)
+        for o in ops
+    ]
 
 
 def weight_specs(

@@ -274,8 +274,7 @@ def timing(
         if view == "fused":
             step = fused_layer_times(
                 fp8_products(flow, report.precision_kept) if fp8 else flow,
-                step_compute.aliases or {}, chosen,
-                tf32_matmul,
+                step_compute.aliases or {}, chosen, tf32_matmul,
                 across_owners=False, tables=measured,
             )  # fmt: skip
             missing |= step.missing
