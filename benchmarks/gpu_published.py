@@ -19,8 +19,9 @@ Sources, each row with its configuration:
    - the estimate: netcost.serving's simulation of C closed-loop clients under the row's
      engine's documented defaults (netcost.serving.ENGINES: token budget, whether prompts
      share steps with decodes, how the cache admits requests and the memory it gets), its
-     steps timed by the calibrated estimate, the KV cache at ENGINE_KV's width: its mean TTFT,
-     TPOT and request latency;
+     steps timed by the calibrated estimate, the KV cache at ENGINE_KV's width, the clients
+     apart (netcost.serving.simulate_apart): its mean TTFT, TPOT and request latency, and the
+     TTFT of clients in step beside it;
    - a request's latency, TTFT + (NEW − 1) · TPOT from the published means, against the
      simulation's mean latency (the bound: netcost.serving.served_floor — the request's own
      prefill and decode steps, or C requests' FLOPs, as their fused kernels count them, at the
@@ -128,6 +129,8 @@ class Row:
     measured_s: float
     bound_s: float
     estimate_s: float | None
+    #: a TTFT row's estimates with the clients apart and in step (the estimate is the former)
+    between: tuple[float, float] | None = None
 
     @property
     def efficiency(self) -> float:
@@ -220,7 +223,8 @@ def silicon_rows(limit: int | None) -> list[Row]:
             ttft_row = Row(source, name, device, engine, config, "prefill (TTFT)",
                            float(r["silicon_ttft_ms"]) / 1e3,
                            _extended(name, ttft, prompt, 2, 1, device),
-                           served.ttft_s if served else None)  # fmt: skip
+                           served.ttft_s if served else None,
+                           (served.ttft_s, served.ttft_in_step_s) if served else None)  # fmt: skip
             flops = _flops(name, prompt, new, device)
             rows += [tpot_row, ttft_row, _request(ttft_row, tpot_row, new, served, batch, flops)]
             if limit and len(rows) >= limit:
@@ -239,11 +243,19 @@ ENGINE_KV = {"trtllm": "fp8", "vllm": "fp8", "sglang": "bf16"}
 def _served(name: str, prompt: int, new: int, clients: int | None, device: str, engine: str) -> Any:
     """netcost.serving's simulation of `clients` at fixed concurrency under the engine's
     documented defaults (netcost.serving.ENGINES; nothing fitted to a row), the steps timed by
-    the estimate at 1 and at the requests the cache holds at their mean context. `clients`
-    None: an offline run at maximum throughput, twice as many clients as the engine runs
-    whole requests at once, so that one always waits."""
+    the estimate at 1 and at the requests the cache holds at their mean context, the clients
+    apart (simulate_apart). `clients` None: an offline run at maximum throughput, which submits
+    every request at once: twice as many clients as the engine runs whole requests at once, so
+    that one always waits, all starting together (simulate)."""
     from netcost.devices import load
-    from netcost.serving import ENGINES, StepTimes, analysed_batch, positions, simulate
+    from netcost.serving import (
+        ENGINES,
+        StepTimes,
+        analysed_batch,
+        positions,
+        simulate,
+        simulate_apart,
+    )
 
     chosen, kv = ENGINES[engine], ENGINE_KV[engine]
 
@@ -256,8 +268,9 @@ def _served(name: str, prompt: int, new: int, clients: int | None, device: str, 
     capacity = positions(chosen.cache_bytes(load(device).memory_bytes, weights), per_token)
     if capacity < prompt + new:
         return None
-    rounds = 6
+    rounds, run = 6, simulate_apart
     if clients is None:
+        run = simulate
         whole = capacity // (prompt + new)
         clients, rounds = 2 * min(chosen.max_running or whole, whole), 3
     running = analysed_batch(clients, capacity, prompt, new, chosen)
@@ -269,7 +282,7 @@ def _served(name: str, prompt: int, new: int, clients: int | None, device: str, 
     prefill, one_first, one_last, many_first, many_last = values
     steps = StepTimes(prompt, new, prefill, (one_first, one_last), (many_first, many_last),
                       running)  # type: ignore[arg-type]  # fmt: skip
-    return simulate(clients, steps, capacity, chosen, rounds=rounds)
+    return run(clients, steps, capacity, chosen, rounds=rounds)
 
 
 def _flops(name: str, prompt: int, new: int, device: str) -> float:
@@ -400,6 +413,13 @@ def report(rows: list[Row]) -> str:
             f"| {kind} | {len(some)} | {over} | {eff[0]:.2f} / {statistics.median(eff):.2f} / "
             f"{eff[-1]:.2f} | {med} | {p90} |"
         )
+    ranged = [(r.measured_s, sorted(r.between)) for r in rows if r.between]
+    if ranged:
+        inside = sum(lo <= m <= hi for m, (lo, hi) in ranged)
+        above = sum(m > hi for m, (_, hi) in ranged)
+        lines += ["", f"Time to first token measured between the clients apart and in step: "
+                  f"{inside} of {len(ranged)} rows ({above} above both, "
+                  f"{len(ranged) - inside - above} below both)."]  # fmt: skip
     return "\n".join(lines)
 
 

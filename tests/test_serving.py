@@ -20,6 +20,7 @@ from netcost.serving import (
     serve,
     served_floor,
     simulate,
+    simulate_apart,
 )  # fmt: skip
 
 
@@ -58,6 +59,37 @@ def test_prompts_the_budget_holds_share_one_step_and_decode_together():
     assert served.ttft_s == pytest.approx(1.0)
     assert served.tpot_s == pytest.approx(0.2)
     assert served.request_s == pytest.approx(1.0 + 4 * 0.2)
+
+
+def test_clients_started_apart_stay_apart_and_interleave_their_prefills_with_decodes():
+    # two clients, the second's first request at 2.0 / 2 = 1.0 s (P = 100, NEW = 3):
+    # c1: prefill 0–0.5, decodes 0.5–0.6–0.7, ends; its next request prefills 0.7–1.2
+    # c2 arrives at 1.0 mid-step, admitted at 1.2: its prefill beside c1's decode, 0.5 +
+    #   max(0.1 − 0.1, 0) → 1.7; both decode (0.2) → 1.9: c1 ends, sends again
+    # from there each request alone prefills beside the other's decode (0.5 s), decodes at
+    # batch 2 (0.2 s), then decodes beside the other's prefill (0.5 s): TTFT 0.5 s, TPOT
+    # (0.2 + 0.5) / 2, a request 1.2 s; in step (both at 0) both prompts share one step and
+    # both decode at batch 2: TTFT 1.0 s, TPOT 0.2 s, a request 1.4 s
+    apart = simulate(2, flat(), capacity=10_000, rounds=6, warmup=2, start=2.0)
+    assert (apart.ttft_s, apart.tpot_s, apart.request_s) == pytest.approx((0.5, 0.35, 1.2))
+    together = simulate(2, flat(), capacity=10_000, rounds=6, warmup=2)
+    assert (together.ttft_s, together.tpot_s, together.request_s) == pytest.approx((1.0, 0.2, 1.4))
+    # an idle server waits for the first request: one client starting late is served alone
+    late = simulate(1, flat(), capacity=103, rounds=2, warmup=1, start=5.0)
+    assert (late.ttft_s, late.request_s) == pytest.approx((0.5, 0.7))
+
+
+def test_serving_reports_clients_apart_with_the_in_step_time_to_first_token_beside():
+    # four clients, P = 100, NEW = 5: in step all four prompts share a step (2.0 s) and every
+    # round queues them again; spread over that run's request latency they mostly do not
+    steps = StepTimes(100, 5, 0.5, (0.1, 0.1), (0.4, 0.4), 4)
+    together = simulate(4, steps, capacity=10_000)
+    assert together.ttft_s == pytest.approx(2.0)
+    served = simulate_apart(4, steps, capacity=10_000)
+    assert served.ttft_in_step_s == together.ttft_s
+    assert served == replace(simulate(4, steps, capacity=10_000, start=together.request_s),
+                             ttft_in_step_s=together.ttft_s)  # fmt: skip
+    assert served.ttft_s < 1.0  # under two prompts a step, on the mean
 
 
 def test_a_prompt_past_the_budget_is_chunked_and_a_mixed_step_reads_the_weights_once():
@@ -150,6 +182,8 @@ def test_bad_serving_input_is_a_one_line_error():
         simulate(4, flat(), capacity=1000, scheduler=Scheduler(token_budget=0))
     with pytest.raises(UsageError, match="warm-up rounds"):
         simulate(1, flat(), capacity=103, rounds=1, warmup=1)
+    with pytest.raises(UsageError, match="start over 0 seconds or more"):
+        simulate(2, flat(), capacity=1000, start=-1.0)
 
 
 def test_one_client_is_served_as_generate_estimates_one_request(monkeypatch):
@@ -248,8 +282,8 @@ def test_the_command_line_serves_clients_beside_the_generation(monkeypatch):
     served = text[text.index("Served to 4 clients") :].splitlines()
     assert served[0] == (
         "Served to 4 clients at fixed concurrency on h100-sxm (calibrated estimate; simulated: "
-        "each client sends its next request when one returns, 20 requests measured after a "
-        "first round)"
+        "each client sends its next request when one returns, their first requests spread over "
+        "one request's latency, 21 requests measured after a first round)"
     )
     assert served[1] == (
         "  scheduler (TensorRT-LLM's policy): 100 tokens a step, prompts chunked beside decode "
@@ -257,6 +291,8 @@ def test_the_command_line_serves_clients_beside_the_generation(monkeypatch):
         "running at most"
     )
     assert served[2].startswith("  time to first token ")
+    assert served[3].startswith("  clients that start at once stay in step: time to first token ")
+    assert served[3].endswith(" (each round's prompts queue behind each other)")
     data = json.loads(run([*args, "--format", "json", "--engine", "sglang"]))["serving"]
     assert (data["clients"], data["running"], data["token_budget"]) == (4, 4, 8192)
     assert (data["engine"], data["mixed"], data["cache_fraction"]) == ("sglang", False, 0.88)
@@ -265,7 +301,8 @@ def test_the_command_line_serves_clients_beside_the_generation(monkeypatch):
                                   "request_s", "output_tokens_per_s"}  # fmt: skip
     # the command line's model is float32: no matrix float32 peak on an H100 (TF32 is off)
     assert data["bound_source"] == "vector fp32 peak, 67 TFLOP/s"
-    assert served[3].startswith("  bound (no schedule beats it): time to first token ≥ ")
+    assert served[4].startswith("  bound (no schedule beats it): time to first token ≥ ")
+    assert data["time_to_first_token_in_step_s"] >= data["time_to_first_token_s"]
 
 
 def test_each_engine_s_policy_is_said_in_words():

@@ -31,11 +31,16 @@ whatever its schedule — a request's own prefill and decode steps at their floo
 clients in a closed loop finish C / latency requests a second (Little's law) while the device
 computes at most its peak, a request's latency ≥ C · FLOPs(request) / peak.
 
+Clients apart (`simulate_apart`, what `serve` reports): identical clients that start at once
+stay in step for good — their requests finish together, so every round's prompts queue behind
+each other — an artefact of a simulation without jitter, where real clients drift apart. So the
+clients' first requests are spread evenly over one request's latency in step, and the means are
+those of that steady state; the in-step time to first token is kept beside it
+(`ttft_in_step_s`): what clients that arrive together, as a benchmark's burst, wait.
+
 What it leaves out, so that the figures are the kernels' and the schedule's: an engine's own
-time between steps (its scheduler, its Python), prefix caching, speculative decoding, and
-clients drifting apart — every client starts at once, and identical requests finish together,
-so the clients stay in step; measured servers drift, which moves time to first token most
-(benchmarks/RESULTS.md).
+time between steps (its scheduler, its Python, its HTTP server), prefix caching and speculative
+decoding (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -144,6 +149,8 @@ class Served(ShownAsText):
     #: the bound (served_floor): TTFT, TPOT and request floors, the output tokens/s ceiling
     bound: dict[str, float] = field(default_factory=dict)
     bound_source: str = ""  # the peak the closed loop's floor takes every FLOP at
+    #: time to first token when the clients start at once and stay in step (None: not run)
+    ttft_in_step_s: float | None = None
 
     def __repr__(self) -> str:
         return (
@@ -162,6 +169,7 @@ class Served(ShownAsText):
             "engine": self.scheduler.engine, "cache_fraction": self.scheduler.cache_fraction,
             "max_running": self.scheduler.max_running,
             "cache_of_total": self.scheduler.of_total,
+            "time_to_first_token_in_step_s": self.ttft_in_step_s,
             "device": self.device or None, "source": self.source or None,
             "bound": dict(self.bound) or None, "bound_source": self.bound_source or None,
         }  # fmt: skip
@@ -215,10 +223,12 @@ def simulate(
     scheduler: Scheduler | None = None,
     rounds: int = 6,
     warmup: int = 1,
+    start: float = 0.0,
 ) -> Served:
     """`clients` closed-loop clients served by `scheduler` from a KV cache of `capacity`
     positions, until clients · `rounds` requests have finished; the means over those after the
-    first clients · `warmup`. With `reserve_whole` a request is admitted when PROMPT + NEW
+    first clients · `warmup`. Client i sends its first request at i · `start` / clients seconds
+    (0: all at once). With `reserve_whole` a request is admitted when PROMPT + NEW
     positions are free for it and is never evicted; without, when its prompt's are, and when
     the running requests' next tokens do not fit, the latest admitted is pre-empted: its
     positions freed, it waits at the head of the queue and computes again all it had
@@ -235,17 +245,24 @@ def simulate(
         raise UsageError(f"warm-up rounds must be fewer than rounds: {warmup} of {rounds}")
     if scheduler.token_budget < 1:
         raise UsageError(f"a step's token budget must be 1 or more, not {scheduler.token_budget}")
+    if start < 0:
+        raise UsageError(f"the clients' first requests start over 0 seconds or more, not {start}")
 
     def reserved(r: _Request) -> int:
         return whole if scheduler.reserve_whole else max(r.held, r.need)
 
     limit = scheduler.max_running or clients
     now = 0.0
-    waiting = deque(_Request(0.0, prompt) for _ in range(clients))
+    arriving = deque(i * start / clients for i in range(clients))  # first requests, in order
+    waiting: deque[_Request] = deque()
     active: list[_Request] = []
     done: list[tuple[_Request, float]] = []
     most = 0
     while len(done) < clients * rounds:
+        if not active and not waiting and arriving[0] > now:
+            now = arriving[0]  # an idle server waits for the next client
+        while arriving and arriving[0] <= now:
+            waiting.append(_Request(arriving.popleft(), prompt))
         used = sum(reserved(r) for r in active)
         while waiting and len(active) < limit and used + reserved(waiting[0]) <= capacity:
             used += reserved(waiting[0])
@@ -299,6 +316,22 @@ def simulate(
     )  # fmt: skip
 
 
+def simulate_apart(
+    clients: int,
+    steps: StepTimes,
+    capacity: int,
+    scheduler: Scheduler | None = None,
+    rounds: int = 6,
+    warmup: int = 1,
+) -> Served:
+    """`simulate` with the clients apart: first with every client at once (in step), then
+    with their first requests spread evenly over that run's mean request latency; the latter's
+    means, with the former's time to first token as `ttft_in_step_s`."""
+    together = simulate(clients, steps, capacity, scheduler, rounds, warmup)
+    apart = simulate(clients, steps, capacity, scheduler, rounds, warmup, together.request_s)
+    return replace(apart, ttft_in_step_s=together.ttft_s)
+
+
 def serve(
     model: Any,
     prompt_tokens: int,
@@ -313,7 +346,8 @@ def serve(
 ) -> Served:
     """`clients` at fixed concurrency on one `device` under `scheduler` (default: TensorRT-LLM's;
     ENGINES has others), the steps timed by the calibrated estimate (generation.generate at
-    batch 1 and at `analysed_batch`), the cache's positions its bytes over a token's. `single`:
+    batch 1 and at `analysed_batch`), the cache's positions its bytes over a token's, the
+    clients apart (`simulate_apart`). `single`:
     the batch-1 Generation on the same device and widths, where the caller has it already."""
     from netcost.devices import load
     from netcost.generation import generate
@@ -359,7 +393,7 @@ def serve(
 
     steps = StepTimes(prompt_tokens, new_tokens, one.estimate["time_to_first_token_s"],
                       pair(one), pair(many), running)  # fmt: skip
-    served = simulate(clients, steps, capacity, scheduler)
+    served = simulate_apart(clients, steps, capacity, scheduler)
     rate, unit = _fastest(model, chosen, weight_dtype, kv_dtype)
     flops = one.kernel_flops["prefill"] + one.kernel_flops["decode_total"]
     bound = served_floor(clients, new_tokens, one.times["time_to_first_token_s"],

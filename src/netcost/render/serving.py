@@ -24,10 +24,12 @@ def serving_lines(s: Served) -> list[str]:
         else "requests admitted on their prompt, the latest pre-empted when it is full"
     )
     share = "of all memory less the weights" if plan.of_total else "of what the weights leave"
+    apart = s.ttft_in_step_s is not None  # simulate_apart's
     lines = [
         f"Served to {fmt.counted(s.clients, 'client', 'clients')} at fixed concurrency{on} "
         "(calibrated estimate; simulated: each client sends its next request when one returns, "
-        f"{fmt.counted(s.requests, 'request', 'requests')} measured after a first round)",
+        + ("their first requests spread over one request's latency, " if apart else "")
+        + f"{fmt.counted(s.requests, 'request', 'requests')} measured after a first round)",
         f"  scheduler ({ENGINE_NAMES.get(plan.engine, plan.engine)}'s policy): "
         f"{fmt.count(plan.token_budget)} tokens a step, {prompts}; the KV cache "
         f"{plan.cache_fraction * 100:g} % {share}, {reserve}: {fmt.count(s.running)} running "
@@ -35,6 +37,11 @@ def serving_lines(s: Served) -> list[str]:
         f"  time to first token {seconds(s.ttft_s)}, per output token {seconds(s.tpot_s)}, per "
         f"request {seconds(s.request_s)}; {s.output_tokens_per_s:,.0f} output tokens/s",
     ]
+    if s.ttft_in_step_s is not None:
+        lines.append(
+            f"  clients that start at once stay in step: time to first token "
+            f"{seconds(s.ttft_in_step_s)} (each round's prompts queue behind each other)"
+        )
     if s.bound:
         b = s.bound
         lines.append(
