@@ -1,9 +1,12 @@
 """Measure memory peaks with glibc's allocator statistics (run as a script).
 
-    MALLOC_ARENA_MAX=1 python tests/memory_probe.py NAME              -> forward's activation peak
-    MALLOC_ARENA_MAX=1 python tests/memory_probe.py NAME OPT[,OPT...] -> training steps' peaks,
-                                                                         one line each
+    MALLOC_ARENA_MAX=1 python tests/memory_probe.py NAME[,NAME...]              -> forward's
+        activation peak, one line a model
+    MALLOC_ARENA_MAX=1 python tests/memory_probe.py NAME[,NAME...] OPT[,OPT...] -> training
+        steps' peaks, one line a model and optimizer (the optimizers within each model)
     (OPT: sgd, momentum, adam or adamw, foreach; with ":forloop", one parameter at a time)
+
+Several models in one process import torch once; each is measured above its own baseline.
 
 In-use heap bytes (mallinfo2: uordblks + hblkhd) are sampled after every op: of a forward pass
 under no_grad, or of a whole training step (forward, backward, optimizer step). The peak above
@@ -14,7 +17,10 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
+import subprocess
 import sys
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -140,10 +146,26 @@ def measure_step(name: str, optimizer: str) -> int:
     return sampler.peak - base
 
 
+def run(names: Sequence[str], optimizers: Sequence[str] = ()) -> list[int]:
+    """This script in a fresh process with one malloc arena: its lines as numbers (a model's
+    activation peak each, or with `optimizers` its training steps' peaks, model by model)."""
+    command = [
+        sys.executable,
+        __file__,
+        ",".join(names),
+        *([",".join(optimizers)] * bool(optimizers)),
+    ]
+    env = dict(os.environ, MALLOC_ARENA_MAX="1")
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return [int(line) for line in result.stdout.split()]
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    if len(sys.argv) > 2:
-        for optimizer in sys.argv[2].split(","):
-            print(measure_step(sys.argv[1], optimizer))
-    else:
-        print(measure(sys.argv[1]))
+    for model_name in sys.argv[1].split(","):
+        if len(sys.argv) > 2:
+            for optimizer in sys.argv[2].split(","):
+                print(measure_step(model_name, optimizer))
+        else:
+            print(measure(model_name))
