@@ -253,7 +253,8 @@ def parser(spec: bool = False) -> argparse.ArgumentParser:
         metavar="C",
         help="with --generate --device: C clients at fixed concurrency, each sending its next "
         "request when one returns, served by in-flight batching (netcost/serving.py): mean time "
-        "to first token, per output token and per request, from the calibrated estimate",
+        "to first token, per output token and per request, from the calibrated estimate, the "
+        "clients apart (the time to first token of clients in step beside it)",
     )
     p.add_argument(
         "--engine",
