@@ -303,14 +303,14 @@ def simulate(
             done.append((r, now))
             waiting.append(_Request(now, prompt))
     measured = done[clients * warmup :]
-    start = done[clients * warmup - 1][1] if warmup else 0.0
+    opened = done[clients * warmup - 1][1] if warmup else 0.0  # the measured window
     tpot = mean((end - r.first) / (new - 1) for r, end in measured) if new > 1 else 0.0
     return Served(
         clients, prompt, new, most,
         ttft_s=mean(r.first - r.arrival for r, _ in measured),
         tpot_s=tpot,
         request_s=mean(end - r.arrival for r, end in measured),
-        output_tokens_per_s=len(measured) * new / (measured[-1][1] - start),
+        output_tokens_per_s=len(measured) * new / (measured[-1][1] - opened),
         requests=len(measured),
         scheduler=scheduler,
     )  # fmt: skip
