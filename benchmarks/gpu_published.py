@@ -14,7 +14,9 @@ Sources, each row with its configuration:
      lower of the cache widths an engine may use, so that the bound holds either way). B is C,
      or fewer where C sequences at their mean context (PROMPT + NEW / 2) do not fit the KV
      cache an engine allocates: 90 % of the memory the weights leave (TensorRT-LLM's default
-     kv_cache_free_gpu_mem_fraction), as netcost sizes weights and cache; TTFT against the
+     kv_cache_free_gpu_mem_fraction), as netcost sizes weights and cache, the memory the
+     datasheet's decimal GB — less than the card reports, so that B is no more than an engine
+     whose cache loses CUDA's context and a workspace runs; TTFT against the
      floor of one request's prefill (batch 1), the only prefill every request waits for;
    - the estimate: netcost.serving's simulation of C closed-loop clients under the row's
      engine's documented defaults (netcost.serving.ENGINES: token budget, whether prompts
@@ -171,10 +173,15 @@ def _extended(name: str, pick: Any, *args: Any) -> float | None:
     return one + (MODELS[name][1]["num_hidden_layers"] - 1) * (two - one)
 
 
-def _fitting(name: str, prompt: int, new: int, device: str) -> int:
-    """Sequences at their mean context that fit 90 % of the memory the weights leave."""
-    from netcost.devices import load
+#: the datasheets' memory in decimal GB: the bound's decode batch is sized on it, below what the
+#: cards report (79.65, 140.40 and 179.06 GiB), so that an engine whose cache is smaller than
+#: 90 % of what the weights leave (CUDA's context, its own workspace) runs no fewer sequences
+DATASHEET_GB = {"h100-sxm": 80, "h200": 141, "b200": 180}
 
+
+def _fitting(name: str, prompt: int, new: int, device: str) -> int:
+    """Sequences at their mean context that fit 90 % of the memory the weights leave, the memory
+    the datasheet's decimal GB (DATASHEET_GB): the fewest an engine's cache holds."""
     layers = MODELS[name][1]["num_hidden_layers"]
 
     def at(layers_: int) -> Any:
@@ -182,7 +189,7 @@ def _fitting(name: str, prompt: int, new: int, device: str) -> int:
 
     weights = _extended(name, lambda g: g.weight_bytes, prompt, 2, 1, device)
     per_token = at(1).kv_cache_bytes_per_token * layers
-    free = 0.9 * (load(device).memory_bytes - weights)
+    free = 0.9 * (DATASHEET_GB[device] * 1e9 - weights)
     return max(1, int(free // (per_token * (prompt + new / 2))))
 
 

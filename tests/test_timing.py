@@ -81,6 +81,17 @@ def test_the_issues_devices_are_all_there():
     assert "65 (fp16; no bf16)" in t4
 
 
+def test_memory_is_what_the_card_reports_where_a_source_gives_it():
+    # nvidia-smi's memory.total: 81,559 MiB on an H100 SXM (its datasheet's "80 GB" is 80 GiB
+    # of HBM stacks), 143,771 MiB on an H200; an A100 80 GB reports all 80 GiB
+    assert load("h100-sxm").memory_bytes == 81_559 * 2**20  # 79.65 GiB, not 80e9 = 74.51 GiB
+    assert load("h200").memory_bytes == 143_771 * 2**20
+    assert load("a100-80gb-sxm").memory_bytes == 80 * 2**30
+    assert load("h100-pcie").memory_bytes == 80 * 10**9  # no source: the datasheet, decimal
+    h100 = next(line for line in run(["devices"]).splitlines() if line.startswith("h100-sxm "))
+    assert "79.65 GiB" in h100
+
+
 def test_a_device_without_a_compute_peak_times_by_bytes_and_says_so():
     report = netcost.analyze(nn.Linear(64, 64), input_size=(32, 64), device="a10g")
     assert report.time.notes == (
@@ -94,6 +105,11 @@ def test_your_own_device_file(tmp_path):
         '[laptop]\nname = "my laptop"\nmemory_gb = 16\nbandwidth_gbs = 100\n'
         "vector = { fp32 = 1.0 }\n"
     )
+    assert load(str(tmp_path / "mine.toml")).memory_bytes == 16 * 10**9  # the datasheet's GB
+    (tmp_path / "card.toml").write_text(
+        '[card]\nname = "a card"\nmemory_gb = 24\nmemory_mib = 23034\nbandwidth_gbs = 300\n'
+    )
+    assert load(str(tmp_path / "card.toml")).memory_bytes == 23_034 * 2**20  # as it reports
     report = netcost.analyze(nn.ReLU(), input_size=(1000, 1000), device=str(tmp_path / "mine.toml"))
     # a million fp32 ReLUs: 1e6 FLOPs at 1 TFLOP/s = 1 µs; 8 MB at 100 GB/s = 80 µs
     assert report.time.inference_s == 8e6 / 100e9

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from netcost import text as fmt
 from netcost.errors import UsageError
 
 if sys.version_info >= (3, 11):
@@ -50,6 +51,14 @@ def _tera(value: Any) -> float:
     return float(Decimal(str(value)) * TERA)
 
 
+def _memory(entry: dict[str, Any]) -> int:
+    """Bytes of memory: `memory_mib` · 2**20 (what the card reports) where given, else
+    `memory_gb` · 10**9 (the datasheet's decimal figure)."""
+    if "memory_mib" in entry:
+        return int(entry["memory_mib"]) * 2**20
+    return int(float(entry["memory_gb"]) * GIGA)
+
+
 def _device(key: str, entry: dict[str, Any], where: str) -> Device:
     try:
         peaks = {
@@ -67,7 +76,7 @@ def _device(key: str, entry: dict[str, Any], where: str) -> Device:
             key=key,
             name=str(entry.get("name", key)),
             source=str(entry.get("source", where)),
-            memory_bytes=int(float(entry["memory_gb"]) * GIGA),
+            memory_bytes=_memory(entry),
             bandwidth=float(Decimal(str(entry["bandwidth_gbs"])) * GIGA),
             calibration=dict(entry.get("calibration", {})),
             **peaks,
@@ -136,7 +145,7 @@ def listing() -> str:
                 d.name,
                 half,
                 f"{fp32 / TERA:g}" if fp32 else "-",
-                f"{d.memory_bytes / GIGA:g} GB",
+                fmt.binary_size(d.memory_bytes),
                 f"{d.bandwidth / GIGA:g}",
             )
         )

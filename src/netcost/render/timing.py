@@ -67,6 +67,6 @@ def _fits(t: Timing, report: Report) -> list[str]:
         peaks.append(("the training step", report.training.peak_bytes))
     return [
         f"Memory on {t.device.key}: {what} peaks at {fmt.binary_size(peak)} of its "
-        f"{capacity / 1e9:g} GB ({'fits' if peak <= capacity else 'does not fit'})"
+        f"{fmt.binary_size(capacity)} ({'fits' if peak <= capacity else 'does not fit'})"
         for what, peak in peaks
     ]
