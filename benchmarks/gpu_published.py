@@ -173,9 +173,9 @@ def _extended(name: str, pick: Any, *args: Any) -> float | None:
     return one + (MODELS[name][1]["num_hidden_layers"] - 1) * (two - one)
 
 
-#: the datasheets' memory in decimal GB: the bound's decode batch is sized on it, below what the
-#: cards report (79.65, 140.40 and 179.06 GiB), so that an engine whose cache is smaller than
-#: 90 % of what the weights leave (CUDA's context, its own workspace) runs no fewer sequences
+#: the datasheets' memory in decimal GB: the bound's decode batch is sized on it, 5.1, 9.1 and
+#: 11.4 GiB below what the cards report (79.65, 140.40 and 179.06 GiB), so that an engine whose
+#: cache loses CUDA's context and a workspace of up to that much runs no fewer sequences
 DATASHEET_GB = {"h100-sxm": 80, "h200": 141, "b200": 180}
 
 
