@@ -173,15 +173,22 @@ def _extended(name: str, pick: Any, *args: Any) -> float | None:
     return one + (MODELS[name][1]["num_hidden_layers"] - 1) * (two - one)
 
 
-#: the datasheets' memory in decimal GB: the bound's decode batch is sized on it, 5.1, 9.1 and
-#: 11.4 GiB below what the cards report (79.65, 140.40 and 179.06 GiB), so that an engine whose
-#: cache loses CUDA's context and a workspace of up to that much runs no fewer sequences
-DATASHEET_GB = {"h100-sxm": 80, "h200": 141, "b200": 180}
+def _datasheet_bytes(device: str) -> float:
+    """The datasheet's memory in decimal GB (devices.toml's memory_gb), which the bound's decode
+    batch is sized on: 5.1, 9.1 and 11.4 GiB below what an H100 SXM, H200 and B200 report
+    (memory_mib), so that an engine whose cache loses CUDA's context and a workspace of up to
+    that much runs no fewer sequences."""
+    from importlib import resources
+
+    import tomllib
+
+    text = (resources.files("netcost") / "data" / "devices.toml").read_text(encoding="utf-8")
+    return float(tomllib.loads(text)[device]["memory_gb"]) * 1e9
 
 
 def _fitting(name: str, prompt: int, new: int, device: str) -> int:
     """Sequences at their mean context that fit 90 % of the memory the weights leave, the memory
-    the datasheet's decimal GB (DATASHEET_GB): the fewest an engine's cache holds."""
+    the datasheet's decimal GB (_datasheet_bytes): the fewest an engine's cache holds."""
     layers = MODELS[name][1]["num_hidden_layers"]
 
     def at(layers_: int) -> Any:
@@ -189,7 +196,7 @@ def _fitting(name: str, prompt: int, new: int, device: str) -> int:
 
     weights = _extended(name, lambda g: g.weight_bytes, prompt, 2, 1, device)
     per_token = at(1).kv_cache_bytes_per_token * layers
-    free = 0.9 * (DATASHEET_GB[device] * 1e9 - weights)
+    free = 0.9 * (_datasheet_bytes(device) - weights)
     return max(1, int(free // (per_token * (prompt + new / 2))))
 
 

@@ -24,11 +24,15 @@ def serving_lines(s: Served) -> list[str]:
         else "requests admitted on their prompt, the latest pre-empted when it is full"
     )
     share = "of all memory less the weights" if plan.of_total else "of what the weights leave"
-    apart = s.ttft_in_step_s is not None  # simulate_apart's
+    in_step = s.ttft_in_step_s  # simulate_apart's: the clients apart
     lines = [
         f"Served to {fmt.counted(s.clients, 'client', 'clients')} at fixed concurrency{on} "
         "(calibrated estimate; simulated: each client sends its next request when one returns, "
-        + ("their first requests spread over one request's latency, " if apart else "")
+        + (
+            "their first requests spread over one request's latency, "
+            if in_step is not None
+            else ""
+        )
         + f"{fmt.counted(s.requests, 'request', 'requests')} measured after a first round)",
         f"  scheduler ({ENGINE_NAMES.get(plan.engine, plan.engine)}'s policy): "
         f"{fmt.count(plan.token_budget)} tokens a step, {prompts}; the KV cache "
@@ -37,10 +41,10 @@ def serving_lines(s: Served) -> list[str]:
         f"  time to first token {seconds(s.ttft_s)}, per output token {seconds(s.tpot_s)}, per "
         f"request {seconds(s.request_s)}; {s.output_tokens_per_s:,.0f} output tokens/s",
     ]
-    if s.ttft_in_step_s is not None:
+    if in_step is not None:
         lines.append(
             f"  clients that start at once stay in step: time to first token "
-            f"{seconds(s.ttft_in_step_s)} (each round's prompts queue behind each other)"
+            f"{seconds(in_step)} (each round's prompts queue behind each other)"
         )
     if s.bound:
         b = s.bound
