@@ -10,7 +10,9 @@ Each measured point is predicted from the table without it, the way netcost read
   cached positions for decode), at every batch;
 - attention, batch held out: the same along the batch.
 Only interior points are held out (an edge has one neighbour: that is extrapolation, reported by
-netcost as such). Prints the median and 90th-percentile |predicted − measured| / measured.
+netcost as such). Prints the median and 90th-percentile |predicted − measured| / measured, and
+for each GEMM table how often a product measured more than 3 % faster than the same M and K at
+the next smaller N — what no interpolation between neighbours follows.
 """
 
 from __future__ import annotations
@@ -53,6 +55,28 @@ def gemm_n(table: GemmTable, stride: int = 4) -> list[float]:
     return errors
 
 
+def faster_at_larger_n(table: GemmTable, margin: float = 0.03) -> str:
+    """How often the table measured a product faster than the one beside it with the next
+    smaller N (same M and K) by more than `margin`: kernel choices and noise no interpolation
+    between neighbours can follow (a larger product is never less work)."""
+    drops, steps = [], 0
+    for k in table.ks:
+        for small, large in zip(table.ns, table.ns[1:], strict=False):
+            a, b = table.curves.get((small, k)), table.curves.get((large, k))
+            if a is None or b is None:
+                continue
+            at_b = dict(zip(b.xs, b.ys, strict=True))
+            for m, seconds in zip(a.xs, a.ys, strict=True):
+                if m in at_b:
+                    steps += 1
+                    if at_b[m] < (1 - margin) * seconds:
+                        drops.append(1 - at_b[m] / seconds)
+    if not steps:
+        return "no neighbouring N"
+    median = f", median {100 * statistics.median(drops):.0f} % faster" if drops else ""
+    return f"{len(drops):,} of {steps:,} N steps ({100 * len(drops) / steps:.1f} %){median}"
+
+
 def attention(table: AttentionTable, axis: int) -> list[float]:
     """Hold out each interior length (axis 1) or batch (axis 0) of every grid."""
     errors = []
@@ -79,6 +103,7 @@ def main(devices: list[str]) -> None:
         for dtype, table in t.gemm.items():
             print(f"  GEMM {dtype:<8} M held out  {_summary(gemm_m(table))}")
             print(f"  GEMM {dtype:<8} N held out  {_summary(gemm_n(table))}")
+            print(f"  GEMM {dtype:<8} larger N measured faster  {faster_at_larger_n(table)}")
         for name, table in (("prefill", t.context), ("decode", t.generation)):
             if table is None:
                 continue
