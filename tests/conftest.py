@@ -47,9 +47,14 @@ def _terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _no_measured_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     """Analyses in tests read no measured GPU tables, installed or not (the optional extra
-    netcost[gpu]): outputs are the same on every machine. Tests of the tables call
+    netcost[gpu]), and say so as an installation without it does: outputs are the same on
+    every machine. Tests of the tables call
     netcost.gpu_tables directly."""
+    from netcost.gpu_tables import missing
+
     monkeypatch.setattr("netcost.analysis.timing.gpu_tables", lambda device: None)
+    monkeypatch.setattr("netcost.analysis.timing.tables_missing",
+                        lambda device: missing(device, installed=False))  # fmt: skip
 
 
 #: modules whose tests take seconds each (allocator probes in fresh processes, real runs of

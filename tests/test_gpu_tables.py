@@ -13,7 +13,16 @@ from conftest import T
 from netcost.analysis.fusion import FlatOp, Kernel
 from netcost.analysis.gpu_estimate import Sources, gemm_dims, kernel_estimate
 from netcost.cost import Cost
-from netcost.gpu_tables import AttentionTable, Curve, GemmTable, Tables, available, tables
+from netcost.gpu_tables import (
+    MEASURED,
+    AttentionTable,
+    Curve,
+    GemmTable,
+    Tables,
+    available,
+    missing,
+    tables,
+)
 
 
 def test_a_curve_is_linear_between_points_proportional_past_them_and_held_below():
@@ -120,6 +129,67 @@ def test_the_installed_tables_answer_a_measured_point_exactly():
     m, seconds = curve.xs[3], curve.ys[3]
     assert h100.gemm["bfloat16"].latency(int(m), n, k) == (pytest.approx(seconds), False)
     assert tables("t4") is None  # not among the package's systems
+
+
+@pytest.mark.skipif(not available(), reason="aiconfigurator-core (netcost[gpu]) not installed")
+def test_the_devices_said_to_be_measured_are_those_the_installed_package_holds():
+    from netcost.devices import builtin
+
+    assert {key for key in builtin() if tables(key) is not None} == set(MEASURED)
+
+
+def test_a_device_without_tables_is_told_why():
+    only = "only h100-sxm, h200, b200, a100-80gb-sxm and l40s"
+    assert missing("t4", installed=True) == (
+        f"aiconfigurator-core 0.12.0 measured no kernels on it ({only})"
+    )
+    assert missing("t4", installed=False) == missing("t4", installed=True)  # installing won't do
+    assert missing("h100-sxm", installed=False) == (
+        "its measured kernel tables come with pip install 'netcost[gpu]' (aiconfigurator-core "
+        "0.12.0)"
+    )
+    assert missing("h100-sxm", installed=True) == ""
+
+
+def test_an_analysis_without_an_estimate_says_why_in_text_and_json(monkeypatch):
+    """The autouse fixture stands for an installation without netcost[gpu]."""
+    import json
+
+    from torch import nn
+
+    import netcost
+    from netcost.render.json import render_json
+
+    model = nn.Sequential(nn.Linear(64, 256), nn.GELU(), nn.Linear(256, 10))
+    report = netcost.analyze(model, torch.randn(8, 64), device="h100-sxm")
+    note = ("no calibrated estimate on h100-sxm: its measured kernel tables come with pip install "
+            "'netcost[gpu]' (aiconfigurator-core 0.12.0); the bound stands alone")  # fmt: skip
+    assert report.time.estimate_s is None
+    assert report.time.notes[-1] == note
+    assert f"! {note}" in str(report.time)
+    assert json.loads(render_json(report))["time"]["notes"][-1] == note
+    t4 = netcost.analyze(model, torch.randn(8, 64), device="t4").time
+    assert t4.estimate_missing == missing("t4")
+    # tables installed, but the eager view's kernels are not the ones they time
+    monkeypatch.setattr("netcost.analysis.timing.tables_missing", lambda device: "")
+    eager = netcost.analyze(model, torch.randn(8, 64), device="h100-sxm", kernels="eager").time
+    assert eager.notes[-1] == (
+        "no calibrated estimate on h100-sxm: the measured tables time the kernels an engine "
+        "runs (--kernels fused); the bound stands alone"
+    )
+    assert not netcost.analyze(model, torch.randn(8, 64), device="h100-sxm").time.notes
+
+
+def test_a_generation_without_an_estimate_says_why():
+    from conftest import tiny_llama
+    from netcost.generation import generate
+
+    g = generate(tiny_llama(), 16, 4, device="t4")
+    assert not g.estimate
+    assert g.estimate_missing == missing("t4")
+    assert g.notes[-1] == f"no calibrated estimate on t4: {missing('t4')}; the bound stands alone"
+    assert f"! {g.notes[-1]}" in str(g)
+    assert not generate(tiny_llama(), 16, 4).notes  # no device, no time, no note
 
 
 def test_an_analysis_shows_the_estimate_beside_the_bound(monkeypatch):

@@ -18,9 +18,11 @@ def refresh(match: re.Match[str]) -> str:
 
 if __name__ == "__main__":
     import netcost.analysis.timing
+    from netcost.gpu_tables import missing
 
     os.environ["COLUMNS"] = "120"
     # the page shows what every installation prints: no measured tables (netcost[gpu])
     netcost.analysis.timing.gpu_tables = lambda device: None  # type: ignore[assignment]
+    netcost.analysis.timing.tables_missing = lambda device: missing(device, installed=False)
     pattern = r"```sh\n\$ (netcost[^\n]*)\n```\n\n```text\n(.*?)\n```"
     PAGE.write_text(re.sub(pattern, refresh, PAGE.read_text(), flags=re.S))

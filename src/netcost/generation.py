@@ -63,6 +63,7 @@ class Generation(ShownAsText):
     kv_dtype: str | None = None  # the KV cache's width (None: the model's)
     estimate: dict[str, float] = field(default_factory=dict)  # the calibrated estimate, as times
     estimate_source: str = ""  # what the estimate read
+    estimate_missing: str = ""  # with a device and no estimate: why (its note among `notes`)
     #: with a device: bytes its kernels move as `kernels` run them (prefill, decode first, last
     #: and all steps); the rows' own bytes are the eager ops', each op its own kernel
     moved: dict[str, int] = field(default_factory=dict)
@@ -338,6 +339,8 @@ def generate(
         kernel_flops = _kernel_sums(first_report, last_report, steps, "flops")
         if _timing(first_report).estimates and _timing(last_report).estimates:
             estimate = _times(first_report, last_report, steps, batch, estimate=True)
+        elif _timing(first_report).estimate_missing:
+            notes.append(_timing(first_report).missing_note)
     memory = first_report.memory
     weight_bytes = first_report.total.param_bytes
     prefill_peak = memory.peak_bytes if memory is not None else None
@@ -373,6 +376,9 @@ def generate(
         kv_dtype=kv_dtype,
         estimate=estimate,
         estimate_source=first_report.time.estimate_source if first_report.time else "",
+        estimate_missing=""
+        if estimate or device is None
+        else _timing(first_report).estimate_missing,
         moved=moved,
         kernel_flops=kernel_flops,
     )

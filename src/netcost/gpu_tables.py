@@ -33,6 +33,8 @@ SYSTEMS = {
     "h100-sxm": "h100_sxm", "h100-pcie": "h100_pcie", "h200": "h200_sxm", "b200": "b200_sxm",
     "a100-80gb-sxm": "a100_sxm", "l40s": "l40s", "l4": "l4",
 }  # fmt: skip
+#: the devices whose tables the pinned package holds (a test reads the installed package)
+MEASURED = ("h100-sxm", "h200", "b200", "a100-80gb-sxm", "l40s")
 BACKEND = "trtllm"
 #: the GEMM tables' dtypes netcost reads (fp16 products are read as bf16 ones: the same rate)
 GEMM_DTYPES = {"bfloat16": "bfloat16", "float16": "bfloat16", "float8_e4m3fn": "fp8"}
@@ -180,6 +182,18 @@ def _package_root() -> Path | None:
 def available() -> bool:
     """Whether the pinned aiconfigurator-core is installed."""
     return _package_root() is not None
+
+
+def missing(device: str, installed: bool | None = None) -> str:
+    """Why `device` gets no calibrated estimate from measured tables ("" where it gets one).
+    `installed` stands for whether the pinned package is (None: look)."""
+    if device not in MEASURED:
+        listed = ", ".join(MEASURED[:-1]) + " and " + MEASURED[-1]
+        return f"aiconfigurator-core {AIC_VERSION} measured no kernels on it (only {listed})"
+    if not (available() if installed is None else installed):
+        return (f"its measured kernel tables come with pip install 'netcost[gpu]' "
+                f"(aiconfigurator-core {AIC_VERSION})")  # fmt: skip
+    return ""
 
 
 @cache

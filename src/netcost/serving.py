@@ -366,8 +366,7 @@ def serve(
     one = single if single is not None else at(1)
     if not one.estimate:
         raise UnsupportedError(f"serving at concurrency is timed by the calibrated estimate, "
-                               f"which {device} lacks: {one.estimate_source or 'no tables'} "
-                               "(pip install 'netcost[gpu]')")  # fmt: skip
+                               f"and {device} has none: {one.estimate_missing}")  # fmt: skip
     if one.encoder_decoder:
         raise UnsupportedError("serving at concurrency is simulated for causal LMs: an "
                                "encoder-decoder's caches grow by other rules")  # fmt: skip

@@ -18,7 +18,7 @@ A layer's time is the sum of its ops' (its children's included); the model's is 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -30,6 +30,7 @@ from netcost.analysis.tree import inclusive
 from netcost.cost import Cost
 from netcost.devices import KERNEL_VIEWS, Device, load
 from netcost.errors import UsageError
+from netcost.gpu_tables import missing as tables_missing
 from netcost.gpu_tables import tables as gpu_tables
 from netcost.report import OpRecord, Report
 from netcost.shown import ShownAsText
@@ -119,10 +120,20 @@ class Timing(ShownAsText):
     phase_estimates: tuple[tuple[str, float], ...] = ()  # the training step's, with an estimate
     #: what the estimate read, kernels by table ("" for a local calibration)
     estimate_source: str = ""
+    #: why a GPU analysis has no estimate ("" where it has one); `missing_note` among `notes`
+    estimate_missing: str = ""
 
     @property
     def training_s(self) -> float | None:
         return sum(s for _, s in self.phases) if self.phases else None
+
+    @property
+    def missing_note(self) -> str:
+        """The note that says why there is no estimate ("" where there is one)."""
+        if not self.estimate_missing:
+            return ""
+        return (f"no calibrated estimate on {self.device.key}: {self.estimate_missing}; the "
+                "bound stands alone")  # fmt: skip
 
     @property
     def estimate_s(self) -> float | None:
@@ -295,12 +306,23 @@ def timing(
         f"{chosen.key} gives no compute peak for {dtype}: those ops are timed by their bytes alone"
         for dtype in sorted(missing)
     ) + _thread_note(chosen)
+    absent = _no_estimate(chosen.key, view) if measured is None and not chosen.calibration else ""
     root = next((m.index for m in report.modules if m.parent is None), 0)
-    return Timing(
+    timing = Timing(
         chosen, tf32_matmul, layers, layers[root].seconds, phases, notes, estimates=estimates,
         kernels=view, kernel_count=count, phase_estimates=phase_estimates,
-        estimate_source="; ".join(estimate_notes),
+        estimate_source="; ".join(estimate_notes), estimate_missing=absent,
     )  # fmt: skip
+    return replace(timing, notes=(*notes, timing.missing_note)) if absent else timing
+
+
+def _no_estimate(device: str, view: str) -> str:
+    """Why a GPU analysis has the bound alone: its tables are not installed or not measured,
+    or the eager view asks for kernels no table times ("" where none of these holds)."""
+    why = tables_missing(device)
+    if not why and view == "eager":
+        why = "the measured tables time the kernels an engine runs (--kernels fused)"
+    return why
 
 
 def _caps(report: Report, valid_keys: Mapping[int, int]) -> Callable[[int], int | None]:
