@@ -212,7 +212,18 @@ def test_an_analysis_shows_the_estimate_beside_the_bound(monkeypatch):
     first, gelu, second = (report.time.estimates[m.index] for m in report.layers)
     assert first + gelu == pytest.approx(1e-5)  # the GELU is the first product's epilogue
     assert second == pytest.approx(2e-5)
-    time = json.loads(render_json(report))["time"]
+    produced = json.loads(render_json(report))
+    time = produced["time"]
+    # each layer says which tables its kernels read: the GELU rides in the first GEMM's kernel,
+    # so that kernel counts for both calls, and once for the model that holds them
+    gemm = {"the bfloat16 GEMM table": 1}
+    assert [layer["estimate_read"] for layer in produced["layers"]] == [gemm, gemm, gemm]
+    root = next(m.index for m in report.modules if m.parent is None)
+    assert report.time.estimate_reads[root].used == {"the bfloat16 GEMM table": 2}
+    assert all("estimate_past_range" not in layer for layer in produced["layers"])
+    # at 16 rows, past the tables' measured M = 8: each kernel says so
+    wider = netcost.analyze(model, torch.randn(16, 64, dtype=torch.bfloat16), device="h100-sxm")
+    assert json.loads(render_json(wider))["layers"][0]["estimate_past_range"] == gemm
     assert time["estimate"]["inference_s"] == pytest.approx(3e-5)
     assert time["estimate"]["source"].startswith("estimate from hand-made tables: kernels by 2")
     text = report.table()

@@ -17,6 +17,7 @@ kernel tables (netcost/gpu_tables.py), never below its floor.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from netcost.analysis.fusion import FlatOp, Kernel
@@ -39,12 +40,34 @@ class Sources:
     used: Counter[str] = field(default_factory=Counter)
     extrapolated: Counter[str] = field(default_factory=Counter)
 
+    def add(self, source: str, past: bool) -> None:
+        """One kernel answered by `source` (`past`: beyond its measured range)."""
+        self.used[source] += 1
+        if past:
+            self.extrapolated[source] += 1
+
+    @classmethod
+    def of(cls, answers: Mapping[int, tuple[str, bool]]) -> Sources:
+        """The counts of kernels' answers, (source, past its range) by kernel number."""
+        sources = cls()
+        for source, past in answers.values():
+            sources.add(source, past)
+        return sources
+
     def note(self, source: str) -> str:
         parts = []
         for name, n in sorted(self.used.items(), key=lambda kv: -kv[1]):
             past = self.extrapolated.get(name, 0)
             parts.append(f"{n} {name}" + (f" ({past} past its measured range)" if past else ""))
         return f"estimate from {source}: kernels by {', '.join(parts)}"
+
+
+class Answers(dict[int, tuple[str, bool]]):
+    """Kernels' answers by kernel number, (source, past its measured range); `+` is their
+    union, so that a call's sum over its children counts a kernel they share once."""
+
+    def __add__(self, other: Mapping[int, tuple[str, bool]]) -> Answers:
+        return Answers({**self, **other})
 
 
 def gemm_dims(o: FlatOp) -> tuple[int, int, int] | None:
@@ -115,7 +138,17 @@ def kernel_estimate(
     kernel: Kernel, members: list[FlatOp], dtypes: list[str], floor: float, tables: Tables,
     sources: Sources,
 ) -> float:  # fmt: skip
-    """Seconds of one kernel from the tables (its floor where they have no answer)."""
+    """Seconds of one kernel from the tables (its floor where they have no answer), counted
+    in `sources`."""
+    seconds, source, past = kernel_answer(kernel, members, dtypes, floor, tables)
+    sources.add(source, past)
+    return seconds
+
+
+def kernel_answer(
+    kernel: Kernel, members: list[FlatOp], dtypes: list[str], floor: float, tables: Tables
+) -> tuple[float, str, bool]:
+    """(seconds, the table that answered, whether past its measured range) of one kernel."""
     found: tuple[float, bool] | None = None
     source = "the bound (no table)"
     if kernel.kind == "attention" and kernel.attention is not None and kernel.dtype in GEMM_DTYPES:
@@ -149,7 +182,4 @@ def kernel_estimate(
     if found is None:
         source = "the bound (no table)"
         found = (floor, False)
-    sources.used[source] += 1
-    if found[1]:
-        sources.extrapolated[source] += 1
-    return max(found[0], floor)
+    return max(found[0], floor), source, found[1]

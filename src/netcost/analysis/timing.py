@@ -25,7 +25,7 @@ import torch
 
 from netcost.analysis.fusion import WIDTHS, FlatOp, Serving, flat_ops, fp8_products, quantised
 from netcost.analysis.fusion import kernels as fused_kernels
-from netcost.analysis.gpu_estimate import Sources
+from netcost.analysis.gpu_estimate import Answers, Sources
 from netcost.analysis.tree import inclusive
 from netcost.cost import Cost
 from netcost.devices import KERNEL_VIEWS, Device, load
@@ -122,6 +122,9 @@ class Timing(ShownAsText):
     estimate_source: str = ""
     #: why a GPU analysis has no estimate ("" where it has one); `missing_note` among `notes`
     estimate_missing: str = ""
+    #: with measured tables: by module index, the tables its kernels read (a call's own and
+    #: its children's; a kernel shared by two calls counts in both)
+    estimate_reads: tuple[Sources, ...] = ()
 
     @property
     def training_s(self) -> float | None:
@@ -232,6 +235,7 @@ def timing(
     own: dict[int, LayerTime] = {}
     count = 0
     estimates: tuple[float, ...] = ()
+    estimate_reads: tuple[Sources, ...] = ()
     estimate_notes: list[str] = []
     measured = gpu_tables(chosen.key) if view == "fused" else None
     if view == "eager":
@@ -266,8 +270,11 @@ def timing(
             sums = inclusive(report.modules, {m.index: fused.estimates.get(m.index, 0.0)
                                               for m in report.modules})  # fmt: skip
             estimates = tuple(sums[i] for i in sorted(sums))
-            assert fused.sources is not None and measured is not None
+            assert fused.sources is not None and fused.read is not None and measured is not None
             estimate_notes.append(fused.sources.note(measured.source))
+            reads = inclusive(report.modules, {m.index: fused.read.get(m.index, Answers())
+                                               for m in report.modules})  # fmt: skip
+            estimate_reads = tuple(Sources.of(reads[i]) for i in sorted(reads))
     summed = inclusive(report.modules, own)
     layers = tuple(summed[i] for i in sorted(summed))
     if chosen.calibration:
@@ -312,6 +319,7 @@ def timing(
         chosen, tf32_matmul, layers, layers[root].seconds, phases, notes, estimates=estimates,
         kernels=view, kernel_count=count, phase_estimates=phase_estimates,
         estimate_source="; ".join(estimate_notes), estimate_missing=absent,
+        estimate_reads=estimate_reads,
     )  # fmt: skip
     return replace(timing, notes=(*notes, timing.missing_note)) if absent else timing
 
@@ -350,6 +358,7 @@ class Fused:
     missing: set[str]
     estimates: dict[int, float] | None = None
     sources: Sources | None = None
+    read: dict[int, Answers] | None = None  # by owner: its kernels' answers
 
 
 def fused_layer_times(
@@ -368,14 +377,15 @@ def fused_layer_times(
     kernel) or memory time (a memory-bound one; attention: eager roofline time), equally when
     every op's is zero. `across_owners` False: a kernel never spans two owners (a
     training step's phases). With `tables` (gpu_tables.Tables), each kernel's estimate too."""
-    from netcost.analysis.gpu_estimate import kernel_estimate
+    from netcost.analysis.gpu_estimate import kernel_answer
 
     own: dict[int, LayerTime] = {}
     estimates: dict[int, float] | None = {} if tables is not None else None
     sources = Sources()
+    read: dict[int, Answers] = {}
     missing: set[str] = set()
     found = fused_kernels(flat, aliases, valid_keys, kv_width, across_owners)
-    for kernel in found:
+    for number, kernel in enumerate(found):
         members = [flat[p] for p in kernel.members]
         dtypes = [o.dtype or first_dtype(o.args) for o in members]
         times = [
@@ -395,11 +405,12 @@ def fused_layer_times(
             compute = sum(t.compute_s for t in times)
         memory = kernel.bytes_moved / device.bandwidth
         seconds = max(compute, memory)
-        estimate = (
-            kernel_estimate(kernel, members, dtypes, seconds, tables, sources)
-            if tables is not None
-            else 0.0
-        )
+        estimate = 0.0
+        if tables is not None:
+            estimate, source, past = kernel_answer(kernel, members, dtypes, seconds, tables)
+            sources.add(source, past)
+            for owner in {o.owner for o in members}:
+                read.setdefault(owner, Answers())[number] = (source, past)
         # a compute-bound kernel's time goes to its ops by their arithmetic, a memory-bound
         # one's by their bytes (attention: its ops by their eager roofline time)
         if kernel.arithmetic is not None:
@@ -422,4 +433,6 @@ def fused_layer_times(
             own[o.owner] = own[o.owner] + part if o.owner in own else part
             if estimates is not None:
                 estimates[o.owner] = estimates.get(o.owner, 0.0) + estimate * share
-    return Fused(own, len(found), missing, estimates, sources if tables is not None else None)
+    if tables is None:
+        return Fused(own, len(found), missing)
+    return Fused(own, len(found), missing, estimates, sources, read)

@@ -42,7 +42,12 @@ def _timed(report: Report, m: Layer) -> dict[str, Any]:
     if t is None:
         return {}
     layer = t.layers[m.index]
-    estimate = {"estimate_s": t.estimates[m.index]} if t.estimates else {}
+    estimate: dict[str, Any] = {"estimate_s": t.estimates[m.index]} if t.estimates else {}
+    if t.estimate_reads:
+        read = t.estimate_reads[m.index]
+        estimate["estimate_read"] = dict(read.used)  # kernels by the table that answered
+        if read.extrapolated:
+            estimate["estimate_past_range"] = dict(read.extrapolated)
     return {"time_s": layer.seconds, "bound": layer.bound if layer.seconds else None} | estimate
 
 
