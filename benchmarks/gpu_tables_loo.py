@@ -12,7 +12,9 @@ Each measured point is predicted from the table without it, the way netcost read
 Only interior points are held out (an edge has one neighbour: that is extrapolation, reported by
 netcost as such). Prints the median and 90th-percentile |predicted − measured| / measured, and
 for each GEMM table how often a product measured more than 3 % faster than the same M and K at
-the next smaller N — what no interpolation between neighbours follows.
+the next smaller N — what no interpolation between neighbours follows; for a weight-only table
+(int8, int4 weights), how far the bf16 table is from it at M ≤ 16, as it stands and scaled by
+the bytes the narrow weight saves.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from __future__ import annotations
 import statistics
 import sys
 
-from netcost.gpu_tables import SYSTEMS, AttentionTable, Curve, GemmTable, tables
+from netcost.gpu_tables import SYSTEMS, AttentionTable, Curve, GemmTable, Tables, tables
+
+#: the weight-only tables' weight widths (bytes an element)
+WIDTH = {"int8_wo": 1.0, "int4_wo": 0.5}
 
 
 def _summary(errors: list[float]) -> str:
@@ -77,6 +82,30 @@ def faster_at_larger_n(table: GemmTable, margin: float = 0.03) -> str:
     return f"{len(drops):,} of {steps:,} N steps ({100 * len(drops) / steps:.1f} %){median}"
 
 
+def from_bf16(tables: Tables, dtype: str, width: float) -> str:
+    """A weight-only table's kernels at M ≤ 16 answered from the bf16 table instead: as it
+    stands, and scaled by the bytes the narrow weight saves where the bf16 kernel streams its
+    weight (at half the tables' bandwidth or more): (N·K·width + 2·M·K + 2·M·N) over
+    2·(N·K + M·K + M·N). |error| median (signed median) of each."""
+    bf16, table = tables.gemm["bfloat16"], tables.gemm[dtype]
+    plain, scaled = [], []
+    for (n, k), curve in table.curves.items():
+        for m, seconds in zip(curve.xs, curve.ys, strict=True):
+            if m > 16:
+                continue
+            s, _ = bf16.latency(int(m), n, k)
+            streams = 2 * n * k / s >= tables.bandwidth / 2
+            narrow = (n * k * width + 2 * m * k + 2 * m * n) / (2 * (n * k + m * k + m * n))
+            plain.append((s - seconds) / seconds)
+            scaled.append((s * (narrow if streams else 1.0) - seconds) / seconds)
+
+    def said(errors: list[float]) -> str:
+        median = statistics.median(abs(e) for e in errors)
+        return f"{100 * median:.0f} % ({100 * statistics.median(errors):+.0f} %)"
+
+    return f"{len(plain):,} points at M <= 16: as bf16 {said(plain)}; at its bytes {said(scaled)}"
+
+
 def attention(table: AttentionTable, axis: int) -> list[float]:
     """Hold out each interior length (axis 1) or batch (axis 0) of every grid."""
     errors = []
@@ -104,6 +133,8 @@ def main(devices: list[str]) -> None:
             print(f"  GEMM {dtype:<8} M held out  {_summary(gemm_m(table))}")
             print(f"  GEMM {dtype:<8} N held out  {_summary(gemm_n(table))}")
             print(f"  GEMM {dtype:<8} larger N measured faster  {faster_at_larger_n(table)}")
+            if dtype in WIDTH:
+                print(f"  GEMM {dtype:<8} from the bf16 table  {from_bf16(t, dtype, WIDTH[dtype])}")
         for name, table in (("prefill", t.context), ("decode", t.generation)):
             if table is None:
                 continue

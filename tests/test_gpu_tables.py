@@ -78,6 +78,29 @@ def test_kernels_read_their_tables_never_below_their_floor():
     assert "2 the bfloat16 GEMM table" in sources.note("hand-made tables")
 
 
+def test_a_weight_only_gemm_reads_its_own_table_where_the_device_has_one():
+    """An int4-weight product (bf16 activations) at M = 8: the int4 weight-only table where the
+    tables hold one (A100's), the bf16 table where not; an int8 weight without an int8 table
+    reads the bf16 one too."""
+    from dataclasses import replace as renamed
+
+    bf16 = GemmTable({(256, 64): Curve((1.0, 8.0), (4e-8, 4e-8))})
+    int4 = GemmTable({(256, 64): Curve((1.0, 8.0), (3e-8, 3e-8))})
+    weight = renamed(T(64, 256), dtype="int4", itemsize=0.5)
+    mm = FlatOp("aten.mm.default", "matmul", {"self": T(8, 64), "mat2": weight},
+                (T(8, 256),), Cost(macs=8 * 64 * 256), 0)  # fmt: skip
+    matrix, sources = Kernel("matrix", (0,), 0, 0), Sources()
+    both = Tables("test", "hand", {"bfloat16": bf16, "int4_wo": int4}, None, None, 1e12, 0.0)
+    assert kernel_estimate(matrix, [mm], ["bfloat16"], 0.0, both, sources) == pytest.approx(3e-8)
+    assert sources.used == {"the int4 weight-only GEMM table": 1}
+    plain = Tables("test", "hand", {"bfloat16": bf16}, None, None, 1e12, 0.0)
+    assert kernel_estimate(matrix, [mm], ["bfloat16"], 0.0, plain, sources) == pytest.approx(4e-8)
+    int8 = {"self": T(8, 64), "mat2": renamed(T(64, 256), dtype="int8", itemsize=1)}
+    assert kernel_estimate(matrix, [renamed(mm, args=int8)], ["bfloat16"], 0.0, both,
+                           sources) == pytest.approx(4e-8)  # fmt: skip
+    assert sources.used["the bfloat16 GEMM table"] == 2
+
+
 def test_an_fp8_gemm_with_few_rows_is_no_slower_than_bf16_streaming_the_same_weight():
     # N = 256, K = 64: the bf16 kernel moves 2·(256·64 + 8·64 + 8·256) = 37,888 bytes at M = 8
     # in 4e-8 s (its weight, 32,768 bytes, at 8.2e11 B/s: past half the tables' 1e12); the

@@ -38,6 +38,13 @@ MEASURED = ("h100-sxm", "h200", "b200", "a100-80gb-sxm", "l40s")
 BACKEND = "trtllm"
 #: the GEMM tables' dtypes netcost reads (fp16 products are read as bf16 ones: the same rate)
 GEMM_DTYPES = {"bfloat16": "bfloat16", "float16": "bfloat16", "float8_e4m3fn": "fp8"}
+#: weight-only GEMMs (int8 or int4 weights, bf16 activations) by the weight's dtype: tables the
+#: package measured on some devices only (A100); elsewhere the bf16 table answers
+WEIGHT_ONLY = {"int8": "int8_wo", "int4": "int4_wo"}
+#: the GEMM tables' dtypes as netcost's cache codes them
+GEMM_CODES = {"bfloat16": 0, "fp8": 1, "int8_wo": 2, "int4_wo": 3}
+#: bumped when what the cache holds changes (2: the weight-only GEMMs)
+CACHE_FORMAT = 2
 
 
 def _bracket(grid: Sequence[float], x: float) -> tuple[int, int, float, bool]:
@@ -158,7 +165,7 @@ class Tables:
 
     system: str
     source: str  # "aiconfigurator-core 0.12.0, trtllm 1.3.0rc20, h100_sxm"
-    gemm: dict[str, GemmTable]  # by table dtype: "bfloat16", "fp8"
+    gemm: dict[str, GemmTable]  # by table dtype: "bfloat16", "fp8", "int8_wo", "int4_wo"
     context: AttentionTable | None
     generation: AttentionTable | None
     bandwidth: float  # bytes/s a GEMM streaming its weight reached (M = 1)
@@ -228,7 +235,7 @@ def _load(root: Path, system: str) -> Tables | None:
     if gemm_dir is None:
         return None
     attention_dir = _latest(root / "attention" / BACKEND, "context_attention_perf.parquet")
-    cache_file = _cache_dir() / f"{system}-{BACKEND}-{gemm_dir.name}.npz"
+    cache_file = _cache_dir() / f"{system}-{BACKEND}-{gemm_dir.name}-{CACHE_FORMAT}.npz"
     if cache_file.is_file():
         data = dict(np.load(cache_file, allow_pickle=False))
     else:
@@ -238,8 +245,8 @@ def _load(root: Path, system: str) -> Tables | None:
         np.savez_compressed(partial, **data)
         partial.replace(cache_file)
     gemm: dict[str, GemmTable] = {}
-    for dtype in ("bfloat16", "fp8"):
-        code = data["gemm_dtype"] == (0 if dtype == "bfloat16" else 1)
+    for dtype, number in GEMM_CODES.items():
+        code = data["gemm_dtype"] == number
         rows: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
         for m, n, k, lat in zip(*(data[c][code] for c in ("m", "n", "k", "lat")), strict=True):
             rows[(int(n), int(k))].append((float(m), float(lat)))
@@ -277,17 +284,17 @@ def _cache_dir() -> Path:
 
 
 def _derive(gemm_dir: Path, attention_dir: Path | None) -> dict[str, Any]:
-    """Columns netcost keeps from the package's parquet tables: latencies in seconds; bf16 and
-    fp8 GEMMs; attention without a sliding window, bf16 queries; the achieved bandwidth and
-    the launch cost."""
+    """Columns netcost keeps from the package's parquet tables: latencies in seconds; bf16, fp8
+    and weight-only (int8, int4) GEMMs; attention without a sliding window, bf16 queries; the
+    achieved bandwidth and the launch cost."""
     import numpy as np
     import pandas as pd
 
     g = pd.read_parquet(gemm_dir / "gemm_perf.parquet", columns=["gemm_dtype", "m", "n", "k",
                                                                  "latency"])  # fmt: skip
-    g = g[g.gemm_dtype.isin(["bfloat16", "fp8"])]
+    g = g[g.gemm_dtype.isin(list(GEMM_CODES))]
     out: dict[str, Any] = {
-        "gemm_dtype": (g.gemm_dtype == "fp8").to_numpy(np.int8),
+        "gemm_dtype": g.gemm_dtype.map(GEMM_CODES).to_numpy(np.int8),
         "m": g.m.to_numpy(np.int64),
         "n": g.n.to_numpy(np.int64),
         "k": g.k.to_numpy(np.int64),

@@ -3,7 +3,10 @@ kernel tables (netcost/gpu_tables.py), never below its floor.
 
 - a matrix kernel whose product is a GEMM (mm, addmm, bmm, baddbmm; a batched product as one of
   batch · M rows) at bf16, fp16 or fp8: the GEMM table at its M, N, K (an fp8 one with few
-  rows no slower than the bf16 table streams the same weight, at fp8's bytes);
+  rows no slower than the bf16 table streams the same weight, at fp8's bytes); one with int8 or
+  int4 weights (weight-only) from the weight-only table where the device has one (A100), else
+  the bf16 table — on A100 the measured weight-only kernels at M ≤ 16 run at the bf16 ones'
+  times at the median (int4 2 %, int8 7 % faster), not at their bytes';
 - an attention kernel in bf16, fp16 or fp8: the decode table for one query per sequence (at its
   batch, cached positions, heads, KV heads, head size and KV dtype), the prefill table for a
   square causal one (the prompt attending to itself); a causal self-attention's backward in bf16
@@ -21,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from netcost.analysis.fusion import FlatOp, Kernel
-from netcost.gpu_tables import GEMM_DTYPES, Tables
+from netcost.gpu_tables import GEMM_DTYPES, WEIGHT_ONLY, Tables
 from netcost.trace import TensorSpec
 
 #: products read from the GEMM table: op packet -> the argument names of its (M×K, K×N) operands
@@ -104,6 +107,14 @@ def _fp8_streamed(dims: tuple[int, int, int], tables: Tables) -> tuple[float, bo
     return seconds * (n * k + m * k + 2 * m * n) / (2 * (n * k + m * k + m * n)), outside
 
 
+def _weight_only(o: FlatOp) -> str | None:
+    """The narrow weight's dtype ("int8", "int4") of a weight-only product, else None."""
+    for value in o.args.values():
+        if isinstance(value, TensorSpec) and value.dtype in WEIGHT_ONLY:
+            return value.dtype
+    return None
+
+
 #: attention's backward ops (formulas/backward.py): no table measures them
 ATTENTION_BACKWARD = frozenset({
     "aten._scaled_dot_product_flash_attention_for_cpu_backward",
@@ -166,13 +177,17 @@ def kernel_answer(
         )  # fmt: skip
         dims = gemm_dims(product[0]) if product else None
         table = tables.gemm.get(GEMM_DTYPES.get(product[1], "")) if product else None
+        narrow = _weight_only(product[0]) if product else None
+        if narrow is not None and table is tables.gemm.get("bfloat16"):
+            table = tables.gemm.get(WEIGHT_ONLY[narrow], table)  # measured on some devices
         backward = product is not None and product[0].packet in ATTENTION_BACKWARD
         if backward and product is not None and GEMM_DTYPES.get(product[1]) == "bfloat16":
             found = _attention_backward(product[0], tables)
             source = "the prefill attention table's forward (backward)"
         elif dims is not None and table is not None:
             found = table.latency(*dims)
-            source = f"the {GEMM_DTYPES[product[1]]} GEMM table"  # type: ignore[index]
+            named = next(name for name, t in tables.gemm.items() if t is table)
+            source = f"the {named.replace('_wo', ' weight-only')} GEMM table"
             streamed = _fp8_streamed(dims, tables) if table is tables.gemm.get("fp8") else None
             if streamed is not None and streamed[0] < found[0]:
                 found, source = streamed, "the bfloat16 GEMM table's weight streaming (fp8)"
