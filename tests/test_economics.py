@@ -3,6 +3,8 @@ step, and a run's duration, each by hand from the exact step compute."""
 
 from __future__ import annotations
 
+import math
+
 import netcost
 from netcost.analysis.economics import economics
 from netcost.cli import run
@@ -61,10 +63,13 @@ def test_figures_that_no_step_can_reach_are_refused():
     with pytest.raises(NetcostError, match=r"MFU of 200 % .* fp32; dtype=bfloat16"):
         economics(r, step_time=fastest / 2)
     for kwargs, message in [
-        ({"step_time": -1.0}, "--step-time must be positive, not -1"),
-        ({"step_time": 0.0}, "--step-time must be positive, not 0"),
+        ({"step_time": -1.0}, "--step-time must be positive and finite, not -1"),
+        ({"step_time": 0.0}, "--step-time must be positive and finite, not 0"),
+        ({"step_time": math.inf}, "--step-time must be positive and finite, not inf"),
+        ({"step_time": math.nan}, "--step-time must be positive and finite, not nan"),
         ({"tokens_per_second": -3.0}, "--tokens-per-second must be positive"),
-        ({"train_tokens": -5}, "--train-tokens must be positive, not -5"),
+        ({"train_tokens": -5}, "--train-tokens must be positive and finite, not -5"),
+        ({"step_time": 1.0, "tokens_per_second": 1e4}, "are one measurement: give one"),
         ({"train_tokens": 10**9, "mfu": 40.0}, r"--mfu must be in \(0, 1\]"),
         ({"train_tokens": 10**9, "mfu": 0.0}, r"--mfu must be in \(0, 1\]"),
     ]:

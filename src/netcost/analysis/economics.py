@@ -13,6 +13,7 @@ formulas, MFU from a measured step, and the time a run of D tokens takes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from netcost.errors import UsageError
@@ -47,6 +48,8 @@ def economics(
     implies an MFU above 100 % of the device's peak is refused, with its likely cause."""
     _check_positive(step_time=step_time, tokens_per_second=tokens_per_second,
                     train_tokens=train_tokens)  # fmt: skip
+    if step_time is not None and tokens_per_second is not None:
+        raise UsageError("--step-time and --tokens-per-second are one measurement: give one")
     if mfu is not None and not 0 < mfu <= 1:
         raise UsageError(f"--mfu must be in (0, 1] (0.4 for 40 %), not {mfu:g}")
     compute = report.training_compute
@@ -110,9 +113,9 @@ def economics(
 
 def _check_positive(**values: float | None) -> None:
     for name, value in values.items():
-        if value is not None and not value > 0:
+        if value is not None and not 0 < value < math.inf:
             flag = "--" + name.replace("_", "-")
-            raise UsageError(f"{flag} must be positive, not {value:g}")
+            raise UsageError(f"{flag} must be positive and finite, not {value:g}")
 
 
 def to_dict(e: Economics) -> dict[str, object]:
