@@ -79,6 +79,10 @@ def test_the_issues_devices_are_all_there():
     # Turing and Volta have fp16 tensor cores, no bf16: their 16-bit peak says which
     t4 = next(line for line in listing.splitlines() if line.startswith("t4 "))
     assert "65 (fp16; no bf16)" in t4
+    assert listing.splitlines()[-1] == (
+        "A calibrated estimate beside the bound from measured kernels on h100-sxm, h200, b200, "
+        "a100-80gb-sxm and l40s (pip install 'netcost[gpu]': aiconfigurator-core 0.12.0)."
+    )
 
 
 def test_memory_is_what_the_card_reports_where_a_source_gives_it():

@@ -151,7 +151,11 @@ def listing() -> str:
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    from netcost.gpu_tables import AIC_VERSION, measured
+
     return (
         "\n".join(lines)
         + "\n\nDense peaks from vendor datasheets (data/devices.toml has each source).\n"
+        + f"A calibrated estimate beside the bound from measured kernels on {measured()} (pip "
+        f"install 'netcost[gpu]': aiconfigurator-core {AIC_VERSION}).\n"
     )

@@ -191,12 +191,16 @@ def available() -> bool:
     return _package_root() is not None
 
 
+def measured() -> str:
+    """MEASURED in words: "h100-sxm, h200, … and l40s"."""
+    return ", ".join(MEASURED[:-1]) + " and " + MEASURED[-1]
+
+
 def missing(device: str, installed: bool | None = None) -> str:
     """Why `device` gets no calibrated estimate from measured tables ("" where it gets one).
     `installed` stands for whether the pinned package is (None: look)."""
     if device not in MEASURED:
-        listed = ", ".join(MEASURED[:-1]) + " and " + MEASURED[-1]
-        return f"aiconfigurator-core {AIC_VERSION} measured no kernels on it (only {listed})"
+        return f"aiconfigurator-core {AIC_VERSION} measured no kernels on it (only {measured()})"
     if not (available() if installed is None else installed):
         return (f"its measured kernel tables come with pip install 'netcost[gpu]' "
                 f"(aiconfigurator-core {AIC_VERSION})")  # fmt: skip
