@@ -6,7 +6,7 @@ kernel tables (netcost/gpu_tables.py), never below its floor.
   rows no slower than the bf16 table streams the same weight, at fp8's bytes); one with int8 or
   int4 weights (weight-only) from the weight-only table where the device has one (A100), else
   the bf16 table — on A100 the measured weight-only kernels at M ≤ 16 run at the bf16 ones'
-  times at the median (int4 2 %, int8 7 % faster), not at their bytes';
+  times at the median (int4 2 %, int8 7 % faster), not at their weights' bytes;
 - an attention kernel in bf16, fp16 or fp8: the decode table for one query per sequence (at its
   batch, cached positions, heads, KV heads, head size and KV dtype), the prefill table for a
   square causal one (the prompt attending to itself); a causal self-attention's backward in bf16
