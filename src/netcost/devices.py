@@ -14,6 +14,7 @@ from typing import Any
 
 from netcost import text as fmt
 from netcost.errors import UsageError
+from netcost.gpu_tables import AIC_VERSION, measured
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -151,8 +152,6 @@ def listing() -> str:
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    from netcost.gpu_tables import AIC_VERSION, measured
-
     return (
         "\n".join(lines)
         + "\n\nDense peaks from vendor datasheets (data/devices.toml has each source).\n"

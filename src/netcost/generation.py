@@ -331,6 +331,7 @@ def generate(
         )
     times: dict[str, float] = {}
     estimate: dict[str, float] = {}
+    missing = ""  # with a device and no estimate: why
     moved: dict[str, int] = {}
     kernel_flops: dict[str, int] = {}
     if device is not None:
@@ -340,6 +341,7 @@ def generate(
         if _timing(first_report).estimates and _timing(last_report).estimates:
             estimate = _times(first_report, last_report, steps, batch, estimate=True)
         elif _timing(first_report).estimate_missing:
+            missing = _timing(first_report).estimate_missing
             notes.append(_timing(first_report).missing_note)
     memory = first_report.memory
     weight_bytes = first_report.total.param_bytes
@@ -376,9 +378,7 @@ def generate(
         kv_dtype=kv_dtype,
         estimate=estimate,
         estimate_source=first_report.time.estimate_source if first_report.time else "",
-        estimate_missing=""
-        if estimate or device is None
-        else _timing(first_report).estimate_missing,
+        estimate_missing=missing,
         moved=moved,
         kernel_flops=kernel_flops,
     )

@@ -176,19 +176,19 @@ def kernel_answer(
             ((o, d) for o, d in zip(members, dtypes, strict=True) if o.cost.macs), None
         )  # fmt: skip
         dims = gemm_dims(product[0]) if product else None
-        table = tables.gemm.get(GEMM_DTYPES.get(product[1], "")) if product else None
+        name = GEMM_DTYPES.get(product[1], "") if product else ""
         narrow = _weight_only(product[0]) if product else None
-        if narrow is not None and table is tables.gemm.get("bfloat16"):
-            table = tables.gemm.get(WEIGHT_ONLY[narrow], table)  # measured on some devices
+        if narrow is not None and name == "bfloat16" and WEIGHT_ONLY[narrow] in tables.gemm:
+            name = WEIGHT_ONLY[narrow]  # measured on some devices only
+        table = tables.gemm.get(name)
         backward = product is not None and product[0].packet in ATTENTION_BACKWARD
         if backward and product is not None and GEMM_DTYPES.get(product[1]) == "bfloat16":
             found = _attention_backward(product[0], tables)
             source = "the prefill attention table's forward (backward)"
         elif dims is not None and table is not None:
             found = table.latency(*dims)
-            named = next(name for name, t in tables.gemm.items() if t is table)
-            source = f"the {named.replace('_wo', ' weight-only')} GEMM table"
-            streamed = _fp8_streamed(dims, tables) if table is tables.gemm.get("fp8") else None
+            source = f"the {name.replace('_wo', ' weight-only')} GEMM table"
+            streamed = _fp8_streamed(dims, tables) if name == "fp8" else None
             if streamed is not None and streamed[0] < found[0]:
                 found, source = streamed, "the bfloat16 GEMM table's weight streaming (fp8)"
     else:

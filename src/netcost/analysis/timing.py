@@ -18,7 +18,7 @@ A layer's time is the sum of its ops' (its children's included); the model's is 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -133,10 +133,7 @@ class Timing(ShownAsText):
     @property
     def missing_note(self) -> str:
         """The note that says why there is no estimate ("" where there is one)."""
-        if not self.estimate_missing:
-            return ""
-        return (f"no calibrated estimate on {self.device.key}: {self.estimate_missing}; the "
-                "bound stands alone")  # fmt: skip
+        return _missing_note(self.device.key, self.estimate_missing)
 
     @property
     def estimate_s(self) -> float | None:
@@ -314,14 +311,20 @@ def timing(
         for dtype in sorted(missing)
     ) + _thread_note(chosen)
     absent = _no_estimate(chosen.key, view) if measured is None and not chosen.calibration else ""
+    if absent:
+        notes += (_missing_note(chosen.key, absent),)
     root = next((m.index for m in report.modules if m.parent is None), 0)
-    timing = Timing(
+    return Timing(
         chosen, tf32_matmul, layers, layers[root].seconds, phases, notes, estimates=estimates,
         kernels=view, kernel_count=count, phase_estimates=phase_estimates,
         estimate_source="; ".join(estimate_notes), estimate_missing=absent,
         estimate_reads=estimate_reads,
     )  # fmt: skip
-    return replace(timing, notes=(*notes, timing.missing_note)) if absent else timing
+
+
+def _missing_note(device: str, why: str) -> str:
+    """The note where an analysis on `device` has no estimate because of `why` ("" if none)."""
+    return f"no calibrated estimate on {device}: {why}; the bound stands alone" if why else ""
 
 
 def _no_estimate(device: str, view: str) -> str:
